@@ -1,0 +1,176 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CProcWatch
+import Synchronization
+import SystemPackage
+
+/// A netlink socket: `socket(AF_NETLINK, SOCK_DGRAM, protocol)` bound to a set of
+/// multicast groups, plus an eventfd that lets another thread wake a blocked receive.
+package final class NetlinkSocket: NetlinkTransport {
+    /// The socket's file descriptor. Stays valid until `close()`.
+    package let descriptor: Int32
+    private let wakeDescriptor: Int32
+    private let closed = Atomic<Bool>(false)
+
+    /// Opens and binds a netlink socket.
+    ///
+    /// - Parameters:
+    ///   - netlinkProtocol: e.g. `NETLINK_CONNECTOR` or `NETLINK_GENERIC`.
+    ///   - groups: multicast group bitmask for `bind(2)`, e.g. `CN_IDX_PROC` (1).
+    /// - Throws: `NetlinkError` naming `socket`, `bind` or `eventfd`.
+    package init(netlinkProtocol: Int32, groups: UInt32 = 0) throws(NetlinkError) {
+        let fd = try retryingOnInterrupt("socket") {
+            socket(AF_NETLINK, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), netlinkProtocol)
+        }
+        var address = sockaddr_nl()
+        address.nl_family = sa_family_t(AF_NETLINK)
+        address.nl_pid = 0  // let the kernel pick a unique port id
+        address.nl_groups = groups
+        do {
+            _ = try retryingOnInterrupt("bind") {
+                withUnsafePointer(to: &address) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        bind(fd, $0, socklen_t(MemoryLayout<sockaddr_nl>.size))
+                    }
+                }
+            }
+            wakeDescriptor = try retryingOnInterrupt("eventfd") {
+                eventfd(0, Int32(EFD_CLOEXEC) | Int32(EFD_NONBLOCK))
+            }
+        } catch {
+            _ = Glibc.close(fd)
+            throw error
+        }
+        descriptor = fd
+    }
+
+    deinit { close() }
+
+    /// Sets the receive buffer, forcing past `rmem_max` with SO_RCVBUFFORCE when allowed
+    /// (CAP_NET_ADMIN), and returns the size the kernel actually granted.
+    @discardableResult
+    package func setReceiveBufferSize(_ bytes: Int) -> Int {
+        var value = Int32(clamping: bytes)
+        let size = socklen_t(MemoryLayout<Int32>.size)
+        if setsockopt(descriptor, SOL_SOCKET, SO_RCVBUFFORCE, &value, size) != 0 {
+            _ = setsockopt(descriptor, SOL_SOCKET, SO_RCVBUF, &value, size)
+        }
+        return receiveBufferSize
+    }
+
+    /// The receive buffer size the kernel reports (twice what was asked: it counts overhead).
+    package var receiveBufferSize: Int {
+        var value: Int32 = 0
+        var size = socklen_t(MemoryLayout<Int32>.size)
+        guard getsockopt(descriptor, SOL_SOCKET, SO_RCVBUF, &value, &size) == 0 else { return 0 }
+        return Int(value)
+    }
+
+    /// Sets an integer socket option at `level`.
+    package func setOption(level: Int32, name: Int32, value: Int32) throws(NetlinkError) {
+        var value = value
+        _ = try retryingOnInterrupt("setsockopt") {
+            setsockopt(descriptor, level, name, &value, socklen_t(MemoryLayout<Int32>.size))
+        }
+    }
+
+    /// The port id the kernel assigned at bind.
+    package var portID: UInt32 {
+        var address = sockaddr_nl()
+        var length = socklen_t(MemoryLayout<sockaddr_nl>.size)
+        let result = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+        }
+        return result == 0 ? address.nl_pid : 0
+    }
+
+    /// `sendto(2)` to the kernel (port 0, no groups).
+    package func send(_ message: [UInt8]) throws(NetlinkError) {
+        var kernel = sockaddr_nl()
+        kernel.nl_family = sa_family_t(AF_NETLINK)
+        let sent = try retryingOnInterrupt("sendto") {
+            message.withUnsafeBytes { bytes in
+                withUnsafePointer(to: &kernel) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        sendto(descriptor, bytes.baseAddress, bytes.count, 0, $0,
+                               socklen_t(MemoryLayout<sockaddr_nl>.size))
+                    }
+                }
+            }
+        }
+        if sent != message.count { throw NetlinkError(call: "sendto", errno: .messageTooLong) }
+    }
+
+    /// Drains with `recvmmsg(MSG_DONTWAIT)` first and only polls when the queue is empty,
+    /// so a busy socket costs one syscall per batch and an idle one sleeps in `poll`.
+    package func receive(into batch: DatagramBatch, timeout: Duration?) throws(NetlinkError) -> ReceiveOutcome {
+        while true {
+            batch.resetHeaders()
+            let received = procwatch_recvmmsg(descriptor, batch.headers, UInt32(batch.capacity), Int32(MSG_DONTWAIT), nil)
+            if received > 0 {
+                batch.commitReceived(Int(received))
+                return .datagrams(Int(received))
+            }
+            if received == -1 {
+                switch Glibc.errno {
+                case EINTR: continue
+                case ENOBUFS: return .overrun
+                case EAGAIN: break
+                case let code: throw NetlinkError(call: "recvmmsg", errno: Errno(rawValue: code))
+                }
+            }
+            switch try waitReadable(timeout: timeout) {
+            case .readable: continue
+            case .woken: return .woken
+            case .timedOut: return .timedOut
+            }
+        }
+    }
+
+    private enum WaitResult { case readable, woken, timedOut }
+
+    private func waitReadable(timeout: Duration?) throws(NetlinkError) -> WaitResult {
+        var fds = [
+            pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: wakeDescriptor, events: Int16(POLLIN), revents: 0),
+        ]
+        let milliseconds: Int32
+        if let timeout {
+            let (seconds, attoseconds) = timeout.components
+            milliseconds = Int32(clamping: seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000)
+        } else {
+            milliseconds = -1
+        }
+        let ready = try retryingOnInterrupt("poll") { poll(&fds, 2, milliseconds) }
+        if ready == 0 { return .timedOut }
+        if fds[1].revents != 0 {
+            var counter: UInt64 = 0
+            _ = read(wakeDescriptor, &counter, 8)
+            return .woken
+        }
+        return .readable
+    }
+
+    package func wake() {
+        guard !closed.load(ordering: .acquiring) else { return }
+        var one: UInt64 = 1
+        _ = write(wakeDescriptor, &one, 8)
+    }
+
+    /// The socket's drop counter (`SK_MEMINFO_DROPS` of `SO_MEMINFO`): messages the
+    /// kernel could not queue because the receive buffer was full.
+    package func droppedMessages() -> UInt32? {
+        var info = [UInt32](repeating: 0, count: 9)  // SK_MEMINFO_VARS
+        var length = socklen_t(info.count * 4)
+        let result = info.withUnsafeMutableBytes { getsockopt(descriptor, SOL_SOCKET, SO_MEMINFO, $0.baseAddress, &length) }
+        guard result == 0, length >= 36 else { return nil }
+        return info[8]  // SK_MEMINFO_DROPS
+    }
+
+    package func close() {
+        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        _ = Glibc.close(wakeDescriptor)
+        _ = Glibc.close(descriptor)
+    }
+}

@@ -1,0 +1,12 @@
+/// Why events are missing from a stream.
+public enum LossReason: String, Sendable, Hashable {
+    /// A CPU's sequence numbers skipped (unfiltered subscriptions only): the count is exact.
+    case sequenceGap = "seq_gap"
+    /// The socket's receive buffer overflowed (ENOBUFS). The count is the kernel's drop
+    /// counter for the socket when it reports one.
+    case overflow = "enobufs"
+    /// A consumer fell so far behind that its own buffer filled and events were dropped for it.
+    case backlog = "backlog"
+    /// A kernel message could not be decoded (truncated or corrupt) and was skipped.
+    case malformed = "malformed"
+}

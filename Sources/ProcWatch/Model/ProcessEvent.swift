@@ -1,0 +1,103 @@
+/// One thing a process did, as the kernel's process events connector reported it —
+/// or a report that events were lost.
+public struct ProcessEvent: Sendable, Hashable {
+    /// What happened and to whom.
+    public var detail: Detail
+    /// When it happened (kernel timestamp); for `lost`, when the loss was noticed.
+    public var timestamp: EventTimestamp
+    /// The CPU that emitted it (0 for `lost`).
+    public var cpu: UInt32
+    /// That CPU's sequence number for it (`cn_msg.seq`; 0 for `lost`).
+    public var sequence: UInt32
+
+    /// Creates an event.
+    public init(detail: Detail, timestamp: EventTimestamp, cpu: UInt32 = 0, sequence: UInt32 = 0) {
+        self.detail = detail
+        self.timestamp = timestamp
+        self.cpu = cpu
+        self.sequence = sequence
+    }
+
+    /// The event's payload, one case per kernel event kind.
+    public enum Detail: Sendable, Hashable {
+        /// `child` was created by the process `parent` (a thread when `child.isThread`;
+        /// for a thread, the kernel names the process's parent, not the creating thread).
+        case fork(parent: TaskID, child: TaskID)
+        /// The task executed a new program.
+        case exec(TaskID)
+        /// The task's real and effective user ids are now `real` and `effective`.
+        case uid(TaskID, real: UInt32, effective: UInt32)
+        /// The task's real and effective group ids are now `real` and `effective`.
+        case gid(TaskID, real: UInt32, effective: UInt32)
+        /// The task started a new session; the session id is its pid.
+        case sid(TaskID)
+        /// `tracer` attached to the task; on detach the tracer is `TaskID(pid: 0, tid: 0)`.
+        case ptrace(TaskID, tracer: TaskID)
+        /// The task's name (`comm`, at most 15 bytes) is now `name`.
+        case comm(TaskID, name: String)
+        /// The task is dumping core; `parent` as the kernel sent it (zeros when unknown).
+        case coredump(TaskID, parent: TaskID)
+        /// The task exited with the raw wait status `waitStatus`; `exitSignal` is the signal
+        /// its parent gets (17 = SIGCHLD for processes, -1 for threads); `parent` is zeros
+        /// once the task was reaped and for threads.
+        case exit(TaskID, waitStatus: UInt32, exitSignal: Int32, parent: TaskID)
+        /// A kind this library does not know: the kernel's `what` and the event data bytes.
+        case unknown(what: UInt32, data: [UInt8])
+        /// Events are missing: `count` of them when known, for `reason`; `cpu` for a sequence gap.
+        case lost(count: Int?, reason: LossReason, cpu: UInt32?)
+    }
+
+    /// The kind, or nil for `lost`.
+    public var kind: ProcessEventKinds? {
+        switch detail {
+        case .fork: .fork
+        case .exec: .exec
+        case .uid: .uid
+        case .gid: .gid
+        case .sid: .sid
+        case .ptrace: .ptrace
+        case .comm: .comm
+        case .coredump: .coredump
+        case .exit: .exit
+        case .unknown: .unknown
+        case .lost: nil
+        }
+    }
+
+    /// The task the event is about (for `fork`: the new child); nil for `lost` and `unknown`.
+    public var subject: TaskID? {
+        switch detail {
+        case .fork(_, let child): child
+        case .exec(let task), .uid(let task, _, _), .gid(let task, _, _), .sid(let task),
+             .ptrace(let task, _), .comm(let task, _), .coredump(let task, _), .exit(let task, _, _, _):
+            task
+        case .unknown, .lost: nil
+        }
+    }
+
+    /// The subject's process id (for `fork`: the child's), or nil.
+    public var pid: Int32? { subject?.pid }
+
+    /// The decoded exit status, for `exit` events.
+    public var exitStatus: ExitStatus? {
+        if case .exit(_, let waitStatus, _, _) = detail { return ExitStatus(waitStatus: waitStatus) }
+        return nil
+    }
+
+    /// The contract name of the event: `fork`, `exec`, …, `exit`, `unknown` or `lost`.
+    public var name: String {
+        switch detail {
+        case .fork: "fork"
+        case .exec: "exec"
+        case .uid: "uid"
+        case .gid: "gid"
+        case .sid: "sid"
+        case .ptrace: "ptrace"
+        case .comm: "comm"
+        case .coredump: "coredump"
+        case .exit: "exit"
+        case .unknown: "unknown"
+        case .lost: "lost"
+        }
+    }
+}

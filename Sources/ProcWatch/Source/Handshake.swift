@@ -1,0 +1,86 @@
+import Netlink
+import SystemPackage
+
+/// LISTEN and its acknowledgement, with every way it can fail turned into a clear error.
+enum Handshake {
+    /// Sends LISTEN (the classic 4-byte op, which every kernel answers) and waits for the
+    /// kernel's ack carrying our nonce. Other programs' acks and early events are skipped.
+    ///
+    /// No ack within `timeout` means the kernel ignored us: it does that for requests
+    /// from a user or PID namespace other than the initial one, and a kernel built
+    /// without CONFIG_PROC_EVENTS has nobody to answer.
+    static func listen(on transport: any NetlinkTransport, batch: DatagramBatch, timeout: Duration) throws(ProcWatchError) {
+        var nonce = UInt32.random(in: 1...0x7FFF_FFFF)
+        try send(SubscriptionRequest.operation(.listen, acknowledgement: nonce), on: transport)
+        let deadline = Clocks.monotonicNanoseconds() + UInt64(timeout.components.seconds) * 1_000_000_000
+            + UInt64(timeout.components.attoseconds / 1_000_000_000)
+        while true {
+            let now = Clocks.monotonicNanoseconds()
+            guard now < deadline else { break }
+            let outcome: ReceiveOutcome
+            do {
+                outcome = try transport.receive(into: batch, timeout: .nanoseconds(Int64(deadline - now)))
+            } catch {
+                throw map(error)
+            }
+            switch outcome {
+            case .datagrams(let count):
+                for index in 0..<count {
+                    var result: UInt32?
+                    ProcEventDecoder.decode(batch.datagram(index), truncated: batch.isTruncated(index)) { message in
+                        if case .acknowledgement(let error, let acknowledgement, _, _) = message,
+                           acknowledgement == nonce &+ 1 {
+                            result = error
+                        }
+                    }
+                    if let result {
+                        guard result == 0 else {
+                            release(transport)
+                            throw .subscriptionRejected(errno: Int32(bitPattern: result))
+                        }
+                        return
+                    }
+                }
+            case .overrun:
+                // Our ack may have been among the dropped messages: ask again (a second
+                // LISTEN on the same socket does not raise the listener count twice).
+                nonce = UInt32.random(in: 1...0x7FFF_FFFF)
+                try send(SubscriptionRequest.operation(.listen, acknowledgement: nonce), on: transport)
+            case .woken, .timedOut:
+                continue
+            }
+        }
+        release(transport)
+        if KernelFacts.connectorListsProcEvents() == false {
+            throw .connectorUnavailable(detail: "/proc/net/connector does not list cn_proc")
+        }
+        throw .subscriptionIgnored(timeout: timeout)
+    }
+
+    /// Best-effort IGNORE, for paths that give up.
+    static func release(_ transport: any NetlinkTransport) {
+        try? transport.send(SubscriptionRequest.operation(.ignore, acknowledgement: 0))
+    }
+
+    static func send(_ message: [UInt8], on transport: any NetlinkTransport) throws(ProcWatchError) {
+        do {
+            try transport.send(message)
+        } catch {
+            throw map(error)
+        }
+    }
+
+    /// Turns a failed syscall on the connector socket into the error a user can act on.
+    static func map(_ error: NetlinkError) -> ProcWatchError {
+        switch error.errno {
+        case .connectionRefused:
+            return .otherNetworkNamespace
+        case .notPermitted, .permissionDenied:
+            return .permissionDenied(operation: "\(error.call) on the proc connector socket", capability: "CAP_NET_ADMIN")
+        case .protocolNotSupported, .addressFamilyNotSupported, .noSuchFileOrDirectory:
+            return .connectorUnavailable(detail: "\(error.call): \(error.errno)")
+        default:
+            return .system(call: error.call, errno: error.errno.rawValue)
+        }
+    }
+}

@@ -1,0 +1,38 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CProcWatch
+
+/// A dedicated OS thread for the socket reader.
+///
+/// Events arrive at up to tens of thousands per second; a thread of its own that
+/// blocks in `poll`/`recvmmsg` keeps up without borrowing the cooperative pool.
+enum ReaderThread {
+    private final class Box {
+        let body: () -> Void
+        init(_ body: @escaping () -> Void) { self.body = body }
+    }
+
+    /// Starts `body` on a new detached thread named `name` (at most 15 bytes shown).
+    static func spawn(name: String, _ body: @escaping @Sendable () -> Void) throws(ProcWatchError) {
+        let box = Unmanaged.passRetained(Box(body)).toOpaque()
+        var thread = pthread_t()
+        let result = pthread_create(&thread, nil, { raw in
+            let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
+            procwatch_set_thread_name("procwatch-read")
+            box.body()
+            return nil
+        }, box)
+        guard result == 0 else {
+            Unmanaged<Box>.fromOpaque(box).release()
+            throw .system(call: "pthread_create", errno: result)
+        }
+        pthread_detach(thread)
+    }
+
+    /// The calling thread, as an integer that `isCurrent` can compare.
+    static var current: UInt { UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(bitPattern: pthread_self()))) }
+
+    /// Whether `thread` (from `current`) is the calling thread.
+    static func isCurrent(_ thread: UInt) -> Bool { thread != 0 && thread == current }
+}

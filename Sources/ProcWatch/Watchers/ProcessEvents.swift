@@ -1,0 +1,102 @@
+import Synchronization
+
+/// Process events as an `AsyncSequence`, for structured concurrency:
+///
+/// ```swift
+/// for try await event in ProcessEvents([.exec, .exit]) {
+///     print(event.name, event.pid ?? 0)
+/// }
+/// ```
+///
+/// Iterating subscribes (sharing the source's kernel subscription); leaving the loop,
+/// or cancelling its task, unsubscribes. Errors that prevent watching (no privilege,
+/// wrong namespace) are thrown by the first `next()`. If the consumer falls more than
+/// `bufferLimit` events behind, the overflow is dropped and reported as a `lost` event
+/// with reason `.backlog` — never silently.
+public struct ProcessEvents: AsyncSequence, Sendable {
+    public typealias Element = ProcessEvent
+    public typealias Failure = ProcWatchError
+
+    private let kinds: ProcessEventKinds
+    private let source: ProcessEventSource
+    private let bufferLimit: Int
+
+    /// Events of `kinds` (and `lost` reports) from `source`.
+    public init(_ kinds: ProcessEventKinds = .all, source: ProcessEventSource = .shared, bufferLimit: Int = 1 << 20) {
+        self.kinds = kinds
+        self.source = source
+        self.bufferLimit = Swift.max(1, bufferLimit)
+    }
+
+    public func makeAsyncIterator() -> Iterator {
+        Iterator(kinds: kinds, source: source, bufferLimit: bufferLimit)
+    }
+
+    /// Iterates one subscription.
+    public struct Iterator: AsyncIteratorProtocol {
+        public typealias Element = ProcessEvent
+        public typealias Failure = ProcWatchError
+
+        private let kinds: ProcessEventKinds
+        private let source: ProcessEventSource
+        private let bufferLimit: Int
+        private var stream: AsyncThrowingStream<ProcessEvent, any Error>.Iterator?
+        private var finished = false
+
+        init(kinds: ProcessEventKinds, source: ProcessEventSource, bufferLimit: Int) {
+            self.kinds = kinds
+            self.source = source
+            self.bufferLimit = bufferLimit
+        }
+
+        public mutating func next() async throws(ProcWatchError) -> ProcessEvent? {
+            try await next(isolation: nil)
+        }
+
+        public mutating func next(isolation actor: isolated (any Actor)?) async throws(ProcWatchError) -> ProcessEvent? {
+            if finished { return nil }
+            if stream == nil { stream = try subscribe() }
+            do {
+                guard let event = try await stream!.next(isolation: actor) else {
+                    finished = true
+                    return nil
+                }
+                return event
+            } catch let error as ProcWatchError {
+                finished = true
+                throw error
+            } catch {
+                finished = true
+                throw .cancelled
+            }
+        }
+
+        private func subscribe() throws(ProcWatchError) -> AsyncThrowingStream<ProcessEvent, any Error>.Iterator {
+            let (stream, continuation) = AsyncThrowingStream<ProcessEvent, any Error>.makeStream(
+                bufferingPolicy: .bufferingOldest(bufferLimit))
+            // Events the buffer refused since the last report; touched only on the reader thread.
+            let backlog = Atomic<Int>(0)
+            let subscriber = try source.subscribe(
+                kinds: kinds,
+                deliver: { event in
+                    let refused = backlog.load(ordering: .relaxed)
+                    if refused > 0 {
+                        let report = ProcessEvent(
+                            detail: .lost(count: refused, reason: .backlog, cpu: nil), timestamp: event.timestamp)
+                        guard case .enqueued = continuation.yield(report) else {
+                            backlog.add(1, ordering: .relaxed)
+                            return
+                        }
+                        backlog.store(0, ordering: .relaxed)
+                    }
+                    if case .dropped = continuation.yield(event) { backlog.add(1, ordering: .relaxed) }
+                },
+                finish: { error in
+                    if let error { continuation.finish(throwing: error) } else { continuation.finish() }
+                })
+            let source = self.source
+            continuation.onTermination = { _ in source.unsubscribe(subscriber) }
+            return stream.makeAsyncIterator()
+        }
+    }
+}

@@ -1,0 +1,278 @@
+import Logging
+import Synchronization
+
+/// Task watchers: functions called whenever a process forks, execs, changes its ids,
+/// starts a session, is traced, renames itself, dumps core or exits.
+///
+/// One chain of watchers per event kind. Registering is one line:
+///
+/// ```swift
+/// let watchers = ProcessWatchers()
+/// watchers.on(.exec) { event in print("exec", event.pid!) }
+/// try watchers.start()
+/// ```
+///
+/// Watchers run on the source's reader thread, one event at a time, in kernel order;
+/// within a chain by ascending `order`, then by registration. A watcher that returns
+/// `.stop` skips the rest of the chain for that event; one that throws is reported to
+/// the failure handlers and the logger, and the chain goes on. `lost` events reach
+/// every watcher, whatever kinds it asked for: nothing is dropped silently.
+///
+/// All registries in a process share one kernel subscription (``ProcessEventSource/shared``).
+public final class ProcessWatchers: Sendable {
+    private struct Entry: Sendable {
+        var id: Int
+        var kinds: ProcessEventKinds
+        var order: Int
+        var scope: WatcherScope
+        var body: @Sendable (ProcessEvent) throws -> WatcherChain
+    }
+
+    private struct Registry {
+        var entries: [Entry] = []
+        /// `entries` split by event kind (index from `chainIndex`), each in run order.
+        var chains: [[Entry]] = Array(repeating: [], count: ProcessWatchers.chainCount)
+        var nextID = 1
+        var failureHandlers: [@Sendable (WatcherFailure) -> Void] = []
+
+        mutating func rebuildChains() {
+            let ordered = entries.sorted { ($0.order, $0.id) < ($1.order, $1.id) }
+            chains = (0..<ProcessWatchers.chainCount).map { index in
+                ordered.filter { index == ProcessWatchers.lostChain || !$0.kinds.isDisjoint(with: ProcessWatchers.kinds(ofChain: index)) }
+            }
+        }
+
+        var interest: ProcessEventKinds {
+            var union = ProcessEventKinds()
+            for entry in entries {
+                union.formUnion(entry.kinds)
+                if case .tree = entry.scope { union.formUnion([.fork, .exit]) }
+            }
+            return union
+        }
+    }
+
+    private let source: ProcessEventSource
+    private let logger: Logger
+    private let registry = Mutex(Registry())
+    private let trees = Mutex<[Int32: TreeMembership]>([:])
+    private let subscription = Mutex<EventSubscriber?>(nil)
+    private let ending = Mutex<(error: ProcWatchError?, waiter: CheckedContinuation<Void, Never>?, ended: Bool)>((nil, nil, false))
+    private let failures = Atomic<Int>(0)
+    private let weakSelf = Mutex<WeakRegistry?>(nil)
+
+    /// Creates an empty registry on `source`; `logger` receives watcher failures.
+    public init(source: ProcessEventSource = .shared, logger: Logger? = nil) {
+        self.source = source
+        self.logger = logger ?? source.configuration.logger
+    }
+
+    deinit {
+        if let subscriber = subscription.withLock({ $0 }) { source.unsubscribe(subscriber) }
+    }
+
+    // MARK: Registering
+
+    /// Registers a watcher for `kinds`; it returns `.continue` or `.stop` for its chain.
+    @discardableResult
+    public func on(
+        _ kinds: ProcessEventKinds, scope: WatcherScope = .everyProcess, order: Int = 0,
+        _ body: @escaping @Sendable (ProcessEvent) throws -> WatcherChain
+    ) -> WatcherHandle {
+        let handle = registry.withLock { registry in
+            let id = registry.nextID
+            registry.nextID += 1
+            registry.entries.append(Entry(id: id, kinds: kinds, order: order, scope: scope, body: body))
+            registry.rebuildChains()
+            return WatcherHandle(id: id, registry: weakReference())
+        }
+        if case .tree(let root) = scope {
+            trees.withLock { trees in
+                if trees[root] == nil { trees[root] = TreeMembership(root: root) }
+            }
+        }
+        interestChanged()
+        return handle
+    }
+
+    /// Registers a watcher for `kinds` that lets the rest of the chain run.
+    @discardableResult
+    public func on(
+        _ kinds: ProcessEventKinds, scope: WatcherScope = .everyProcess, order: Int = 0,
+        _ body: @escaping @Sendable (ProcessEvent) throws -> Void
+    ) -> WatcherHandle {
+        on(kinds, scope: scope, order: order) { (event: ProcessEvent) throws -> WatcherChain in
+            try body(event)
+            return .continue
+        }
+    }
+
+    /// Registers a handler called whenever a watcher throws.
+    public func onFailure(_ handler: @escaping @Sendable (WatcherFailure) -> Void) {
+        registry.withLock { $0.failureHandlers.append(handler) }
+    }
+
+    /// Unregisters a watcher.
+    public func remove(_ handle: WatcherHandle) {
+        let removedScope: WatcherScope? = registry.withLock { registry in
+            guard let index = registry.entries.firstIndex(where: { $0.id == handle.id }) else { return nil }
+            let scope = registry.entries.remove(at: index).scope
+            registry.rebuildChains()
+            if case .tree(let root) = scope,
+               registry.entries.contains(where: { $0.scope == .tree(root: root) }) { return nil }
+            return scope
+        }
+        if case .tree(let root) = removedScope { trees.withLock { _ = $0.removeValue(forKey: root) } }
+        interestChanged()
+    }
+
+    /// How many times a watcher has thrown.
+    public var failureCount: Int { failures.load(ordering: .relaxed) }
+
+    /// The pids currently in the tree rooted at `root` (for `.tree(root:)` watchers).
+    public func members(ofTree root: Int32) -> Set<Int32> {
+        trees.withLock { $0[root]?.members ?? [] }
+    }
+
+    // MARK: Running
+
+    /// Subscribes (sharing the source's kernel subscription) and starts calling watchers.
+    /// Returns once the kernel acknowledged; calling it again while started does nothing.
+    public func start() throws(ProcWatchError) {
+        try subscription.withLock { (current: inout EventSubscriber?) throws(ProcWatchError) in
+            guard current == nil else { return }
+            ending.withLock { $0 = (nil, nil, false) }
+            let kinds = registry.withLock { $0.interest }
+            current = try source.subscribe(
+                kinds: kinds,
+                deliver: { [weak self] event in self?.dispatch(event) },
+                finish: { [weak self] error in self?.ended(error) })
+        }
+    }
+
+    /// Stops calling watchers; the kernel subscription is released when no one else uses it.
+    public func stop() {
+        guard let subscriber = subscription.withLock({ current in defer { current = nil }; return current }) else { return }
+        source.unsubscribe(subscriber)
+    }
+
+    /// Starts, then waits until the calling task is cancelled (then stops and returns) or the
+    /// source fails (then throws).
+    public func run() async throws(ProcWatchError) {
+        try start()
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let resumeNow = ending.withLock { state -> Bool in
+                    if state.ended { return true }
+                    state.waiter = continuation
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        } onCancel: {
+            stop()
+        }
+        stop()
+        if let error = ending.withLock({ $0.error }) { throw error }
+    }
+
+    // MARK: Dispatch (reader thread)
+
+    static let chainCount = 11
+    static let lostChain = 10
+
+    static func kinds(ofChain index: Int) -> ProcessEventKinds {
+        switch index {
+        case 0: .fork
+        case 1: .exec
+        case 2: .uid
+        case 3: .gid
+        case 4: .sid
+        case 5: .ptrace
+        case 6: .comm
+        case 7: .coredump
+        case 8: [.exit, .failedExit]
+        case 9: .unknown
+        default: []
+        }
+    }
+
+    static func chainIndex(of event: ProcessEvent) -> Int {
+        switch event.detail {
+        case .fork: 0
+        case .exec: 1
+        case .uid: 2
+        case .gid: 3
+        case .sid: 4
+        case .ptrace: 5
+        case .comm: 6
+        case .coredump: 7
+        case .exit: 8
+        case .unknown: 9
+        case .lost: lostChain
+        }
+    }
+
+    private func dispatch(_ event: ProcessEvent) {
+        let (chain, hasTrees) = registry.withLock { ($0.chains[Self.chainIndex(of: event)], !$0.entries.isEmpty) }
+        guard hasTrees else { return }
+        let tracksTrees = !trees.withLock { $0.isEmpty }
+        if tracksTrees { trees.withLock { for key in $0.keys { $0[key]!.admit(event) } } }
+        for entry in chain {
+            if event.kind != nil, !entry.kinds.admits(event) { continue }
+            if !inScope(entry.scope, event) { continue }
+            do {
+                if try entry.body(event) == .stop { break }
+            } catch {
+                reportFailure(WatcherFailure(watcher: WatcherHandle(id: entry.id, registry: weakReference()), event: event, error: error))
+            }
+        }
+        if tracksTrees { trees.withLock { for key in $0.keys { $0[key]!.retire(event) } } }
+    }
+
+    private func inScope(_ scope: WatcherScope, _ event: ProcessEvent) -> Bool {
+        switch scope {
+        case .everyProcess:
+            return true
+        case .process(let pid):
+            guard let subject = event.subject else { return event.kind == nil }
+            if case .fork(let parent, _) = event.detail, parent.pid == pid { return true }
+            return subject.pid == pid
+        case .tree(let root):
+            guard let subject = event.subject else { return event.kind == nil }
+            return trees.withLock { $0[root]?.contains(subject.pid) ?? false }
+        }
+    }
+
+    private func reportFailure(_ failure: WatcherFailure) {
+        failures.add(1, ordering: .relaxed)
+        logger.warning("procwatch: watcher \(failure.watcher.id) threw on a \(failure.event.name) event: \(failure.error)")
+        let handlers = registry.withLock { $0.failureHandlers }
+        for handler in handlers { handler(failure) }
+    }
+
+    private func ended(_ error: ProcWatchError?) {
+        let waiter = ending.withLock { state -> CheckedContinuation<Void, Never>? in
+            state.ended = true
+            state.error = error
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        if error != nil { subscription.withLock { $0 = nil } }
+        waiter?.resume()
+    }
+
+    private func interestChanged() {
+        guard let subscriber = subscription.withLock({ $0 }) else { return }
+        source.update(subscriber, kinds: registry.withLock { $0.interest })
+    }
+
+    private func weakReference() -> WeakRegistry {
+        weakSelf.withLock { stored in
+            if let stored { return stored }
+            let created = WeakRegistry(self)
+            stored = created
+            return created
+        }
+    }
+}
