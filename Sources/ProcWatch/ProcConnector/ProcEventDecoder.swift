@@ -36,7 +36,9 @@ public enum ProcEventDecoder {
                     try body(.malformed(.badFraming(offset: offset)))
                 }
             case .success(let message):
-                try body(decode(message: message, unixOffsetNanoseconds: unixOffsetNanoseconds))
+                if let decoded = decode(message: message, unixOffsetNanoseconds: unixOffsetNanoseconds) {
+                    try body(decoded)
+                }
             }
         }
     }
@@ -50,8 +52,11 @@ public enum ProcEventDecoder {
         return result
     }
 
-    static func decode(message: NetlinkMessage, unixOffsetNanoseconds: Int64) -> ConnectorMessage {
+    /// Decodes one netlink message; nil for NLMSG_NOOP, which carries nothing.
+    static func decode(message: NetlinkMessage, unixOffsetNanoseconds: Int64) -> ConnectorMessage? {
         switch message.type {
+        case NetlinkMessage.noop:
+            return nil
         case NetlinkMessage.done:
             break  // the connector sends every message as NLMSG_DONE
         case NetlinkMessage.error:

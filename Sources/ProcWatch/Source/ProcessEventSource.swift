@@ -132,9 +132,13 @@ public final class ProcessEventSource: Sendable {
     }
 
     /// Removes a consumer and calls its `finish(nil)`; the last one out closes the
-    /// subscription (IGNORE, then close) and — unless called from the reader thread
-    /// itself — waits until that is done.
-    func unsubscribe(_ subscriber: EventSubscriber) {
+    /// subscription (IGNORE, then close) and, with `waitForRelease` and unless called from
+    /// the reader thread itself, waits until that is done.
+    ///
+    /// Stream terminations must not wait: they run inside task cancellation, where the
+    /// reader may be blocked resuming that very task. The reader still sends IGNORE
+    /// moments later, and the `atexit` handler covers a process that exits first.
+    func unsubscribe(_ subscriber: EventSubscriber, waitForRelease: Bool = true) {
         let ending: Session? = state.withLock { state in
             guard state.subscribers.contains(where: { $0 === subscriber }) else { return nil }
             state.subscribers.removeAll { $0 === subscriber }
@@ -149,7 +153,7 @@ public final class ProcessEventSource: Sendable {
             return nil
         }
         subscriber.finish(nil)
-        if let ending, !ReaderThread.isCurrent(ending.readerThread.load(ordering: .acquiring)) {
+        if let ending, waitForRelease, !ReaderThread.isCurrent(ending.readerThread.load(ordering: .acquiring)) {
             ending.finished.wait()
         }
     }

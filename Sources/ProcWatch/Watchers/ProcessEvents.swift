@@ -95,7 +95,7 @@ public struct ProcessEvents: AsyncSequence, Sendable {
                     if let error { continuation.finish(throwing: error) } else { continuation.finish() }
                 })
             let source = self.source
-            continuation.onTermination = { _ in source.unsubscribe(subscriber) }
+            continuation.onTermination = { _ in source.unsubscribe(subscriber, waitForRelease: false) }
             return stream.makeAsyncIterator()
         }
     }
