@@ -21,6 +21,7 @@ enum Handshake {
             do {
                 outcome = try transport.receive(into: batch, timeout: .nanoseconds(Int64(deadline - now)))
             } catch {
+                release(transport)
                 throw map(error)
             }
             switch outcome {

@@ -32,6 +32,20 @@ public struct ProcessEvents: AsyncSequence, Sendable {
         Iterator(kinds: kinds, source: source, bufferLimit: bufferLimit)
     }
 
+    /// Subscribes now and returns the iterator, so that no event after this call is missed
+    /// (a `for await` loop subscribes only when it first asks for an element):
+    ///
+    /// ```swift
+    /// var exits = try ProcessEvents(.exit).subscribe()
+    /// let child = try spawnSomething()
+    /// while let event = try await exits.next(), event.pid != child {}
+    /// ```
+    public func subscribe() throws(ProcWatchError) -> Iterator {
+        var iterator = makeAsyncIterator()
+        try iterator.subscribeNow()
+        return iterator
+    }
+
     /// Iterates one subscription.
     public struct Iterator: AsyncIteratorProtocol {
         public typealias Element = ProcessEvent
@@ -51,6 +65,10 @@ public struct ProcessEvents: AsyncSequence, Sendable {
 
         public mutating func next() async throws(ProcWatchError) -> ProcessEvent? {
             try await next(isolation: nil)
+        }
+
+        mutating func subscribeNow() throws(ProcWatchError) {
+            if stream == nil, !finished { stream = try subscribe() }
         }
 
         public mutating func next(isolation actor: isolated (any Actor)?) async throws(ProcWatchError) -> ProcessEvent? {

@@ -45,6 +45,8 @@ final class ScriptedKernel: NetlinkTransport {
     /// Everything sent so far.
     var sent: [[UInt8]] { state.withLock { $0.sent } }
     var isClosed: Bool { state.withLock { $0.closed } }
+    /// Whether the reader has taken everything queued.
+    var pendingIsEmpty: Bool { state.withLock { $0.queue.isEmpty } }
     /// The 4-byte connector ops sent (1 = LISTEN, 2 = IGNORE); 8-byte filters as `(1, mask)`.
     var operations: [(op: UInt32, mask: UInt32?)] {
         sent.map { message in
