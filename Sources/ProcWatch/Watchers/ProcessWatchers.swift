@@ -73,9 +73,14 @@ public final class ProcessWatchers: Sendable {
 
     // MARK: Registering
 
-    /// Registers a watcher for `kinds`; it returns `.continue` or `.stop` for its chain.
+    /// Registers a watcher for `kinds` that decides whether the rest of its chain runs:
+    /// it returns `.continue` or `.stop`.
+    ///
+    /// ```swift
+    /// watchers.intercept(.exec, order: -1) { event in event.pid == 1 ? .stop : .continue }
+    /// ```
     @discardableResult
-    public func on(
+    public func intercept(
         _ kinds: ProcessEventKinds, scope: WatcherScope = .everyProcess, order: Int = 0,
         _ body: @escaping @Sendable (ProcessEvent) throws -> WatcherChain
     ) -> WatcherHandle {
@@ -101,7 +106,7 @@ public final class ProcessWatchers: Sendable {
         _ kinds: ProcessEventKinds, scope: WatcherScope = .everyProcess, order: Int = 0,
         _ body: @escaping @Sendable (ProcessEvent) throws -> Void
     ) -> WatcherHandle {
-        on(kinds, scope: scope, order: order) { (event: ProcessEvent) throws -> WatcherChain in
+        intercept(kinds, scope: scope, order: order) { (event: ProcessEvent) throws -> WatcherChain in
             try body(event)
             return .continue
         }
