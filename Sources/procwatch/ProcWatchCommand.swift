@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import ProcWatch
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -48,18 +49,22 @@ struct ProcWatchCommand: AsyncParsableCommand {
 
     func run() async throws {
         let kinds = try parsedKinds()
+        // Signal handling is in place before the subscription starts: a SIGINT that arrived
+        // between the two would otherwise be ignored and the watch would never end.
+        let stop = StopSignal()
+        let signals = [SIGINT, SIGTERM].map { signal -> DispatchSourceSignal in
+            Glibc.signal(signal, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signal)
+            source.setEventHandler { stop.fire() }
+            source.resume()
+            return source
+        }
         let stopper = Task {
             for try await event in ProcessEvents(kinds) {
                 FileHandleOutput.standardOutput(TextLine.render(event))
             }
         }
-        let signals = [SIGINT, SIGTERM].map { signal -> DispatchSourceSignal in
-            Glibc.signal(signal, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signal)
-            source.setEventHandler { stopper.cancel() }
-            source.resume()
-            return source
-        }
+        stop.onFire { stopper.cancel() }
         if let duration {
             Task {
                 try await Task.sleep(for: .milliseconds(Int(duration * 1000)))
@@ -74,6 +79,27 @@ struct ProcWatchCommand: AsyncParsableCommand {
             throw ExitCode(2)
         } catch {}
         signals.forEach { $0.cancel() }
+    }
+}
+
+/// A one-shot stop request that may fire before anyone listens for it.
+final class StopSignal: Sendable {
+    private let state = Mutex<(fired: Bool, action: (@Sendable () -> Void)?)>((false, nil))
+
+    func fire() {
+        let action = state.withLock { state -> (@Sendable () -> Void)? in
+            state.fired = true
+            return state.action
+        }
+        action?()
+    }
+
+    func onFire(_ action: @escaping @Sendable () -> Void) {
+        let firedAlready = state.withLock { state -> Bool in
+            state.action = action
+            return state.fired
+        }
+        if firedAlready { action() }
     }
 }
 

@@ -156,7 +156,7 @@ struct EventSourceTests {
         try watchers.start()
         kernel.fail(NetlinkError(call: "recvmmsg", errno: .badFileDescriptor))
         await #expect(throws: ProcWatchError.system(call: "recvmmsg", errno: 9)) { try await watchers.run() }
-        #expect(eventually { kernel.isClosed })
+        #expect(await eventually { kernel.isClosed })
         #expect(kernel.operations.map(\.op) == [1, 2])
     }
 
@@ -224,7 +224,7 @@ struct EventSourceTests {
         kernel.deliver(KernelBytes.exec(42, sequence: 1))
         let streamed = try await stream.next()
         #expect(streamed?.detail == .exec(TaskID(pid: 42, tid: 42)))
-        #expect(eventually { seenFirst.count == 1 && seenSecond.count == 1 })
+        #expect(await eventually { seenFirst.count == 1 && seenSecond.count == 1 })
         #expect(opens.load(ordering: .relaxed) == 1)
         #expect(kernel.operations.map(\.op) == [1])
         first.stop()
@@ -240,7 +240,7 @@ struct EventSourceTests {
         #expect(try await stream.next()?.detail == .exec(TaskID(pid: 1, tid: 1)))
         kernel.deliver(KernelBytes.exec(2, sequence: 2), KernelBytes.exec(3, sequence: 3), KernelBytes.exec(4, sequence: 4),
                        KernelBytes.exec(5, sequence: 5), KernelBytes.exec(6, sequence: 6))
-        #expect(eventually { kernel.pendingIsEmpty })
+        #expect(await eventually { kernel.pendingIsEmpty })
         usleep(50_000)
         var rest: [ProcessEvent.Detail] = []
         for _ in 0..<2 { rest.append(try await stream.next()!.detail) }
@@ -256,10 +256,10 @@ struct EventSourceTests {
         let task = Task {
             for try await _ in ProcessEvents(.all, source: source) {}
         }
-        #expect(eventually { source.isListening })
+        #expect(await eventually { source.isListening })
         task.cancel()
         _ = await task.result
-        #expect(eventually { kernel.isClosed })
+        #expect(await eventually { kernel.isClosed })
         #expect(kernel.operations.map(\.op) == [1, 2])
     }
 }

@@ -252,7 +252,7 @@ struct LiveKernelTests {
     @Test func releasedAfterCancellation() async throws {
         let source = ProcessEventSource()
         let task = Task { for try await _ in ProcessEvents(.all, source: source) {} }
-        #expect(eventually { source.isListening })
+        #expect(await eventually { source.isListening })
         task.cancel()
         _ = await task.result
         #expect(try ListenerProbe.eventuallyReleased())
@@ -264,8 +264,8 @@ struct LiveKernelTests {
             #expect(eventually { (try? ListenerProbe.kernelIsSending()) == true })
             kill(pid, signal)
         }
-        #expect(try ListenerProbe.eventuallyReleased(), "listener still counted after signal \(signal)")
-        _ = run
+        #expect(try ListenerProbe.eventuallyReleased(),
+                "listener still counted after signal \(signal): status \(run.status), stderr \(run.stderr)")
     }
 
     @Test func releasedWhenThePipeCloses() throws {

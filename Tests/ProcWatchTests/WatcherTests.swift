@@ -157,10 +157,10 @@ struct WatcherTests {
         let (kernel, watchers) = try running()
         watchers.on(.exec) { _ in }
         let task = Task { try await watchers.run() }
-        #expect(eventually { kernel.operations.count == 1 })
+        #expect(await eventually { kernel.operations.count == 1 })
         task.cancel()
         try await task.value
-        #expect(eventually { kernel.isClosed })
+        #expect(await eventually { kernel.isClosed })
         #expect(kernel.operations.map(\.op) == [1, 2])
     }
 }

@@ -186,15 +186,17 @@ public final class ProcessEventSource: Sendable {
     private func startSession(subscribers: [EventSubscriber]) throws(ProcWatchError) -> Session {
         let transport = try openTransport()
         let batch = DatagramBatch(capacity: 64, slotSize: 1024)
+        let session = Session(transport: transport, subscribers: subscribers)
+        // Registered before LISTEN goes out, so a signal at any moment after it still releases.
+        if let socket = transport as? NetlinkSocket {
+            session.signalSlot = SignalRelease.register(socket.descriptor)
+        }
         do throws(ProcWatchError) {
             try Handshake.listen(on: transport, batch: batch, timeout: configuration.acknowledgementTimeout)
         } catch {
+            SignalRelease.unregister(slot: session.signalSlot)
             transport.close()
             throw error
-        }
-        let session = Session(transport: transport, subscribers: subscribers)
-        if let socket = transport as? NetlinkSocket {
-            session.signalSlot = SignalRelease.register(socket.descriptor)
         }
         let mask = kernelMask(for: subscribers)
         if mask != Self.allEvents {

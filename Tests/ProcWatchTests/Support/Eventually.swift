@@ -19,3 +19,15 @@ final class Recorder<Element: Sendable>: Sendable {
     var all: [Element] { storage.withLock { $0 } }
     var count: Int { storage.withLock { $0.count } }
 }
+
+/// The async form: sleeps between polls instead of blocking a cooperative-pool thread
+/// (on two cores, two blocked tests would starve the tasks they wait for).
+@discardableResult
+func eventually(timeout: Duration = .seconds(5), _ condition: () -> Bool) async -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if condition() { return true }
+        try? await Task.sleep(for: .milliseconds(1))
+    }
+    return condition()
+}

@@ -1,0 +1,81 @@
+import Glibc
+import Testing
+import ProcWatch
+
+extension LiveKernelTests {
+/// The README's library examples, verbatim, compiled and run against the real kernel.
+/// Nested in the serialized live suite: they subscribe, and the release probes must not see them.
+@Suite("README examples")
+struct ReadmeExampleTests {
+    static let thisFile = #filePath
+
+    /// The lines between `// README: NAME` and `// README: end` in this file.
+    static func snippet(_ name: String) throws -> String {
+        let text = try #require(String(validatingUTF8: try readFile(thisFile)))
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        let start = try #require(lines.firstIndex { $0.trimmingPrefixSpaces == "// README: \(name)" })
+        let end = try #require(lines[start...].firstIndex { $0.trimmingPrefixSpaces == "// README: end" })
+        let body = lines[(start + 1)..<end]
+        let indent = body.map { $0.prefix { $0 == " " }.count }.min() ?? 0
+        return body.map { String($0.dropFirst(indent)) }.joined(separator: "\n")
+    }
+
+    static func readFile(_ path: String) throws -> [CChar] {
+        guard let file = fopen(path, "r") else { throw CancellationError() }
+        defer { fclose(file) }
+        var bytes: [CChar] = []
+        var chunk = [CChar](repeating: 0, count: 65536)
+        while true {
+            let count = fread(&chunk, 1, chunk.count, file)
+            if count == 0 { break }
+            bytes += chunk[..<count]
+        }
+        return bytes + [0]
+    }
+
+    static var readme: String {
+        get throws {
+            let root = thisFile.split(separator: "/").dropLast(3).joined(separator: "/")
+            return try #require(String(validatingUTF8: try readFile("/" + root + "/README.md")))
+        }
+    }
+
+    @Test func watcherExampleIsInTheReadmeAndWorks() throws {
+        #expect(try Self.readme.contains(Self.snippet("watchers")))
+        try #require(getuid() == 0)
+        // README: watchers
+        let watchers = ProcessWatchers()
+        watchers.on(.exec) { event in print("exec", event.pid!) }
+        try watchers.start()
+        // README: end
+        let execs = Recorder<Int32>()
+        watchers.on(.exec) { execs.append($0.pid!) }
+        let child = try Spawn.run(["/bin/true"])
+        #expect(eventually { execs.all.contains(child.pid) })
+        watchers.stop()
+    }
+
+    @Test func streamExampleIsInTheReadmeAndWorks() async throws {
+        #expect(try Self.readme.contains(Self.snippet("stream")))
+        try #require(getuid() == 0)
+        let failing = Task.detached {
+            usleep(300_000)
+            return try Spawn.run(["/bin/sh", "-c", "exit 3"]).pid
+        }
+        var seen: [ProcessEvent] = []
+        // README: stream
+        for try await event in ProcessEvents(.failedExit) {
+            print(event.pid!, event.exitStatus!)  // 4242 exit 3
+            // README: end
+            seen.append(event)
+            if event.pid == (try await failing.value) { break }
+        }
+        #expect(seen.last?.exitStatus == .exited(3))
+    }
+}
+
+}
+
+extension Substring {
+    var trimmingPrefixSpaces: Substring { drop { $0 == " " } }
+}
