@@ -85,5 +85,7 @@ _Static_assert(sizeof(struct genlmsghdr) == 4, "genlmsghdr is 4 bytes");
 _Static_assert(PROC_EVENT_EXIT == 0x80000000u, "exit bit");
 _Static_assert(PROC_EVENT_COREDUMP == 0x40000000u, "coredump bit");
 
+#else
+#error "procwatch needs Linux: the process events connector (cn_proc) is a Linux kernel feature"
 #endif // __linux__
 #endif // CPROCWATCH_H

@@ -2,8 +2,6 @@ import SystemPackage
 
 /// Why procwatch cannot watch processes. Each description is one line that says what to do.
 public enum ProcWatchError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// Not running on Linux: the process events connector is a Linux kernel feature.
-    case unsupportedPlatform
     /// The kernel has no process events connector (CONFIG_CONNECTOR / CONFIG_PROC_EVENTS).
     case connectorUnavailable(detail: String)
     /// The kernel refused the operation for lack of a privilege (`capability`, e.g. CAP_NET_ADMIN).
@@ -21,8 +19,6 @@ public enum ProcWatchError: Error, Sendable, Equatable, CustomStringConvertible 
 
     public var description: String {
         switch self {
-        case .unsupportedPlatform:
-            "procwatch needs Linux: the process events connector is a Linux kernel feature"
         case .connectorUnavailable(let detail):
             "this kernel has no process events connector (\(detail)); it needs CONFIG_CONNECTOR=y and CONFIG_PROC_EVENTS=y"
         case .permissionDenied(let operation, let capability):

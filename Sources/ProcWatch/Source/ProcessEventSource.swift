@@ -59,7 +59,6 @@ public final class ProcessEventSource: Sendable {
         self.configuration = configuration
         let bufferBytes = configuration.receiveBufferBytes
         self.openTransport = { () throws(ProcWatchError) -> any NetlinkTransport in
-            #if os(Linux)
             do throws(NetlinkError) {
                 let socket = try NetlinkSocket(netlinkProtocol: NETLINK_CONNECTOR, groups: UInt32(CN_IDX_PROC))
                 socket.setReceiveBufferSize(bufferBytes)
@@ -67,9 +66,6 @@ public final class ProcessEventSource: Sendable {
             } catch {
                 throw Handshake.map(error)
             }
-            #else
-            throw .unsupportedPlatform
-            #endif
         }
     }
 

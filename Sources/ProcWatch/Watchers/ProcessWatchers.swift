@@ -219,8 +219,7 @@ public final class ProcessWatchers: Sendable {
     }
 
     private func dispatch(_ event: ProcessEvent) {
-        let (chain, hasTrees) = registry.withLock { ($0.chains[Self.chainIndex(of: event)], !$0.entries.isEmpty) }
-        guard hasTrees else { return }
+        let chain = registry.withLock { $0.chains[Self.chainIndex(of: event)] }
         let tracksTrees = !trees.withLock { $0.isEmpty }
         if tracksTrees { trees.withLock { for key in $0.keys { $0[key]!.admit(event) } } }
         for entry in chain {
