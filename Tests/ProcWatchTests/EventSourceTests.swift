@@ -52,7 +52,7 @@ struct EventSourceTests {
         watchers.stop()
     }
 
-    @Test func overflowCountsComeFromTheDropCounterAndAreNotCountedTwice() throws {
+    @Test func unfilteredOverflowIsCountedByTheGapsThatFollow() throws {
         let kernel = ScriptedKernel()
         let watchers = ProcessWatchers(source: makeSource(kernel))
         let seen = Recorder<ProcessEvent>()
@@ -60,16 +60,131 @@ struct EventSourceTests {
         try watchers.start()
         kernel.deliver(KernelBytes.exec(1, sequence: 1))
         kernel.overrun(dropsNow: 7)
-        kernel.deliver(KernelBytes.exec(2, sequence: 9))    // 7 missing: all covered by the overflow report
-        kernel.deliver(KernelBytes.exec(3, sequence: 20))   // 10 missing, none covered
-        #expect(eventually { seen.count == 5 })
+        kernel.deliver(KernelBytes.exec(2, sequence: 9))    // 7 missing
+        kernel.overrun(dropsNow: 12)
+        kernel.deliver(KernelBytes.exec(3, sequence: 15))   // 5 missing
+        #expect(eventually { seen.count == 7 })
+        #expect(details(seen) == [
+            .exec(TaskID(pid: 1, tid: 1)),
+            .lost(count: nil, reason: .overflow, cpu: nil),
+            .lost(count: 7, reason: .sequenceGap, cpu: 0),
+            .exec(TaskID(pid: 2, tid: 2)),
+            .lost(count: nil, reason: .overflow, cpu: nil),
+            .lost(count: 5, reason: .sequenceGap, cpu: 0),
+            .exec(TaskID(pid: 3, tid: 3)),
+        ])
+        watchers.stop()
+    }
+
+    @Test func filteredOverflowIsCountedByTheDropCounter() throws {
+        let kernel = ScriptedKernel()
+        let watchers = ProcessWatchers(source: makeSource(kernel, filter: true))
+        let seen = Recorder<ProcessEvent>()
+        watchers.on(.exec) { seen.append($0) }
+        try watchers.start()
+        kernel.deliver(KernelBytes.exec(1, sequence: 1))
+        kernel.overrun(dropsNow: 7)
+        kernel.deliver(KernelBytes.exec(2, sequence: 30))   // gaps are normal under a filter
+        kernel.overrun(dropsNow: 12)
+        #expect(eventually { seen.count == 4 })
         #expect(details(seen) == [
             .exec(TaskID(pid: 1, tid: 1)),
             .lost(count: 7, reason: .overflow, cpu: nil),
             .exec(TaskID(pid: 2, tid: 2)),
-            .lost(count: 10, reason: .sequenceGap, cpu: 0),
-            .exec(TaskID(pid: 3, tid: 3)),
+            .lost(count: 5, reason: .overflow, cpu: nil),
         ])
+        watchers.stop()
+    }
+
+    @Test func eventsRightAfterTheAckInTheSameBatchAreDelivered() throws {
+        final class EagerKernel: NetlinkTransport {
+            let inner = ScriptedKernel(acknowledgesListen: false)
+            func send(_ message: [UInt8]) throws(NetlinkError) {
+                try inner.send(message)
+                let ack = message.withUnsafeBytes { $0.read(UInt32.self, at: 28)! }
+                guard message.withUnsafeBytes({ $0.read(UInt32.self, at: 36)! }) == 1 else { return }
+                // The ack and the next events arrive in one recvmmsg batch.
+                inner.deliver(KernelBytes.exec(1, sequence: 1), KernelBytes.ack(acknowledgement: ack &+ 1, cpu: 0, sequence: 2),
+                              KernelBytes.exec(3, sequence: 3), KernelBytes.exec(4, sequence: 4))
+            }
+            func receive(into batch: DatagramBatch, timeout: Duration?) throws(NetlinkError) -> ReceiveOutcome {
+                try inner.receive(into: batch, timeout: timeout)
+            }
+            func wake() { inner.wake() }
+            func droppedMessages() -> UInt32? { 0 }
+            func close() { inner.close() }
+        }
+        let transport = EagerKernel()
+        let watchers = ProcessWatchers(source: ProcessEventSource(configuration: .init(usesKernelFilter: false), transport: { transport }))
+        let seen = Recorder<ProcessEvent>()
+        watchers.on(.exec) { seen.append($0) }
+        try watchers.start()
+        #expect(eventually { seen.count == 2 })
+        #expect(details(seen) == [.exec(TaskID(pid: 3, tid: 3)), .exec(TaskID(pid: 4, tid: 4))])
+        watchers.stop()
+    }
+
+    @Test func aGapSeenOnAnAckIsReported() throws {
+        let kernel = ScriptedKernel()
+        let watchers = ProcessWatchers(source: makeSource(kernel))
+        let seen = Recorder<ProcessEvent>()
+        watchers.on(.exec) { seen.append($0) }
+        try watchers.start()
+        kernel.deliver(KernelBytes.exec(1, cpu: 1, sequence: 10),
+                       KernelBytes.ack(acknowledgement: 77, cpu: 1, sequence: 13))
+        #expect(eventually { seen.count == 2 })
+        #expect(details(seen) == [.exec(TaskID(pid: 1, tid: 1)), .lost(count: 2, reason: .sequenceGap, cpu: 1)])
+        watchers.stop()
+    }
+
+    @Test func wideningTheFilterCountsGapsOnlyAfterItsAck() throws {
+        let kernel = ScriptedKernel()
+        let source = makeSource(kernel, filter: true)
+        let execs = ProcessWatchers(source: source)
+        let seen = Recorder<ProcessEvent>()
+        execs.on(.all) { seen.append($0) }
+        let narrow = ProcessWatchers(source: source)
+        narrow.on(.exec) { _ in }
+        try narrow.start()
+        try execs.start()  // widens to everything
+        let widening = try #require(kernel.sent.last)
+        let ack = widening.withUnsafeBytes { $0.read(UInt32.self, at: 28)! }
+        #expect(ack != 0)
+        kernel.deliver(KernelBytes.exec(1, sequence: 5),    // queued under the old filter
+                       KernelBytes.exec(2, sequence: 9),    // a gap that is not a loss
+                       KernelBytes.ack(acknowledgement: ack &+ 1, cpu: 0, sequence: 10),
+                       KernelBytes.exec(3, sequence: 11),
+                       KernelBytes.exec(4, sequence: 13))   // a real loss of one
+        #expect(eventually { seen.count == 5 })
+        #expect(details(seen) == [
+            .exec(TaskID(pid: 1, tid: 1)), .exec(TaskID(pid: 2, tid: 2)), .exec(TaskID(pid: 3, tid: 3)),
+            .lost(count: 1, reason: .sequenceGap, cpu: 0), .exec(TaskID(pid: 4, tid: 4)),
+        ])
+        execs.stop()
+        narrow.stop()
+    }
+
+    @Test func aStoppedConsumerGetsNothingMoreAndRestartsCleanly() throws {
+        let kernel = ScriptedKernel()
+        let source = makeSource(kernel)
+        let keeper = ProcessWatchers(source: source)
+        keeper.on(.exec) { _ in }
+        try keeper.start()
+        let watchers = ProcessWatchers(source: source)
+        let seen = Recorder<Int32>()
+        watchers.on(.exec) { seen.append($0.pid!) }
+        try watchers.start()
+        kernel.deliver(KernelBytes.exec(1, sequence: 1))
+        #expect(eventually { seen.count == 1 })
+        watchers.stop()
+        kernel.deliver(KernelBytes.exec(2, sequence: 2))
+        #expect(eventually { kernel.pendingIsEmpty })
+        try watchers.start()
+        kernel.deliver(KernelBytes.exec(3, sequence: 3))
+        #expect(eventually { seen.count == 2 })
+        usleep(20_000)
+        #expect(seen.all == [1, 3])
+        keeper.stop()
         watchers.stop()
     }
 

@@ -12,9 +12,15 @@ final class EventReader: @unchecked Sendable {
     private var generation = 0
     private var subscribers: [EventSubscriber] = []
 
-    init(session: Session, batch: DatagramBatch, logger: Logger, failed: @escaping @Sendable (ProcWatchError) -> Void) {
+    private let pendingAfterAck: Range<Int>
+
+    /// - Parameter pendingAfterAck: datagrams of `batch` that arrived after the LISTEN ack
+    ///   and are to be delivered before the first receive.
+    init(session: Session, batch: DatagramBatch, pendingAfterAck: Range<Int>, logger: Logger,
+         failed: @escaping @Sendable (ProcWatchError) -> Void) {
         self.session = session
         self.batch = batch
+        self.pendingAfterAck = pendingAfterAck
         self.logger = logger
         self.failed = failed
         self.loss = LossDetector(
@@ -28,6 +34,10 @@ final class EventReader: @unchecked Sendable {
             session.close()
             session.finished.signal()
         }
+        if !pendingAfterAck.isEmpty {
+            subscribers = session.subscribers.withLock { $0 }
+            decode(pendingAfterAck)
+        }
         while !session.stopRequested.load(ordering: .acquiring) {
             let outcome: ReceiveOutcome
             do {
@@ -40,19 +50,15 @@ final class EventReader: @unchecked Sendable {
             }
             let currentGeneration = session.filterGeneration.load(ordering: .acquiring)
             if currentGeneration != generation {
+                // The filter changed: messages queued under the old one have gaps that are
+                // not losses. Sequences count again once the ack of a widening arrives.
                 generation = currentGeneration
-                loss.resetSequences(
-                    checksSequence: session.kernelMask.load(ordering: .relaxed) == ProcessEventSource.allEvents)
+                loss.resetSequences(checksSequence: false)
             }
             subscribers = session.subscribers.withLock { $0 }
             switch outcome {
             case .datagrams(let count):
-                let offset = Clocks.unixOffsetNanoseconds()
-                for index in 0..<count {
-                    ProcEventDecoder.decode(
-                        batch.datagram(index), truncated: batch.isTruncated(index), unixOffsetNanoseconds: offset
-                    ) { handle($0) }
-                }
+                decode(0..<count)
                 // Under a kernel filter there are no usable sequence numbers: a full batch
                 // means we are behind, so read the socket's drop counter.
                 if !loss.checksSequence, count == batch.capacity { reportDrops(alwaysReport: false) }
@@ -64,6 +70,15 @@ final class EventReader: @unchecked Sendable {
         }
     }
 
+    private func decode(_ range: Range<Int>) {
+        let offset = Clocks.unixOffsetNanoseconds()
+        for index in range {
+            ProcEventDecoder.decode(
+                batch.datagram(index), truncated: batch.isTruncated(index), unixOffsetNanoseconds: offset
+            ) { handle($0) }
+        }
+    }
+
     private func handle(_ message: ConnectorMessage) {
         switch message {
         case .event(let event):
@@ -72,9 +87,15 @@ final class EventReader: @unchecked Sendable {
                 dispatch(lost(count: missing, reason: .sequenceGap, cpu: event.cpu))
             }
             dispatch(event)
-        case .acknowledgement(_, _, let cpu, let sequence):
+        case .acknowledgement(_, let acknowledgement, let cpu, let sequence):
+            // The ack of a filter change back to everything: what follows is unfiltered,
+            // so sequence numbers count again from here.
+            if acknowledgement != 0, acknowledgement == session.widenedFilterAck.load(ordering: .acquiring) {
+                loss.resetSequences(checksSequence: true)
+            }
             // Acks (ours or another program's) use the same per-CPU numbers as events.
-            _ = loss.observe(cpu: cpu, sequence: sequence)
+            let missing = loss.observe(cpu: cpu, sequence: sequence)
+            if missing > 0 { dispatch(lost(count: missing, reason: .sequenceGap, cpu: cpu)) }
         case .malformed(let reason):
             logger.warning("procwatch: skipped a malformed kernel message: \(reason)")
             dispatch(lost(count: 1, reason: .malformed, cpu: nil))
@@ -85,8 +106,10 @@ final class EventReader: @unchecked Sendable {
         }
     }
 
+    /// An overflow: under a kernel filter the drop counter gives the count; unfiltered, the
+    /// sequence gaps that follow give it exactly, so the overflow itself carries none.
     private func reportDrops(alwaysReport: Bool) {
-        let dropped = loss.observeDrops(session.transport.droppedMessages())
+        let dropped = loss.dropsToReport(session.transport.droppedMessages())
         if alwaysReport || (dropped ?? 0) > 0 {
             dispatch(lost(count: dropped.flatMap { $0 > 0 ? $0 : nil }, reason: .overflow, cpu: nil))
         }
@@ -104,7 +127,7 @@ final class EventReader: @unchecked Sendable {
 
     @inline(__always)
     private func dispatch(_ event: ProcessEvent) {
-        for subscriber in subscribers where subscriber.kinds.admits(event) {
+        for subscriber in subscribers where subscriber.isActive && subscriber.kinds.admits(event) {
             subscriber.deliver(event)
         }
     }

@@ -6,6 +6,7 @@ import Synchronization
 final class EventSubscriber: Sendable {
     let id: Int
     private let kindBits: Atomic<UInt32>
+    private let active = Atomic<Bool>(true)
     /// Called on the reader thread for each admitted event.
     let deliver: @Sendable (ProcessEvent) -> Void
     /// Called once when the source stops delivering to this subscriber: nil when it was
@@ -20,6 +21,12 @@ final class EventSubscriber: Sendable {
         self.deliver = deliver
         self.finish = finish
     }
+
+    /// Whether events are still delivered (cleared when it is removed or the source fails).
+    var isActive: Bool { active.load(ordering: .acquiring) }
+
+    /// Stops delivery; returns true for the one call that did it (which then calls `finish`).
+    func deactivate() -> Bool { active.exchange(false, ordering: .acquiringAndReleasing) }
 
     var kinds: ProcessEventKinds {
         get { ProcessEventKinds(rawValue: kindBits.load(ordering: .relaxed)) }

@@ -3,13 +3,19 @@ import SystemPackage
 
 /// LISTEN and its acknowledgement, with every way it can fail turned into a clear error.
 enum Handshake {
+    /// Whatever it throws, the caller sends IGNORE: a LISTEN may have counted.
+    ///
     /// Sends LISTEN (the classic 4-byte op, which every kernel answers) and waits for the
     /// kernel's ack carrying our nonce. Other programs' acks and early events are skipped.
     ///
     /// No ack within `timeout` means the kernel ignored us: it does that for requests
     /// from a user or PID namespace other than the initial one, and a kernel built
     /// without CONFIG_PROC_EVENTS has nobody to answer.
-    static func listen(on transport: any NetlinkTransport, batch: DatagramBatch, timeout: Duration) throws(ProcWatchError) {
+    ///
+    /// - Returns: the datagrams of `batch` that came after the ack: events the caller must
+    ///   still deliver.
+    @discardableResult
+    static func listen(on transport: any NetlinkTransport, batch: DatagramBatch, timeout: Duration) throws(ProcWatchError) -> Range<Int> {
         var nonce = UInt32.random(in: 1...0x7FFF_FFFF)
         try send(SubscriptionRequest.operation(.listen, acknowledgement: nonce), on: transport)
         let deadline = Clocks.monotonicNanoseconds() + UInt64(timeout.components.seconds) * 1_000_000_000
@@ -21,7 +27,6 @@ enum Handshake {
             do {
                 outcome = try transport.receive(into: batch, timeout: .nanoseconds(Int64(deadline - now)))
             } catch {
-                release(transport)
                 throw map(error)
             }
             switch outcome {
@@ -36,10 +41,9 @@ enum Handshake {
                     }
                     if let result {
                         guard result == 0 else {
-                            release(transport)
                             throw .subscriptionRejected(errno: Int32(bitPattern: result))
                         }
-                        return
+                        return (index + 1)..<count
                     }
                 }
             case .overrun:
@@ -51,7 +55,6 @@ enum Handshake {
                 continue
             }
         }
-        release(transport)
         if KernelFacts.connectorListsProcEvents() == false {
             throw .connectorUnavailable(detail: "/proc/net/connector does not list cn_proc")
         }

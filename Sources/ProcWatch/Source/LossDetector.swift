@@ -1,16 +1,15 @@
-/// Turns sequence gaps and socket drop counts into exact `lost` counts.
+/// Turns sequence gaps and socket drop counts into `lost` counts, each loss counted once.
 ///
-/// The kernel numbers events per CPU (`cn_msg.seq`), before any filtering, so on an
-/// unfiltered subscription a skip in one CPU's numbers is a lost event. The socket's
-/// drop counter covers the same losses when the receive buffer overflows; drops already
-/// reported through an overflow are not reported a second time as a gap.
+/// The kernel numbers events per CPU (`cn_msg.seq`) before any filtering. On an
+/// unfiltered subscription a skip in one CPU's numbers is exactly the number of events
+/// lost there, so gaps are the count, and an overflow (ENOBUFS) is only reported as
+/// having happened. Under a kernel filter gaps are normal; then the socket's drop
+/// counter (SO_MEMINFO) is the count.
 struct LossDetector {
-    /// Whether sequence numbers can be trusted (false under a kernel filter, where gaps are normal).
-    var checksSequence: Bool
+    /// Whether sequence numbers can be trusted (false under a kernel filter).
+    private(set) var checksSequence: Bool
     private var lastSequence: [UInt32] = []
     private var seen: [Bool] = []
-    /// Drops reported through overflows that no gap has accounted for yet.
-    private var unmatchedDrops = 0
     private var lastDropCount: UInt32?
 
     init(checksSequence: Bool, initialDropCount: UInt32?) {
@@ -18,14 +17,13 @@ struct LossDetector {
         self.lastDropCount = initialDropCount
     }
 
-    /// Forgets every CPU's last number (after the filter changed).
+    /// Forgets every CPU's last number (the filter changed).
     mutating func resetSequences(checksSequence: Bool) {
         self.checksSequence = checksSequence
         for index in seen.indices { seen[index] = false }
     }
 
-    /// Records one message's `(cpu, seq)`; returns how many events are missing before it
-    /// that no overflow report already covered.
+    /// Records one message's `(cpu, seq)`; returns how many events are missing before it.
     mutating func observe(cpu: UInt32, sequence: UInt32) -> Int {
         guard checksSequence, cpu < 65_536 else { return 0 }
         let index = Int(cpu)
@@ -39,21 +37,17 @@ struct LossDetector {
         }
         guard seen[index] else { return 0 }
         let gap = sequence &- (lastSequence[index] &+ 1)
-        // A number at or before the last one (huge unsigned gap) is a restart, not a loss.
-        guard gap > 0, gap < 1 << 30 else { return 0 }
-        let covered = min(Int(gap), unmatchedDrops)
-        unmatchedDrops -= covered
-        return Int(gap) - covered
+        // A number at or before the last one (a huge unsigned gap) is a restart, not a loss.
+        guard gap < 1 << 30 else { return 0 }
+        return Int(gap)
     }
 
-    /// Records the socket's drop counter; returns the drops since the last reading
-    /// (nil when the transport has no counter).
-    mutating func observeDrops(_ count: UInt32?) -> Int? {
+    /// Reads the socket's drop counter; returns how many drops to report: the new drops
+    /// under a kernel filter, nil when sequence gaps will report them (or no counter exists).
+    mutating func dropsToReport(_ count: UInt32?) -> Int? {
         guard let count else { return nil }
-        let previous = lastDropCount ?? 0
+        let delta = Int(count &- (lastDropCount ?? 0))
         lastDropCount = count
-        let delta = Int(count &- previous)
-        if checksSequence { unmatchedDrops += delta }
-        return delta
+        return checksSequence ? nil : delta
     }
 }

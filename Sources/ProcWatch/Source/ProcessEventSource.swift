@@ -135,20 +135,20 @@ public final class ProcessEventSource: Sendable {
     /// reader may be blocked resuming that very task. The reader still sends IGNORE
     /// moments later, and the `atexit` handler covers a process that exits first.
     func unsubscribe(_ subscriber: EventSubscriber, waitForRelease: Bool = true) {
-        let ending: Session? = state.withLock { state in
-            guard state.subscribers.contains(where: { $0 === subscriber }) else { return nil }
+        let (found, ending): (Bool, Session?) = state.withLock { state in
+            guard state.subscribers.contains(where: { $0 === subscriber }) else { return (false, nil) }
             state.subscribers.removeAll { $0 === subscriber }
-            guard let session = state.session else { return nil }
+            guard let session = state.session else { return (true, nil) }
             session.subscribers.withLock { $0 = state.subscribers }
             if state.subscribers.isEmpty {
                 state.session = nil
                 session.requestStop()
-                return session
+                return (true, session)
             }
             updateFilter(session: session, subscribers: state.subscribers)
-            return nil
+            return (true, nil)
         }
-        subscriber.finish(nil)
+        if found, subscriber.deactivate() { subscriber.finish(nil) }
         if let ending, waitForRelease, !ReaderThread.isCurrent(ending.readerThread.load(ordering: .acquiring)) {
             ending.finished.wait()
         }
@@ -175,8 +175,15 @@ public final class ProcessEventSource: Sendable {
     private func updateFilter(session: Session, subscribers: [EventSubscriber]) {
         let mask = kernelMask(for: subscribers)
         guard session.kernelMask.exchange(mask, ordering: .acquiringAndReleasing) != mask else { return }
+        // Back to everything: the ack of this request reaches us (it passes an ALL filter)
+        // and tells the reader where gap-free numbering starts again.
+        var nonce: UInt32 = 0
+        if mask == Self.allEvents {
+            nonce = UInt32.random(in: 1...0x7FFF_FFFF)
+            session.widenedFilterAck.store(nonce &+ 1, ordering: .releasing)
+        }
         session.filterGeneration.add(1, ordering: .releasing)
-        try? session.transport.send(SubscriptionRequest.filter(ProcessEventKinds(rawValue: mask), acknowledgement: 0))
+        try? session.transport.send(SubscriptionRequest.filter(ProcessEventKinds(rawValue: mask), acknowledgement: nonce))
     }
 
     private func startSession(subscribers: [EventSubscriber]) throws(ProcWatchError) -> Session {
@@ -187,11 +194,11 @@ public final class ProcessEventSource: Sendable {
         if let socket = transport as? NetlinkSocket {
             session.signalSlot = SignalRelease.register(socket.descriptor)
         }
+        let pending: Range<Int>
         do throws(ProcWatchError) {
-            try Handshake.listen(on: transport, batch: batch, timeout: configuration.acknowledgementTimeout)
+            pending = try Handshake.listen(on: transport, batch: batch, timeout: configuration.acknowledgementTimeout)
         } catch {
-            SignalRelease.unregister(slot: session.signalSlot)
-            transport.close()
+            session.close()  // IGNORE again: harmless if sent, vital if a LISTEN counted
             throw error
         }
         let mask = kernelMask(for: subscribers)
@@ -204,11 +211,11 @@ public final class ProcessEventSource: Sendable {
                 throw error
             }
         }
-        let reader = EventReader(session: session, batch: batch, logger: configuration.logger) { [weak self] error in
+        let reader = EventReader(session: session, batch: batch, pendingAfterAck: pending, logger: configuration.logger) { [weak self] error in
             self?.sessionFailed(session, error: error)
         }
         do throws(ProcWatchError) {
-            try ReaderThread.spawn(name: "procwatch-reader") { reader.run() }
+            try ReaderThread.spawn(name: "procwatch-read") { reader.run() }
         } catch {
             session.close()
             throw error
@@ -224,7 +231,7 @@ public final class ProcessEventSource: Sendable {
             defer { state.subscribers.removeAll() }
             return state.subscribers
         }
-        for subscriber in finished { subscriber.finish(error) }
+        for subscriber in finished where subscriber.deactivate() { subscriber.finish(error) }
     }
 }
 
@@ -234,6 +241,8 @@ final class Session: Sendable {
     let subscribers: Mutex<[EventSubscriber]>
     let kernelMask = Atomic<UInt32>(ProcessEventSource.allEvents)
     let filterGeneration = Atomic<Int>(0)
+    /// The ack number of the latest request that widened the filter back to everything.
+    let widenedFilterAck = Atomic<UInt32>(0)
     let stopRequested = Atomic<Bool>(false)
     let readerThread = Atomic<UInt>(0)
     let finished = DispatchSemaphore(value: 0)
@@ -257,7 +266,8 @@ final class Session: Sendable {
     /// IGNORE, forget the signal slot, close. Called once, by whoever ends the session.
     func close() {
         Handshake.release(transport)
-        SignalRelease.unregister(slot: signalSlot)
-        transport.close()
+        // If an exit or signal handler took the descriptor meanwhile, it is sending IGNORE
+        // on it right now: leave it open (the process is ending) so the number is not reused.
+        if SignalRelease.unregister(slot: signalSlot) || signalSlot == nil { transport.close() }
     }
 }

@@ -9,17 +9,21 @@ import CProcWatch
 /// blocks in `poll`/`recvmmsg` keeps up without borrowing the cooperative pool.
 enum ReaderThread {
     private final class Box {
+        let name: String
         let body: () -> Void
-        init(_ body: @escaping () -> Void) { self.body = body }
+        init(name: String, _ body: @escaping () -> Void) {
+            self.name = name
+            self.body = body
+        }
     }
 
     /// Starts `body` on a new detached thread named `name` (at most 15 bytes shown).
     static func spawn(name: String, _ body: @escaping @Sendable () -> Void) throws(ProcWatchError) {
-        let box = Unmanaged.passRetained(Box(body)).toOpaque()
+        let box = Unmanaged.passRetained(Box(name: String(name.prefix(15)), body)).toOpaque()
         var thread = pthread_t()
         let result = pthread_create(&thread, nil, { raw in
             let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
-            procwatch_set_thread_name("procwatch-read")
+            box.name.withCString { procwatch_set_thread_name($0) }
             box.body()
             return nil
         }, box)
@@ -28,6 +32,18 @@ enum ReaderThread {
             throw .system(call: "pthread_create", errno: result)
         }
         pthread_detach(thread)
+    }
+
+    /// Runs blocking work on a thread of its own and awaits its result, so that it does not
+    /// hold one of the cooperative pool's few threads.
+    static func offPool<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            do {
+                try spawn(name: "procwatch-start") { continuation.resume(returning: body()) }
+            } catch {
+                continuation.resume(returning: body())
+            }
+        }
     }
 
     /// The calling thread, as an integer that `isCurrent` can compare.

@@ -68,12 +68,27 @@ public struct ProcessEvents: AsyncSequence, Sendable {
         }
 
         mutating func subscribeNow() throws(ProcWatchError) {
-            if stream == nil, !finished { stream = try subscribe() }
+            if stream == nil, !finished {
+                stream = try Self.subscribe(kinds: kinds, source: source, bufferLimit: bufferLimit).makeAsyncIterator()
+            }
         }
 
         public mutating func next(isolation actor: isolated (any Actor)?) async throws(ProcWatchError) -> ProcessEvent? {
             if finished { return nil }
-            if stream == nil { stream = try subscribe() }
+            if stream == nil {
+                // The handshake can block for up to the acknowledgement timeout: keep it off
+                // the cooperative pool, which has as few threads as the machine has cores.
+                let (kinds, source, bufferLimit) = (self.kinds, self.source, self.bufferLimit)
+                let subscribed = await ReaderThread.offPool {
+                    Result { () throws(ProcWatchError) in try Self.subscribe(kinds: kinds, source: source, bufferLimit: bufferLimit) }
+                }
+                do {
+                    stream = try subscribed.get().makeAsyncIterator()
+                } catch {
+                    finished = true
+                    throw error
+                }
+            }
             do {
                 guard let event = try await stream!.next(isolation: actor) else {
                     finished = true
@@ -89,32 +104,46 @@ public struct ProcessEvents: AsyncSequence, Sendable {
             }
         }
 
-        private func subscribe() throws(ProcWatchError) -> AsyncThrowingStream<ProcessEvent, any Error>.Iterator {
+        private static func subscribe(
+            kinds: ProcessEventKinds, source: ProcessEventSource, bufferLimit: Int
+        ) throws(ProcWatchError) -> AsyncThrowingStream<ProcessEvent, any Error> {
             let (stream, continuation) = AsyncThrowingStream<ProcessEvent, any Error>.makeStream(
                 bufferingPolicy: .bufferingOldest(bufferLimit))
             // Events the buffer refused since the last report; touched only on the reader thread.
             let backlog = Atomic<Int>(0)
+            @Sendable func refused(_ event: ProcessEvent) {
+                // A refused loss report carries its own count (at least one event).
+                if case .lost(let count, _, _) = event.detail {
+                    backlog.add(Swift.max(count ?? 1, 1), ordering: .relaxed)
+                } else {
+                    backlog.add(1, ordering: .relaxed)
+                }
+            }
+            @Sendable func reportBacklog(at timestamp: EventTimestamp) -> Bool {
+                let count = backlog.load(ordering: .relaxed)
+                guard count > 0 else { return true }
+                let report = ProcessEvent(detail: .lost(count: count, reason: .backlog, cpu: nil), timestamp: timestamp)
+                guard case .enqueued = continuation.yield(report) else { return false }
+                backlog.store(0, ordering: .relaxed)
+                return true
+            }
             let subscriber = try source.subscribe(
                 kinds: kinds,
                 deliver: { event in
-                    let refused = backlog.load(ordering: .relaxed)
-                    if refused > 0 {
-                        let report = ProcessEvent(
-                            detail: .lost(count: refused, reason: .backlog, cpu: nil), timestamp: event.timestamp)
-                        guard case .enqueued = continuation.yield(report) else {
-                            backlog.add(1, ordering: .relaxed)
-                            return
-                        }
-                        backlog.store(0, ordering: .relaxed)
+                    guard reportBacklog(at: event.timestamp) else {
+                        refused(event)
+                        return
                     }
-                    if case .dropped = continuation.yield(event) { backlog.add(1, ordering: .relaxed) }
+                    if case .dropped = continuation.yield(event) { refused(event) }
                 },
                 finish: { error in
+                    let now = Clocks.monotonicNanoseconds()
+                    _ = reportBacklog(at: EventTimestamp(
+                        monotonicNanoseconds: now, unixNanoseconds: Int64(now) &+ Clocks.unixOffsetNanoseconds()))
                     if let error { continuation.finish(throwing: error) } else { continuation.finish() }
                 })
-            let source = self.source
             continuation.onTermination = { _ in source.unsubscribe(subscriber, waitForRelease: false) }
-            return stream.makeAsyncIterator()
+            return stream
         }
     }
 }

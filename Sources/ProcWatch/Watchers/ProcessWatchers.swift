@@ -57,7 +57,15 @@ public final class ProcessWatchers: Sendable {
     private let registry = Mutex(Registry())
     private let trees = Mutex<[Int32: TreeMembership]>([:])
     private let subscription = Mutex<EventSubscriber?>(nil)
-    private let ending = Mutex<(error: ProcWatchError?, waiter: CheckedContinuation<Void, Never>?, ended: Bool)>((nil, nil, false))
+    /// The current subscription's end: which start it belongs to, whether and how it ended,
+    /// and the `run()` calls waiting for it.
+    private struct Ending {
+        var generation = 0
+        var ended = false
+        var error: ProcWatchError?
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
+    private let ending = Mutex(Ending())
     private let failures = Atomic<Int>(0)
     private let weakSelf = Mutex<WeakRegistry?>(nil)
 
@@ -146,12 +154,17 @@ public final class ProcessWatchers: Sendable {
     public func start() throws(ProcWatchError) {
         try subscription.withLock { (current: inout EventSubscriber?) throws(ProcWatchError) in
             guard current == nil else { return }
-            ending.withLock { $0 = (nil, nil, false) }
+            let generation = ending.withLock { state in
+                state.generation += 1
+                state.ended = false
+                state.error = nil
+                return state.generation
+            }
             let kinds = registry.withLock { $0.interest }
             current = try source.subscribe(
                 kinds: kinds,
                 deliver: { [weak self] event in self?.dispatch(event) },
-                finish: { [weak self] error in self?.ended(error) })
+                finish: { [weak self] error in self?.ended(error, generation: generation) })
         }
     }
 
@@ -169,7 +182,7 @@ public final class ProcessWatchers: Sendable {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let resumeNow = ending.withLock { state -> Bool in
                     if state.ended { return true }
-                    state.waiter = continuation
+                    state.waiters.append(continuation)
                     return false
                 }
                 if resumeNow { continuation.resume() }
@@ -255,15 +268,19 @@ public final class ProcessWatchers: Sendable {
         for handler in handlers { handler(failure) }
     }
 
-    private func ended(_ error: ProcWatchError?) {
-        let waiter = ending.withLock { state -> CheckedContinuation<Void, Never>? in
+    /// The subscription of start number `generation` ended; a stale one (after a newer
+    /// start) changes nothing.
+    private func ended(_ error: ProcWatchError?, generation: Int) {
+        let waiters = ending.withLock { state -> [CheckedContinuation<Void, Never>]? in
+            guard state.generation == generation else { return nil }
             state.ended = true
             state.error = error
-            defer { state.waiter = nil }
-            return state.waiter
+            defer { state.waiters = [] }
+            return state.waiters
         }
+        guard let waiters else { return }
         if error != nil { subscription.withLock { $0 = nil } }
-        waiter?.resume()
+        for waiter in waiters { waiter.resume() }
     }
 
     private func interestChanged() {

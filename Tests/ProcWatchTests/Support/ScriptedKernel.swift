@@ -9,7 +9,7 @@ import Synchronization
 final class ScriptedKernel: NetlinkTransport {
     enum Delivery {
         case datagrams([[UInt8]])
-        case overrun
+        case overrun(drops: UInt32?)
         case failure(NetlinkError)
     }
 
@@ -32,12 +32,9 @@ final class ScriptedKernel: NetlinkTransport {
 
     /// Queues datagrams for the reader.
     func deliver(_ datagrams: [UInt8]...) { state.withLock { $0.queue.append(.datagrams(datagrams)) } }
-    /// Queues an ENOBUFS, with the socket's drop counter raised to `drops`.
+    /// Queues an ENOBUFS; when it is read, the socket's drop counter stands at `drops`.
     func overrun(dropsNow drops: UInt32?) {
-        state.withLock {
-            $0.drops = drops
-            $0.queue.append(.overrun)
-        }
+        state.withLock { $0.queue.append(.overrun(drops: drops)) }
     }
     /// Queues a receive failure.
     func fail(_ error: NetlinkError) { state.withLock { $0.queue.append(.failure(error)) } }
@@ -81,7 +78,9 @@ final class ScriptedKernel: NetlinkTransport {
             case .some(.some(.datagrams(let datagrams))):
                 batch.fill(with: datagrams)
                 return .datagrams(datagrams.count)
-            case .some(.some(.overrun)): return .overrun
+            case .some(.some(.overrun(let drops))):
+                state.withLock { $0.drops = drops }
+                return .overrun
             case .some(.some(.failure(let error))): throw error
             case .none:
                 if ContinuousClock.now >= deadline { return .timedOut }

@@ -1,0 +1,38 @@
+/// What the process table knows about one process.
+public struct ProcessRecord: Sendable, Hashable {
+    /// Process id.
+    public var pid: Int32
+    /// Parent process id as last known (0 when unknown).
+    public var parentPID: Int32
+    /// The process name (`comm`, at most 15 bytes), empty when unknown.
+    public var name: String
+    /// The command line, when known (read at exec, inherited at fork).
+    public var commandLine: [String]
+    /// The executable's path, when known.
+    public var executable: String?
+    /// Real user id, when known.
+    public var uid: UInt32?
+    /// When the process started (CLOCK_MONOTONIC nanoseconds), when known.
+    public var startNanoseconds: UInt64?
+    /// Set by the exit event: when it ended.
+    public var endNanoseconds: UInt64?
+
+    /// Creates a record.
+    public init(pid: Int32, parentPID: Int32, name: String, commandLine: [String] = [], executable: String? = nil,
+                uid: UInt32? = nil, startNanoseconds: UInt64? = nil, endNanoseconds: UInt64? = nil) {
+        self.pid = pid
+        self.parentPID = parentPID
+        self.name = name
+        self.commandLine = commandLine
+        self.executable = executable
+        self.uid = uid
+        self.startNanoseconds = startNanoseconds
+        self.endNanoseconds = endNanoseconds
+    }
+
+    /// Lifetime in seconds, once both ends are known.
+    public var lifetimeSeconds: Double? {
+        guard let start = startNanoseconds, let end = endNanoseconds, end >= start else { return nil }
+        return Double(end - start) / 1e9
+    }
+}

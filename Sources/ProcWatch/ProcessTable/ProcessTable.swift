@@ -1,0 +1,159 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Synchronization
+
+/// The live processes of the host, kept current from the event stream.
+///
+/// Seeded from /proc; a forked child inherits its parent's name, command line, uid and
+/// ancestry at once; at exec the new command line, name and executable are read from
+/// /proc immediately; `comm` and `uid` events update it; an exit stamps the end time and
+/// the entry is removed by ``retire(_:)`` once the event was delivered. A fork of a pid
+/// always starts a new record, so a reused pid is never confused with the old process;
+/// entries whose exit was lost are swept when /proc no longer has them.
+///
+/// Feed it every event in kernel order (fork and exit at least), from one thread.
+public final class ProcessTable: Sendable {
+    private struct State {
+        var records: [Int32: ProcessRecord] = [:]
+        var sweepDue = false
+        var lastSweep: UInt64 = 0
+    }
+
+    private let state = Mutex(State())
+    private let procfs = Mutex(ProcFS())
+    /// CLOCK_MONOTONIC minus CLOCK_BOOTTIME at creation, to read /proc start times.
+    private let bootToMonotonic: Int64
+
+    /// Creates a table, seeded from /proc unless `seed` is false.
+    public init(seed: Bool = true) {
+        var boot = timespec()
+        var monotonic = timespec()
+        clock_gettime(CLOCK_BOOTTIME, &boot)
+        clock_gettime(CLOCK_MONOTONIC, &monotonic)
+        bootToMonotonic = (Int64(monotonic.tv_sec) - Int64(boot.tv_sec)) * 1_000_000_000
+            + (Int64(monotonic.tv_nsec) - Int64(boot.tv_nsec))
+        if seed { self.seed() }
+    }
+
+    /// How many processes the table holds.
+    public var count: Int { state.withLock { $0.records.count } }
+
+    /// The record of a live (or just exited) process.
+    public subscript(pid: Int32) -> ProcessRecord? { state.withLock { $0.records[pid] } }
+
+    /// The chain of known ancestors of `pid`, nearest first (at most 64).
+    public func ancestors(of pid: Int32) -> [ProcessRecord] {
+        state.withLock { state in
+            var chain: [ProcessRecord] = []
+            var seen: Set<Int32> = [pid]
+            var current = state.records[pid]?.parentPID ?? 0
+            while current > 0, chain.count < 64, seen.insert(current).inserted, let record = state.records[current] {
+                chain.append(record)
+                current = record.parentPID
+            }
+            return chain
+        }
+    }
+
+    /// Applies an event; returns the subject process's record as it stands after it.
+    @discardableResult
+    public func apply(_ event: ProcessEvent) -> ProcessRecord? {
+        switch event.detail {
+        case .fork(let parent, let child):
+            if child.isThread { return ensure(child.pid, at: event) }
+            let inherited = ensure(parent.pid, at: event)
+            let record = ProcessRecord(
+                pid: child.pid, parentPID: parent.pid, name: inherited?.name ?? "",
+                commandLine: inherited?.commandLine ?? [], executable: inherited?.executable,
+                uid: inherited?.uid, startNanoseconds: event.timestamp.monotonicNanoseconds)
+            state.withLock { $0.records[child.pid] = record }
+            return record
+        case .exec(let task):
+            let (commandLine, name, executable) = procfs.withLock { ($0.commandLine(task.pid), $0.name(task.pid), $0.executable(task.pid)) }
+            return update(task.pid, at: event) { record in
+                if let commandLine { record.commandLine = commandLine }
+                if let name { record.name = name }
+                if let executable { record.executable = executable }
+                // Gone before we could read it: at least do not keep the pre-exec name.
+                if name == nil, commandLine == nil { record.name = ""; record.commandLine = []; record.executable = nil }
+            }
+        case .comm(let task, let name):
+            guard !task.isThread else { return ensure(task.pid, at: event) }
+            return update(task.pid, at: event) { $0.name = name }
+        case .uid(let task, let real, _):
+            return update(task.pid, at: event) { $0.uid = real }
+        case .exit(let task, _, _, _):
+            guard !task.isThread else { return ensure(task.pid, at: event) }
+            return update(task.pid, at: event) { $0.endNanoseconds = event.timestamp.monotonicNanoseconds }
+        case .gid(let task, _, _), .sid(let task), .ptrace(let task, _), .coredump(let task, _):
+            return ensure(task.pid, at: event)
+        case .lost:
+            state.withLock { $0.sweepDue = true }
+            return nil
+        case .unknown:
+            return nil
+        }
+    }
+
+    /// Removes a process whose exit event was delivered; sweeps dead entries when due.
+    public func retire(_ event: ProcessEvent) {
+        if case .exit(let task, _, _, _) = event.detail, !task.isThread {
+            state.withLock { state in
+                if state.records[task.pid]?.endNanoseconds != nil { state.records[task.pid] = nil }
+            }
+        }
+        let now = event.timestamp.monotonicNanoseconds
+        let due = state.withLock { state -> Bool in
+            // After a loss (an exit may be among the missing) or every 30 s.
+            guard state.sweepDue || now &- state.lastSweep > 30_000_000_000 else { return false }
+            state.sweepDue = false
+            state.lastSweep = now
+            return true
+        }
+        if due { sweep() }
+    }
+
+    /// Drops entries whose process no longer exists (their exit was lost).
+    public func sweep() {
+        let pids = state.withLock { Array($0.records.keys) }
+        let gone = procfs.withLock { procfs in pids.filter { procfs.status($0) == nil } }
+        state.withLock { state in for pid in gone { state.records[pid] = nil } }
+    }
+
+    // MARK: Internals
+
+    private func seed() {
+        let records: [ProcessRecord] = procfs.withLock { procfs in
+            procfs.pids().compactMap { readRecord($0, from: procfs) }
+        }
+        state.withLock { state in for record in records { state.records[record.pid] = record } }
+    }
+
+    /// The record of `pid`, read from /proc when the table does not know it yet.
+    private func ensure(_ pid: Int32, at event: ProcessEvent) -> ProcessRecord? {
+        if let record = state.withLock({ $0.records[pid] }) { return record }
+        guard let record = readRecord(pid) else { return nil }
+        state.withLock { $0.records[pid] = record }
+        return record
+    }
+
+    private func update(_ pid: Int32, at event: ProcessEvent, _ change: (inout ProcessRecord) -> Void) -> ProcessRecord? {
+        var record = ensure(pid, at: event) ?? ProcessRecord(pid: pid, parentPID: 0, name: "")
+        change(&record)
+        state.withLock { $0.records[pid] = record }
+        return record
+    }
+
+    private func readRecord(_ pid: Int32) -> ProcessRecord? {
+        procfs.withLock { readRecord(pid, from: $0) }
+    }
+
+    private func readRecord(_ pid: Int32, from procfs: ProcFS) -> ProcessRecord? {
+        guard let status = procfs.status(pid) else { return nil }
+        return ProcessRecord(
+            pid: pid, parentPID: status.parent, name: procfs.name(pid) ?? "",
+            commandLine: procfs.commandLine(pid) ?? [], executable: procfs.executable(pid), uid: procfs.uid(pid),
+            startNanoseconds: UInt64(clamping: Int64(status.startSinceBoot) + bootToMonotonic))
+    }
+}
