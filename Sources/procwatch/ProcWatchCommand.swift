@@ -6,7 +6,7 @@ import Synchronization
 import Glibc
 #endif
 
-/// `procwatch`: the live event view. (Flags beyond these arrive with the CLI issue.)
+/// `procwatch`: the live event view — everything forkstat does, without its blind spots.
 @main
 struct ProcWatchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -14,41 +14,169 @@ struct ProcWatchCommand: AsyncParsableCommand {
         abstract: "Show what every process on this host does, as it happens.",
         discussion: """
             Streams the kernel's process events (fork, exec, uid, gid, sid, ptrace, comm, \
-            coredump, exit) one line each, until Ctrl-C, SIGTERM or -D.
+            coredump, exit) one line each, named from a live process table, until Ctrl-C, \
+            SIGTERM or -D. Lost events are reported, never hidden. Needs root (or \
+            CAP_NET_ADMIN) on kernels before 6.6.
 
             Examples:
-              procwatch                      every event
-              procwatch -e exec,exit -D 10   execs and exits for ten seconds
+              procwatch                              every event, as a table
+              procwatch -e exec,exit -D 10           execs and exits for ten seconds
+              procwatch -e nonzeroexit               only processes that failed
+              procwatch --json -e all > events.jsonl every event as JSON lines
+              procwatch --tree 1234 --ancestry      a process, its descendants, and their ancestry
+              procwatch --comm '^(cc1|ld)$' -x       compiler and linker runs, with user and tty
+              procwatch -q -D 5                      statistics only, after five seconds
             """)
 
-    @Option(name: .short, help: ArgumentHelp(
-        "Comma-separated event kinds: fork, exec, uid, gid, sid, ptrace, comm, coredump, exit, failed_exit, all.",
+    @Option(name: .customShort("e"), help: ArgumentHelp(
+        "Events to show, comma-separated: fork, clone (threads), exec, exit, core, comm, ptrace, uid, gid, sid, nonzeroexit, all. Example: -e exec,exit",
         valueName: "LIST"))
-    var events: String = "all"
+    var events: String?
 
-    @Option(name: .customShort("D"), help: ArgumentHelp("Stop after this many seconds.", valueName: "SECONDS"))
+    @Flag(name: .customShort("E"), help: "All events: the same as -e all.")
+    var allEvents = false
+
+    @Option(name: .customShort("D"), help: ArgumentHelp("Stop after this many seconds. Example: -D 10", valueName: "SECONDS"))
     var duration: Double?
 
-    func validate() throws {
-        _ = try parsedKinds()
-        if let duration, !(duration > 0) { throw ValidationError("-D takes a positive number of seconds, not \(duration)") }
+    @Flag(name: .customShort("S"), help: "Show statistics at the end of the run (per command, forks/s, top forkers, failures, losses).")
+    var statistics = false
+
+    @Flag(name: .customShort("q"), help: "Quiet: print no events, only the statistics at the end (implies -S). Example: procwatch -q -D 5")
+    var quiet = false
+
+    @Flag(name: .customShort("x"), help: "Extra columns: the process's user and controlling terminal.")
+    var extra = false
+
+    @Flag(name: .customShort("s"), help: "Short names: the program (argv[0]) without its arguments.")
+    var shortNames = false
+
+    @Flag(name: .customShort("d"), help: "Strip the directory from the program's path.")
+    var stripDirectory = false
+
+    @Flag(name: .customShort("c"), help: "Name processes by their kernel task name (comm) instead of their command line.")
+    var commNames = false
+
+    @Flag(name: .customShort("l"), help: "Line-buffered output (always on: every line is written as it happens).")
+    var lineBuffered = false
+
+    @Flag(name: .customShort("r"), help: "Run with real-time FIFO scheduling (needs root or CAP_SYS_NICE).")
+    var realTime = false
+
+    @Flag(name: .customShort("g"), help: "Show a glyph for each kind of event.")
+    var glyphs = false
+
+    @Flag(name: .customShort("X"), help: "The same as -EgrSx.")
+    var everything = false
+
+    @Flag(name: .long, help: "JSON lines, one object per event, as the event contract says. Example: procwatch --json -e all")
+    var json = false
+
+    @Option(name: .long, help: ArgumentHelp("Only this process (and the forks it makes). Example: --pid 1234", valueName: "PID"))
+    var pid: Int32?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "This process and every descendant, including ones born during the run and ones that daemonize. Example: --tree $$",
+        valueName: "PID"))
+    var tree: Int32?
+
+    @Option(name: .long, help: ArgumentHelp("Only processes whose name (comm or program) matches. Example: --comm '^make$'", valueName: "REGEX"))
+    var comm: String?
+
+    @Option(name: .long, help: ArgumentHelp("Only processes of this user. Example: --user root or --user 1000", valueName: "NAME|UID"))
+    var user: String?
+
+    @Flag(name: .long, help: "Show each process's chain of ancestors (bash → make → cc1).")
+    var ancestry = false
+
+    @Option(name: .long, help: ArgumentHelp("Colour: auto (on a terminal), always, never.", valueName: "WHEN"))
+    var color: ColorChoice = .auto
+
+    enum ColorChoice: String, ExpressibleByArgument { case auto, always, never }
+
+    /// Parses and runs; every error is one line on standard error (`procwatch: …`) and a
+    /// non-zero exit, never a usage dump or a crash trace.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                print(fullMessage(for: error))  // --help, --version
+                Glibc.exit(0)
+            }
+            let text = message(for: error).split(separator: "\n").first.map(String.init) ?? ""
+            if !text.isEmpty { FileHandleOutput.standardError("procwatch: \(text)") }
+            Glibc.exit(code.rawValue)
+        }
     }
 
-    func parsedKinds() throws -> ProcessEventKinds {
-        var kinds = ProcessEventKinds()
-        for name in events.split(separator: ",").map({ $0.trimmingCharacters() }) {
-            if name == "all" { kinds.formUnion(.all); continue }
-            guard let match = ProcessEventKinds.named.first(where: { $0.name == name }) else {
-                throw ValidationError("unknown event '\(name)'; known: \(ProcessEventKinds.named.map(\.name).joined(separator: ", ")), all")
+    func validate() throws {
+        if let duration, !(duration > 0) { throw ValidationError("-D takes a positive number of seconds, not \(duration)") }
+        if pid != nil, tree != nil { throw ValidationError("--pid and --tree cannot be combined: --tree already includes the process") }
+        if quiet, json { throw ValidationError("-q (statistics only) and --json (every event) cannot be combined") }
+        if shortNames, commNames { throw ValidationError("-s (program name) and -c (comm name) cannot be combined") }
+        if events != nil, allEvents || everything { throw ValidationError("-e and -E/-X both choose events: use one") }
+        _ = try selection()
+        _ = try filter()
+    }
+
+    func selection() throws -> EventSelection {
+        if allEvents || everything { return .all }
+        guard let events else { return .all }
+        do { return try EventSelection(parsing: events) } catch { throw ValidationError(error.description) }
+    }
+
+    func filter() throws -> LiveFilter {
+        var filter = LiveFilter()
+        for (flag, value) in [("--pid", pid), ("--tree", tree)] {
+            guard let value else { continue }
+            guard value > 0, kill(value, 0) == 0 || errno == EPERM else {
+                throw ValidationError("\(flag) \(value): no such process")
             }
-            kinds.formUnion(match.kind)
         }
-        if kinds.isEmpty { throw ValidationError("-e needs at least one event kind") }
-        return kinds
+        filter.pid = pid
+        filter.tree = tree.map { ProcessTree(root: $0) }
+        if let comm {
+            do { filter.comm = try Regex(comm) } catch {
+                throw ValidationError("--comm '\(comm)' is not a valid regular expression: \(error)")
+            }
+        }
+        if let user {
+            guard let uid = AccountNames.uid(of: user) else { throw ValidationError("--user \(user): no such user") }
+            filter.uid = uid
+        }
+        return filter
     }
 
     func run() async throws {
-        let kinds = try parsedKinds()
+        let selection = try selection()
+        let filter = try filter()
+        let quiet = self.quiet
+        let showStatistics = statistics || quiet || everything
+        let output = LineOutput()
+        let format: LiveView.Format
+        if quiet {
+            format = .quiet
+        } else if json {
+            format = .json(JSONRenderer())
+        } else {
+            var style = TextRenderer.Style()
+            style.name = shortNames ? .short : (commNames ? .comm : .commandLine)
+            style.stripDirectory = stripDirectory
+            style.extra = extra || everything
+            style.glyphs = glyphs || everything
+            style.ancestry = ancestry
+            style.colour = color == .always || (color == .auto && isatty(1) == 1 && getenv("NO_COLOR") == nil)
+            style.utcOffsetSeconds = Self.utcOffsetSeconds()
+            format = .text(TextRenderer(style: style))
+        }
+
         // Signal handling is in place before the subscription starts: a SIGINT that arrived
         // between the two would otherwise be ignored and the watch would never end.
         let stop = StopSignal()
@@ -59,26 +187,72 @@ struct ProcWatchCommand: AsyncParsableCommand {
             source.resume()
             return source
         }
-        let stopper = Task {
-            for try await event in ProcessEvents(kinds) {
-                FileHandleOutput.standardOutput(TextLine.render(event))
+        defer { signals.forEach { $0.cancel() } }
+
+        let table = ProcessTable()
+        let view = LiveView(table: table, selection: selection, filter: filter, format: format,
+                            ancestry: ancestry, output: output)
+        let watchers = ProcessWatchers()
+        watchers.on(selection.subscription) { view.handle($0) }
+        do {
+            try watchers.start()
+        } catch {
+            FileHandleOutput.standardError("procwatch: \(error)")
+            throw ExitCode(2)
+        }
+        if realTime || everything {
+            if let problem = RealTime.enable() {
+                watchers.stop()
+                FileHandleOutput.standardError("procwatch: -r: \(problem)")
+                throw ExitCode(2)
             }
         }
-        stop.onFire { stopper.cancel() }
+        if case .text(let renderer) = format { output.write(renderer.header) }
+
+        let running = Task { try await watchers.run() }
+        stop.onFire { running.cancel() }
         if let duration {
             Task {
-                try await Task.sleep(for: .milliseconds(Int(duration * 1000)))
-                stopper.cancel()
+                try? await Task.sleep(for: .milliseconds(Int(duration * 1000)))
+                stop.fire()
             }
         }
         do {
-            try await stopper.value
-        } catch let error as ProcWatchError where error != .cancelled {
+            try await running.value
+        } catch {
             FileHandleOutput.standardError("procwatch: \(error)")
-            signals.forEach { $0.cancel() }
             throw ExitCode(2)
-        } catch {}
-        signals.forEach { $0.cancel() }
+        }
+        watchers.stop()
+        if showStatistics { output.write(view.statistics.report()) }
+    }
+
+    /// Seconds east of UTC now (for the time column in local time).
+    static func utcOffsetSeconds() -> Int64 {
+        var now = time(nil)
+        var local = tm()
+        localtime_r(&now, &local)
+        return Int64(local.tm_gmtoff)
+    }
+}
+
+/// `-r`: SCHED_FIFO at the highest priority for every thread of the process.
+enum RealTime {
+    /// Returns a message when it could not be done.
+    static func enable() -> String? {
+        var parameters = sched_param()
+        parameters.sched_priority = sched_get_priority_max(SCHED_FIFO)
+        guard let tasks = opendir("/proc/self/task") else { return "cannot list /proc/self/task" }
+        defer { closedir(tasks) }
+        while let entry = readdir(tasks) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            guard let tid = Int32(name) else { continue }
+            if sched_setscheduler(tid, SCHED_FIFO, &parameters) != 0 {
+                return errno == EPERM ? "real-time scheduling was refused: run as root or grant CAP_SYS_NICE"
+                    : "sched_setscheduler failed: \(String(cString: strerror(errno)))"
+            }
+        }
+        return nil
     }
 }
 
@@ -103,20 +277,7 @@ final class StopSignal: Sendable {
     }
 }
 
-extension Substring {
-    func trimmingCharacters() -> String { String(drop(while: { $0 == " " }).reversed().drop(while: { $0 == " " }).reversed()) }
-}
-
 enum FileHandleOutput {
-    /// Writes a line with one write(2), so piped output is line-buffered and nothing is
-    /// left in a stdio buffer when the process stops.
-    static func standardOutput(_ line: String) {
-        var text = line
-        text.append("\n")
-        _ = text.withCString { write(1, $0, strlen($0)) }
-    }
-
-
     static func standardError(_ line: String) {
         var text = line
         text.append("\n")

@@ -283,17 +283,17 @@ struct LiveKernelTests {
     }
 
     @Test func twoProcessesEachGetEveryEvent() throws {
-        let first = try Spawn.capture([Spawn.procwatchBinary, "-e", "exit", "-D", "2"]) { _ in
-            let second = try Spawn.capture([Spawn.procwatchBinary, "-e", "exit", "-D", "1.5"]) { _ in
+        let first = try Spawn.capture([Spawn.procwatchBinary, "--json", "-e", "exit", "-D", "2"]) { _ in
+            let second = try Spawn.capture([Spawn.procwatchBinary, "--json", "-e", "exit", "-D", "1.5"]) { _ in
                 usleep(500_000)
                 let child = try Spawn.run(["/bin/sh", "-c", "exit 7"]).pid
                 setenv("PROCWATCH_TEST_CHILD", "\(child)", 1)
             }
             let child = String(cString: getenv("PROCWATCH_TEST_CHILD"))
-            #expect(second.stdout.contains("exit     \(child) exit 7"), "second: \(second.stdout)")
+            #expect(second.stdout.contains("\"pid\":\(child),\"tid\":\(child)"), "second: \(second.stdout)")
         }
         let child = String(cString: getenv("PROCWATCH_TEST_CHILD"))
-        #expect(first.stdout.contains("exit     \(child) exit 7"), "first: \(first.stdout)")
+        #expect(first.stdout.contains("\"pid\":\(child),\"tid\":\(child)"), "first: \(first.stdout)")
         #expect(try ListenerProbe.eventuallyReleased())
     }
 

@@ -55,7 +55,7 @@ public final class ProcessWatchers: Sendable {
     private let source: ProcessEventSource
     private let logger: Logger
     private let registry = Mutex(Registry())
-    private let trees = Mutex<[Int32: TreeMembership]>([:])
+    private let trees = Mutex<[Int32: ProcessTree]>([:])
     private let subscription = Mutex<EventSubscriber?>(nil)
     /// The current subscription's end: which start it belongs to, whether and how it ended,
     /// and the `run()` calls waiting for it.
@@ -101,7 +101,7 @@ public final class ProcessWatchers: Sendable {
         }
         if case .tree(let root) = scope {
             trees.withLock { trees in
-                if trees[root] == nil { trees[root] = TreeMembership(root: root) }
+                if trees[root] == nil { trees[root] = ProcessTree(root: root) }
             }
         }
         interestChanged()

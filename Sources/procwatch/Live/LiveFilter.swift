@@ -1,0 +1,42 @@
+import ProcWatch
+
+/// `--pid`, `--tree`, `--comm`, `--user`: all given ones must match. Loss reports always pass.
+struct LiveFilter: @unchecked Sendable {
+    // @unchecked: Regex is not Sendable; the filter is used by the reader thread only.
+    var pid: Int32?
+    var tree: ProcessTree?
+    var comm: Regex<AnyRegexOutput>?
+    var uid: UInt32?
+
+    var isEmpty: Bool { pid == nil && tree == nil && comm == nil && uid == nil }
+
+    /// Updates the tree before the event is shown (a fork by a member adds the child).
+    mutating func admit(_ event: ProcessEvent) { tree?.admit(event) }
+
+    /// Updates the tree after the event was shown (an exit removes the member).
+    mutating func retire(_ event: ProcessEvent) { tree?.retire(event) }
+
+    func matches(_ observed: ObservedEvent) -> Bool {
+        let event = observed.event
+        guard let subject = event.subject else { return true }
+        if let pid {
+            var forkedByIt = false
+            if case .fork(let parent, _) = event.detail { forkedByIt = parent.pid == pid }
+            guard subject.pid == pid || forkedByIt else { return false }
+        }
+        if let tree, !tree.contains(subject.pid) { return false }
+        if let comm {
+            let name = observed.process?.name ?? ""
+            let argv0 = observed.process?.commandLine.first.map { String($0.split(separator: "/").last ?? "") } ?? ""
+            let current: String
+            if case .comm(_, let new) = event.detail { current = new } else { current = name }
+            guard (try? comm.firstMatch(in: current)) != nil || (!argv0.isEmpty && (try? comm.firstMatch(in: argv0)) != nil)
+            else { return false }
+        }
+        if let uid {
+            if case .uid(_, let real, let effective) = event.detail, real == uid || effective == uid { return true }
+            guard observed.process?.uid == uid else { return false }
+        }
+        return true
+    }
+}

@@ -1,0 +1,91 @@
+import ProcWatch
+
+/// Counts for `-S`, `-q` and `procwatch stats`: per command, per kind, losses, failures.
+struct Statistics {
+    static let columns = ["Fork", "Exec", "Exit", "Core", "Comm", "Clone", "Ptrace", "UID", "GID", "SID"]
+
+    struct Row {
+        var counts = [Int](repeating: 0, count: Statistics.columns.count)
+        var failedExits = 0
+        var total: Int { counts.reduce(0, +) }
+    }
+
+    private(set) var rows: [String: Row] = [:]
+    private(set) var lost = 0
+    private(set) var lossReports = 0
+    private(set) var failed: [(pid: Int32, name: String, status: ExitStatus)] = []
+    private(set) var events = 0
+    private(set) var firstNanoseconds: UInt64?
+    private(set) var lastNanoseconds: UInt64?
+
+    mutating func count(_ observed: ObservedEvent) {
+        let event = observed.event
+        if case .lost(let count, _, _) = event.detail {
+            lossReports += 1
+            lost += count ?? 0
+            return
+        }
+        events += 1
+        if firstNanoseconds == nil { firstNanoseconds = event.timestamp.monotonicNanoseconds }
+        lastNanoseconds = event.timestamp.monotonicNanoseconds
+        let column: Int
+        switch event.detail {
+        case .fork(_, let child): column = child.isThread ? 5 : 0
+        case .exec: column = 1
+        case .exit: column = 2
+        case .coredump: column = 3
+        case .comm: column = 4
+        case .ptrace: column = 6
+        case .uid: column = 7
+        case .gid: column = 8
+        case .sid: column = 9
+        case .unknown, .lost: return
+        }
+        // A fork is counted for the parent that forked (the child still has its name).
+        let name = Self.name(observed.process)
+        rows[name, default: Row()].counts[column] += 1
+        if case .exit(let task, let status, _, _) = event.detail, status != 0, !task.isThread {
+            rows[name, default: Row()].failedExits += 1
+            if failed.count < 1000 { failed.append((task.pid, name, ExitStatus(waitStatus: status))) }
+        }
+    }
+
+    static func name(_ process: ProcessRecord?) -> String {
+        guard let process else { return "?" }
+        if let argv0 = process.commandLine.first, !argv0.isEmpty {
+            return String(argv0.split(separator: "/").last ?? Substring(argv0))
+        }
+        return process.name.isEmpty ? "?" : process.name
+    }
+
+    /// The end-of-run table, forkstat style, plus totals, rates, failures and losses.
+    func report() -> String {
+        var lines: [String] = []
+        let header = Self.columns.map { left($0, 7) }.joined(separator: " ") + " " + left("Total", 7) + " Process"
+        lines.append(header)
+        let sorted = rows.sorted { ($0.value.total, $1.key) > ($1.value.total, $0.key) }
+        var totals = [Int](repeating: 0, count: Self.columns.count)
+        for (name, row) in sorted {
+            for index in totals.indices { totals[index] += row.counts[index] }
+            lines.append(row.counts.map { left("\($0)", 7) }.joined(separator: " ") + " " + left("\(row.total)", 7) + " " + name)
+        }
+        lines.append(totals.map { left("\($0)", 7) }.joined(separator: " ") + " " + left("\(totals.reduce(0, +))", 7) + " (all)")
+        if let first = firstNanoseconds, let last = lastNanoseconds, last > first {
+            let seconds = Double(last - first) / 1e9
+            let forks = Double(totals[0] + totals[5]) / seconds
+            lines.append("\(events) events in \(TextRenderer.seconds(seconds)); \(Int(forks.rounded())) forks/s")
+        }
+        let forkers = rows.filter { $0.value.counts[0] > 0 }.sorted { $0.value.counts[0] > $1.value.counts[0] }.prefix(5)
+        if !forkers.isEmpty {
+            lines.append("Top forkers: " + forkers.map { "\($0.key) (\($0.value.counts[0]))" }.joined(separator: ", "))
+        }
+        lines.append("Failed exits: \(failed.count)" + (failed.isEmpty ? "" : ": " + failed.prefix(10)
+            .map { "\($0.name) [\($0.pid)] \($0.status)" }.joined(separator: ", ") + (failed.count > 10 ? ", …" : "")))
+        lines.append("Lost events: \(lost)" + (lossReports > 0 ? " (\(lossReports) loss reports)" : ""))
+        return lines.joined(separator: "\n")
+    }
+
+    private func left(_ text: String, _ width: Int) -> String {
+        text.count >= width ? text : String(repeating: " ", count: width - text.count) + text
+    }
+}
