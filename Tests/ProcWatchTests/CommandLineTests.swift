@@ -1,0 +1,252 @@
+import Foundation
+import Glibc
+import Testing
+@testable import ProcWatch
+
+extension LiveKernelTests {
+    /// The `procwatch` binary, run as a user would, against the real kernel.
+    @Suite("procwatch command")
+    struct CommandLineTests {
+        /// Runs `procwatch ARGS` while `workload` runs (started once procwatch listens).
+        func watch(_ arguments: [String], duration: String = "2",
+                   workload: () throws -> Void) throws -> (status: Int32, stdout: String, stderr: String) {
+            let run = try Spawn.capture([Spawn.procwatchBinary] + arguments + ["-D", duration]) { _ in
+                #expect(eventually { (try? ListenerProbe.kernelIsSending(window: .milliseconds(50))) == true })
+                usleep(200_000)  // the process table is seeded before the first event is read
+                try workload()
+            }
+            return (run.status, run.stdout, run.stderr)
+        }
+
+        /// Starts `/bin/sh -c script` held at a FIFO until `release` is called, so that
+        /// nothing it does happens before procwatch listens.
+        func gatedRoot(_ script: String) throws -> (pid: Int32, release: () -> Void) {
+            let fifo = "/tmp/procwatch-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+            mkfifo(fifo, 0o600)
+            let pid = try Spawn.start(["/bin/sh", "-c", "read go < \(fifo); rm -f \(fifo); \(script)"])
+            return (pid, {
+                let fd = open(fifo, O_WRONLY)
+                _ = write(fd, "go\n", 3)
+                close(fd)
+            })
+        }
+
+        func jsonLines(_ text: String) throws -> [[String: Any]] {
+            try text.split(separator: "\n").map { line in
+                try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "not JSON: \(line)")
+            }
+        }
+
+        @Test func jsonFollowsTheContractForAKnownTree() throws {
+            // Each process lives a few milliseconds, long enough for /proc to be read at exec.
+            var root: Int32 = 0
+            let script = "sleep 0.05; /bin/sh -c 'sleep 0.05; exit 3'; exit 5"
+            let run = try watch(["--json"]) {
+                root = try Spawn.run(["/bin/sh", "-c", script]).pid
+            }
+            #expect(run.status == 0, "stderr: \(run.stderr)")
+            let events = try jsonLines(run.stdout)
+            let tree = events.filter { ($0["pid"] as? Int).map { Int32($0) } == root || ($0["ppid"] as? Int).map { Int32($0) } == root }
+            let summary = tree.filter { $0["thread"] as? Bool != true }
+                .map { "\($0["event"]!) \(($0["cmdline"] as? [String])?.joined(separator: " ") ?? "-")" }
+            #expect(Array(summary.dropFirst()) == [  // the first is root's fork, named after the test runner
+                "exec /bin/sh -c \(script)",
+                "fork /bin/sh -c \(script)",
+                "exec sleep 0.05",
+                "exit sleep 0.05",
+                "fork /bin/sh -c \(script)",
+                "exec /bin/sh -c sleep 0.05; exit 3",
+                "exit /bin/sh -c sleep 0.05; exit 3",
+                "exit /bin/sh -c \(script)",
+            ], "\(summary)")
+            let failed = try #require(tree.first { $0["event"] as? String == "exit" && ($0["cmdline"] as? [String]) == ["/bin/sh", "-c", "sleep 0.05; exit 3"] })
+            #expect(failed["exit_code"] as? Int == 768)
+            #expect(failed["exit_signal"] as? Int == 17)
+            #expect(failed["status"] as? [String: Int] == ["exited": 3])
+            #expect(failed["comm"] as? String == "sh")
+            #expect(failed["exe"] as? String == "/usr/bin/dash")
+            #expect(failed["thread"] as? Bool == false)
+            #expect(failed["uid"] as? Int == 0)
+            #expect(failed["ppid"] as? Int == Int(root))
+            #expect((failed["duration_s"] as? Double ?? -1) >= 0)
+            #expect((failed["time"] as? String)?.hasSuffix("Z") == true)
+            #expect((failed["time"] as? String)?.count == 27)
+            for key in ["ktime_ns", "cpu", "seq", "pid", "tid", "ptid"] { #expect(failed[key] is Int, "\(key)") }
+            for absent in ["ruid", "sid", "tracer_pid", "count", "reason"] { #expect(failed[absent] == nil, "\(absent)") }
+            let rootExit = try #require(tree.last)
+            #expect(rootExit["status"] as? [String: Int] == ["exited": 5])
+        }
+
+        @Test func textViewNamesEveryLineAndDecodesStatuses() throws {
+            var child: Int32 = 0
+            let run = try watch(["--color", "never", "-e", "exec,exit"]) {
+                child = try Spawn.run(["/bin/sh", "-c", "kill -9 $$"]).pid
+            }
+            let lines = run.stdout.split(separator: "\n").map(String.init)
+            #expect(lines.first?.hasPrefix("TIME            EVENT        PID    PPID INFO") == true)
+            let mine = lines.filter { $0.contains(" \(child) ") }
+            #expect(mine.count == 2, "\(lines)")
+            #expect(mine.first?.contains(" exec ") == true && mine.first?.hasSuffix("/bin/sh -c kill -9 $$") == true)
+            #expect(mine.last?.contains("killed by SIGKILL") == true && mine.last?.hasSuffix("/bin/sh -c kill -9 $$") == true)
+        }
+
+        @Test func commFilterShowsOnlyMatchingProcesses() throws {
+            let run = try watch(["--json", "--comm", "^true$", "-e", "exec,exit"]) {
+                _ = try Spawn.run(["/bin/true"])
+                _ = try Spawn.run(["/bin/sh", "-c", "exit 0"])
+            }
+            let events = try jsonLines(run.stdout)
+            #expect(!events.isEmpty)
+            #expect(events.allSatisfy { $0["comm"] as? String == "true" }, "\(events)")
+        }
+
+        @Test func userFilter() throws {
+            let run = try watch(["--json", "--user", "nobody", "-e", "exec"]) {
+                _ = try Spawn.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/bin/true"])
+                _ = try Spawn.run(["/bin/true"])
+            }
+            let events = try jsonLines(run.stdout)
+            #expect(events.map { $0["uid"] as? Int } == [65534], "\(events)")
+        }
+
+        @Test func pidFilter() throws {
+            let sleeper = try gatedRoot("/bin/true; exit 4")
+            let run = try watch(["--json", "--pid", "\(sleeper.pid)", "-e", "fork,exit"]) {
+                sleeper.release()
+                Spawn.wait(sleeper.pid)
+            }
+            let events = try jsonLines(run.stdout)
+            #expect(events.map { $0["event"] as? String } == ["fork", "fork", "exit"], "\(events)")  // rm, true; its own exit
+            #expect(events.last?["status"] as? [String: Int] == ["exited": 4])
+        }
+
+        @Test func treeFollowsADoubleForkedDaemon() throws {
+            let gate = try gatedRoot("(setsid /bin/sh -c 'sleep 0.4; exec /bin/sleep 0.2' > /dev/null &); exit 0")
+            let root = gate.pid
+            let run = try watch(["--json", "--tree", "\(root)", "-e", "exec,exit"], duration: "2.5") {
+                gate.release()
+                Spawn.wait(root)
+            }
+            let events = try jsonLines(run.stdout)
+            let commands = events.compactMap { event -> String? in
+                guard event["event"] as? String == "exec" else { return nil }
+                return (event["cmdline"] as? [String])?.joined(separator: " ")
+            }
+            #expect(commands.contains("/bin/sleep 0.2"), "\(commands)")  // exec'd by the daemon after its parents exited
+            #expect(events.contains { $0["event"] as? String == "exit" && ($0["pid"] as? Int) == Int(root) })
+        }
+
+        @Test func statisticsCountWhatTheTestStarted() throws {
+            let gate = try gatedRoot("for i in 1 2 3 4 5; do /bin/sleep 0.02; done; /bin/sh -c 'sleep 0.02; exit 1'; exit 0")
+            let run = try watch(["-q", "--tree", "\(gate.pid)"]) {
+                gate.release()
+                Spawn.wait(gate.pid)
+            }
+            let lines = run.stdout.split(separator: "\n").map(String.init)
+            #expect(lines.first?.hasPrefix("   Fork    Exec    Exit") == true, "\(lines)")
+            let sleepRow = try #require(lines.first { $0.hasSuffix(" sleep") }, "\(lines)")
+            let counts = sleepRow.split(separator: " ").compactMap { Int($0) }
+            #expect(counts == [0, 6, 6, 0, 0, 0, 0, 0, 0, 0, 12])  // five in the loop, one in the failing sh
+            #expect(lines.contains { $0.hasPrefix("Failed exits: 1: sh [") && $0.hasSuffix("] exit 1") }, "\(lines)")
+            #expect(lines.contains("Lost events: 0"))
+        }
+
+        @Test func gidAndSidAloneAreShown() throws {
+            var child: Int32 = 0
+            let gid = try watch(["--json", "-e", "gid"]) {
+                child = try Spawn.run(["setpriv", "--regid=65534", "--clear-groups", "/bin/true"]).pid
+            }
+            #expect(try jsonLines(gid.stdout).contains { $0["event"] as? String == "gid" && $0["pid"] as? Int == Int(child) && $0["rgid"] as? Int == 65534 })
+            let sid = try watch(["--json", "-e", "sid"]) { child = try Spawn.run(["setsid", "/bin/true"]).pid }
+            #expect(try jsonLines(sid.stdout).map { $0["event"] as? String }.allSatisfy { $0 == "sid" })
+            #expect(try jsonLines(sid.stdout).contains { $0["sid"] as? Int == Int(child) })
+        }
+
+        @Test func nonZeroExitShowsOnlyFailures() throws {
+            var failing: Int32 = 0
+            let run = try watch(["--json", "-e", "nonzeroexit"]) {
+                _ = try Spawn.run(["/bin/true"])
+                failing = try Spawn.run(["/bin/sh", "-c", "exit 9"]).pid
+            }
+            let events = try jsonLines(run.stdout)
+            #expect(events.allSatisfy { $0["event"] as? String == "exit" && ($0["exit_code"] as? Int ?? 0) != 0 }, "\(events)")
+            #expect(events.contains { $0["pid"] as? Int == Int(failing) && $0["status"] as? [String: Int] == ["exited": 9] })
+        }
+
+        @Test func forkstatNameFlags() throws {
+            func execLine(_ flags: [String]) throws -> String {
+                var child: Int32 = 0
+                let run = try watch(["--color", "never", "-e", "exec"] + flags) {
+                    child = try Spawn.run(["/bin/sh", "-c", "sleep 0.05"]).pid
+                }
+                return try #require(run.stdout.split(separator: "\n").map(String.init).first { $0.contains(" \(child) ") }, "\(run.stdout)")
+            }
+            #expect(try execLine([]).hasSuffix(" /bin/sh -c sleep 0.05"))
+            #expect(try execLine(["-s"]).hasSuffix(" /bin/sh"))
+            #expect(try execLine(["-s", "-d"]).hasSuffix(" sh"))
+            #expect(try execLine(["-c"]).hasSuffix(" sh"))
+            let extra = try execLine(["-x"])
+            #expect(extra.contains(" root ") && extra.contains(" ? "), "\(extra)")
+            #expect(try execLine(["-g"]).contains("▶ exec"))
+        }
+
+        @Test func everythingFlagWorksAsRoot() throws {
+            let run = try watch(["-X", "--color", "never"]) { _ = try Spawn.run(["/bin/true"]) }
+            #expect(run.status == 0, "\(run.stderr)")
+            #expect(run.stdout.contains("▶ exec"))
+            #expect(run.stdout.contains("Lost events: 0"))
+        }
+
+        @Test func sigintEndsJSONWithEveryLineComplete() throws {
+            var child: Int32 = 0
+            let run = try Spawn.capture([Spawn.procwatchBinary, "--json"]) { pid in
+                #expect(eventually { (try? ListenerProbe.kernelIsSending(window: .milliseconds(50))) == true })
+                usleep(200_000)
+                child = try Spawn.run(["/bin/sh", "-c", "exit 2"]).pid
+                usleep(100_000)
+                kill(pid, SIGINT)
+            }
+            #expect(run.status == 0)
+            let events = try jsonLines(run.stdout)
+            #expect(events.contains { $0["event"] as? String == "exit" && $0["pid"] as? Int == Int(child) })
+            #expect(run.stdout.hasSuffix("}\n"))
+        }
+
+        @Test(arguments: [
+            (["-e", "bogus"], "procwatch: unknown event 'bogus' in -e; known: fork, clone, exec, exit, core, coredump, comm, ptrace, uid, gid, sid, nonzeroexit, failed_exit, all\n"),
+            (["--comm", "("], "procwatch: --comm '(' is not a valid regular expression: expected ')'\n"),
+            (["--user", "no-such-user-here"], "procwatch: --user no-such-user-here: no such user\n"),
+            (["--pid", "999999"], "procwatch: --pid 999999: no such process\n"),
+            (["--tree", "0"], "procwatch: --tree 0: no such process\n"),
+            (["--pid", "1", "--tree", "1"], "procwatch: --pid and --tree cannot be combined: --tree already includes the process\n"),
+            (["-q", "--json"], "procwatch: -q (statistics only) and --json (every event) cannot be combined\n"),
+            (["-s", "-c"], "procwatch: -s (program name) and -c (comm name) cannot be combined\n"),
+            (["-e", "exec", "-E"], "procwatch: -e and -E/-X both choose events: use one\n"),
+            (["-D", "0"], "procwatch: -D takes a positive number of seconds, not 0.0\n"),
+            (["-D", "soon"], "procwatch: The value 'soon' is invalid for '-D <SECONDS>'\n"),
+            (["--bogus"], "procwatch: Unknown option '--bogus'\n"),
+        ])
+        func argumentErrors(_ arguments: [String], _ message: String) throws {
+            let run = try Spawn.capture([Spawn.procwatchBinary] + arguments)
+            #expect(run.status == 64 << 8)
+            #expect(run.stderr == message)
+            #expect(run.stdout.isEmpty)
+        }
+
+        @Test func helpDocumentsEveryFlagWithExamples() throws {
+            let run = try Spawn.capture([Spawn.procwatchBinary, "--help"])
+            #expect(run.status == 0)
+            for flag in ["-e <LIST>", "-E", "-D <SECONDS>", "-S", "-q", "-x", "-s", "-d", "-c", "-l", "-r", "-g", "-X",
+                         "--json", "--pid <PID>", "--tree <PID>", "--comm <REGEX>", "--user <NAME|UID>", "--ancestry", "--color <WHEN>"] {
+                #expect(run.stdout.contains(flag), "help lacks \(flag)")
+            }
+            #expect(run.stdout.contains("Examples:"))
+        }
+
+        @Test func missingPrivilegeForRealTimeIsNamed() throws {
+            let run = try Spawn.capture(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", Spawn.procwatchBinary, "-r", "-D", "1"])
+            #expect(run.status == 2 << 8)
+            #expect(run.stderr == "procwatch: -r: real-time scheduling was refused: run as root or grant CAP_SYS_NICE\n")
+        }
+    }
+}
