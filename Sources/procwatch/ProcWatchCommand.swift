@@ -189,7 +189,8 @@ struct ProcWatchCommand: AsyncParsableCommand {
         }
         defer { signals.forEach { $0.cancel() } }
 
-        let table = ProcessTable()
+        // As root, exit records name the processes that were gone before /proc could be read.
+        let table = ProcessTable(exitNames: try? TaskstatsListener())
         let view = LiveView(table: table, selection: selection, filter: filter, format: format,
                             ancestry: ancestry, output: output)
         let watchers = ProcessWatchers()

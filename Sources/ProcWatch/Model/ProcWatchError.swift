@@ -14,6 +14,8 @@ public enum ProcWatchError: Error, Sendable, Equatable, CustomStringConvertible 
     case subscriptionRejected(errno: Int32)
     /// Another system call failed.
     case system(call: String, errno: Int32)
+    /// The kernel's taskstats interface is missing or did not answer.
+    case taskstatsUnavailable(detail: String)
     /// The stream ended because its consumer was cancelled.
     case cancelled
 
@@ -31,6 +33,8 @@ public enum ProcWatchError: Error, Sendable, Equatable, CustomStringConvertible 
             "the kernel rejected the subscription: \(Errno(rawValue: errno)) (errno \(errno))"
         case .system(let call, let errno):
             "\(call) failed: \(Errno(rawValue: errno)) (errno \(errno))"
+        case .taskstatsUnavailable(let detail):
+            "taskstats is unavailable: \(detail)"
         case .cancelled:
             "cancelled"
         }

@@ -25,8 +25,15 @@ public final class ProcessTable: Sendable {
     /// CLOCK_MONOTONIC minus CLOCK_BOOTTIME at creation, to read /proc start times.
     private let bootToMonotonic: Int64
 
-    /// Creates a table, seeded from /proc unless `seed` is false.
-    public init(seed: Bool = true) {
+    /// Exit records that name processes too short-lived for /proc (root only).
+    private let exitNames: TaskstatsListener?
+    /// Names from exit records not yet matched to an exit event, oldest first (bounded).
+    private let recentExitNames = Mutex<(names: [Int32: String], order: [Int32])>(([:], []))
+
+    /// Creates a table, seeded from /proc unless `seed` is false. With `exitNames`, a
+    /// process that exited before /proc could be read is named from its taskstats exit record.
+    public init(seed: Bool = true, exitNames: TaskstatsListener? = nil) {
+        self.exitNames = exitNames
         var boot = timespec()
         var monotonic = timespec()
         clock_gettime(CLOCK_BOOTTIME, &boot)
@@ -85,7 +92,15 @@ public final class ProcessTable: Sendable {
             return update(task.pid, at: event) { $0.uid = real }
         case .exit(let task, _, _, _):
             guard !task.isThread else { return ensure(task.pid, at: event) }
-            return update(task.pid, at: event) { $0.endNanoseconds = event.timestamp.monotonicNanoseconds }
+            let lateName = exitName(of: task.pid)
+            return update(task.pid, at: event) { record in
+                record.endNanoseconds = event.timestamp.monotonicNanoseconds
+                // The kernel's record carries the final name: it beats an empty name, and a
+                // name inherited at fork when the exec could not be read.
+                if let lateName, record.name.isEmpty || (record.commandLine.isEmpty && record.name != lateName) {
+                    record.name = lateName
+                }
+            }
         case .gid(let task, _, _), .sid(let task), .ptrace(let task, _), .coredump(let task, _):
             return ensure(task.pid, at: event)
         case .lost:
@@ -122,6 +137,22 @@ public final class ProcessTable: Sendable {
     }
 
     // MARK: Internals
+
+    /// The name in `pid`'s taskstats exit record (sent before the exit event, so queued).
+    private func exitName(of pid: Int32) -> String? {
+        guard let exitNames else { return nil }
+        exitNames.drain { record in
+            guard !record.isProcessTotal, record.id > 0 else { return }
+            recentExitNames.withLock { recent in
+                if recent.names.updateValue(record.name, forKey: record.id) == nil { recent.order.append(record.id) }
+                if recent.order.count > 8192 {
+                    for old in recent.order.prefix(4096) { recent.names[old] = nil }
+                    recent.order.removeFirst(4096)
+                }
+            }
+        }
+        return recentExitNames.withLock { $0.names.removeValue(forKey: pid) }
+    }
 
     private func seed() {
         let records: [ProcessRecord] = procfs.withLock { procfs in

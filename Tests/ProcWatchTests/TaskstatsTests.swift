@@ -1,0 +1,48 @@
+import Glibc
+import Testing
+@testable import ProcWatch
+
+extension LiveKernelTests {
+    /// The TASKSTATS generic netlink family against the real kernel (root).
+    @Suite("Taskstats exit records")
+    struct TaskstatsTests {
+        @Test func everyExitSendsARecordWithTheFinalName() throws {
+            let listener = try TaskstatsListener()
+            defer { listener.close() }
+            let child = try Spawn.run(["/bin/sh", "-c", "printf renamed > /proc/self/comm; exit 3"])
+            var records: [TaskstatsRecord] = []
+            let deadline = ContinuousClock.now + .seconds(3)
+            while ContinuousClock.now < deadline, !records.contains(where: { $0.id == child.pid }) {
+                listener.receive(timeout: .milliseconds(100)) { records.append($0) }
+            }
+            let thread = try #require(records.first { $0.id == child.pid && !$0.isProcessTotal }, "\(records.map(\.id))")
+            #expect(thread.name == "renamed")
+            #expect(thread.pid == UInt32(child.pid))
+            #expect(thread.parentPID == UInt32(getpid()))
+            #expect(thread.exitCode == 768)
+            #expect(thread.version >= 13)
+            #expect(thread.uid == 0)
+            // A single-threaded process gets no separate whole-process record (the kernel sends
+            // TASKSTATS_TYPE_AGGR_TGID only for thread groups).
+            #expect(!records.contains { $0.id == child.pid && $0.isProcessTotal })
+        }
+
+        @Test func shortLivedProcessesAreNamedAtExit() throws {
+            let table = ProcessTable(seed: false, exitNames: try TaskstatsListener())
+            let watchers = ProcessWatchers(source: ProcessEventSource())
+            let names = Recorder<(Int32, String)>()
+            watchers.on([.fork, .exec, .exit, .comm]) { event in
+                let record = table.apply(event)
+                if case .exit(let task, _, _, _) = event.detail, !task.isThread { names.append((task.pid, record?.name ?? "")) }
+                table.retire(event)
+            }
+            try watchers.start()
+            defer { watchers.stop() }
+            var pids: [Int32] = []
+            for _ in 0..<20 { pids.append(try Spawn.run(["/bin/true"]).pid) }
+            #expect(eventually { Set(names.all.map(\.0)).isSuperset(of: pids) })
+            let named = names.all.filter { pids.contains($0.0) }
+            #expect(named.allSatisfy { $0.1 == "true" }, "\(named)")
+        }
+    }
+}
