@@ -1,0 +1,89 @@
+import Glibc
+import Testing
+@testable import ProcWatch
+
+/// The process table driven by scripted events (no /proc seeding, pids that do not exist).
+@Suite("Process table")
+struct ProcessTableTests {
+    func event(_ detail: ProcessEvent.Detail, at nanoseconds: UInt64) -> ProcessEvent {
+        ProcessEvent(detail: detail, timestamp: EventTimestamp(monotonicNanoseconds: nanoseconds, unixNanoseconds: Int64(nanoseconds)))
+    }
+
+    // Pids far above pid_max (32768 here), so /proc never has them.
+    let parent: Int32 = 4_000_001
+    let child: Int32 = 4_000_002
+
+    @Test func forkedChildInheritsThenExitGivesLifetimeAndIsRemoved() {
+        let table = ProcessTable(seed: false)
+        _ = table.apply(event(.comm(TaskID(pid: parent, tid: parent), name: "make"), at: 1))
+        _ = table.apply(event(.uid(TaskID(pid: parent, tid: parent), real: 1000, effective: 1000), at: 2))
+        let forked = table.apply(event(.fork(parent: TaskID(pid: parent, tid: parent), child: TaskID(pid: child, tid: child)), at: 1_000))
+        #expect(forked == ProcessRecord(pid: child, parentPID: parent, name: "make", uid: 1000, startNanoseconds: 1_000))
+        #expect(table.ancestors(of: child).map(\.pid) == [parent])
+        let exited = table.apply(event(.exit(TaskID(pid: child, tid: child), waitStatus: 0, exitSignal: 17,
+                                             parent: TaskID(pid: parent, tid: parent)), at: 2_501_000))
+        #expect(exited?.lifetimeSeconds == 0.0025)
+        #expect(table[child] != nil)  // still there while the exit is delivered
+        table.retire(event(.exit(TaskID(pid: child, tid: child), waitStatus: 0, exitSignal: 17,
+                                 parent: TaskID(pid: parent, tid: parent)), at: 2_501_000))
+        #expect(table[child] == nil)
+    }
+
+    @Test func aForkOfAReusedPidIsANewProcess() {
+        let table = ProcessTable(seed: false)
+        _ = table.apply(event(.comm(TaskID(pid: parent, tid: parent), name: "old"), at: 1))
+        _ = table.apply(event(.fork(parent: TaskID(pid: parent, tid: parent), child: TaskID(pid: child, tid: child)), at: 10))
+        _ = table.apply(event(.comm(TaskID(pid: child, tid: child), name: "first"), at: 11))
+        // Its exit was lost; the pid comes back as the child of another process.
+        let other: Int32 = 4_000_003
+        _ = table.apply(event(.comm(TaskID(pid: other, tid: other), name: "other"), at: 12))
+        let reused = table.apply(event(.fork(parent: TaskID(pid: other, tid: other), child: TaskID(pid: child, tid: child)), at: 20))
+        #expect(reused?.name == "other")
+        #expect(reused?.parentPID == other)
+        #expect(reused?.startNanoseconds == 20)
+    }
+
+    @Test func threadsDoNotCreateOrRenameProcesses() {
+        let table = ProcessTable(seed: false)
+        _ = table.apply(event(.comm(TaskID(pid: parent, tid: parent), name: "server"), at: 1))
+        _ = table.apply(event(.fork(parent: TaskID(pid: 1, tid: 1), child: TaskID(pid: parent, tid: child)), at: 2))
+        _ = table.apply(event(.comm(TaskID(pid: parent, tid: child), name: "worker-1"), at: 3))
+        _ = table.apply(event(.exit(TaskID(pid: parent, tid: child), waitStatus: 0, exitSignal: -1, parent: TaskID(pid: 0, tid: 0)), at: 4))
+        table.retire(event(.exit(TaskID(pid: parent, tid: child), waitStatus: 0, exitSignal: -1, parent: TaskID(pid: 0, tid: 0)), at: 4))
+        #expect(table[parent]?.name == "server")
+        #expect(table[parent]?.endNanoseconds == nil)
+        #expect(table[child] == nil)
+    }
+
+    @Test func execOfAVanishedProcessDropsThePreExecName() {
+        let table = ProcessTable(seed: false)
+        _ = table.apply(event(.comm(TaskID(pid: parent, tid: parent), name: "bash"), at: 1))
+        _ = table.apply(event(.fork(parent: TaskID(pid: parent, tid: parent), child: TaskID(pid: child, tid: child)), at: 2))
+        let execed = table.apply(event(.exec(TaskID(pid: child, tid: child)), at: 3))
+        #expect(execed?.name == "")  // /proc had nothing: unknown, never the parent's "bash"
+        #expect(execed?.commandLine == [])
+    }
+
+    @Test func lostEventsTriggerASweepOfDeadEntries() {
+        let table = ProcessTable(seed: false)
+        for offset in 0..<100 {
+            let pid = parent + Int32(offset)
+            _ = table.apply(event(.comm(TaskID(pid: pid, tid: pid), name: "ghost"), at: 1))
+        }
+        #expect(table.count == 100)
+        let lost = event(.lost(count: 5, reason: .sequenceGap, cpu: 0), at: 2)
+        _ = table.apply(lost)
+        table.retire(lost)
+        #expect(table.count == 0)  // none of them exists in /proc
+    }
+
+    @Test func seedingReadsThisProcess() {
+        let table = ProcessTable()
+        let me = table[getpid()]
+        #expect(me?.commandLine.first == CommandLine.arguments.first)
+        #expect(me?.parentPID == getppid())
+        #expect(me?.uid == getuid())
+        #expect((me?.startNanoseconds ?? 0) > 0)
+        #expect(table.count > 5)
+    }
+}
