@@ -26,15 +26,9 @@ struct ProcWatchCommand: AsyncParsableCommand {
               procwatch --tree 1234 --ancestry      a process, its descendants, and their ancestry
               procwatch --comm '^(cc1|ld)$' -x       compiler and linker runs, with user and tty
               procwatch -q -D 5                      statistics only, after five seconds
-            """)
-
-    @Option(name: .customShort("e"), help: ArgumentHelp(
-        "Events to show, comma-separated: fork, clone (threads), exec, exit, core, comm, ptrace, uid, gid, sid, nonzeroexit, all. Example: -e exec,exit",
-        valueName: "LIST"))
-    var events: String?
-
-    @Flag(name: .customShort("E"), help: "All events: the same as -e all.")
-    var allEvents = false
+              procwatch stats                        a live table per command, refreshed like top
+            """,
+        subcommands: [StatsCommand.self])
 
     @Option(name: .customShort("D"), help: ArgumentHelp("Stop after this many seconds. Example: -D 10", valueName: "SECONDS"))
     var duration: Double?
@@ -72,19 +66,7 @@ struct ProcWatchCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "JSON lines, one object per event, as the event contract says. Example: procwatch --json -e all")
     var json = false
 
-    @Option(name: .long, help: ArgumentHelp("Only this process (and the forks it makes). Example: --pid 1234", valueName: "PID"))
-    var pid: Int32?
-
-    @Option(name: .long, help: ArgumentHelp(
-        "This process and every descendant, including ones born during the run and ones that daemonize. Example: --tree $$",
-        valueName: "PID"))
-    var tree: Int32?
-
-    @Option(name: .long, help: ArgumentHelp("Only processes whose name (comm or program) matches. Example: --comm '^make$'", valueName: "REGEX"))
-    var comm: String?
-
-    @Option(name: .long, help: ArgumentHelp("Only processes of this user. Example: --user root or --user 1000", valueName: "NAME|UID"))
-    var user: String?
+    @OptionGroup var selecting: SelectionOptions
 
     @Flag(name: .long, help: "Show each process's chain of ancestors (bash → make → cc1).")
     var ancestry = false
@@ -118,45 +100,14 @@ struct ProcWatchCommand: AsyncParsableCommand {
 
     func validate() throws {
         if let duration, !(duration > 0) { throw ValidationError("-D takes a positive number of seconds, not \(duration)") }
-        if pid != nil, tree != nil { throw ValidationError("--pid and --tree cannot be combined: --tree already includes the process") }
         if quiet, json { throw ValidationError("-q (statistics only) and --json (every event) cannot be combined") }
         if shortNames, commNames { throw ValidationError("-s (program name) and -c (comm name) cannot be combined") }
-        if events != nil, allEvents || everything { throw ValidationError("-e and -E/-X both choose events: use one") }
-        _ = try selection()
-        _ = try filter()
-    }
-
-    func selection() throws -> EventSelection {
-        if allEvents || everything { return .all }
-        guard let events else { return .all }
-        do { return try EventSelection(parsing: events) } catch { throw ValidationError(error.description) }
-    }
-
-    func filter() throws -> LiveFilter {
-        var filter = LiveFilter()
-        for (flag, value) in [("--pid", pid), ("--tree", tree)] {
-            guard let value else { continue }
-            guard value > 0, kill(value, 0) == 0 || errno == EPERM else {
-                throw ValidationError("\(flag) \(value): no such process")
-            }
-        }
-        filter.pid = pid
-        filter.tree = tree.map { ProcessTree(root: $0) }
-        if let comm {
-            do { filter.comm = try Regex(comm) } catch {
-                throw ValidationError("--comm '\(comm)' is not a valid regular expression: \(error)")
-            }
-        }
-        if let user {
-            guard let uid = AccountNames.uid(of: user) else { throw ValidationError("--user \(user): no such user") }
-            filter.uid = uid
-        }
-        return filter
+        if selecting.events != nil, everything { throw ValidationError("-e and -E/-X both choose events: use one") }
     }
 
     func run() async throws {
-        let selection = try selection()
-        let filter = try filter()
+        let selection = everything ? .all : try selecting.selection()
+        let filter = try selecting.filter()
         let quiet = self.quiet
         let showStatistics = statistics || quiet || everything
         let output = LineOutput()
@@ -177,54 +128,9 @@ struct ProcWatchCommand: AsyncParsableCommand {
             format = .text(TextRenderer(style: style))
         }
 
-        // Signal handling is in place before the subscription starts: a SIGINT that arrived
-        // between the two would otherwise be ignored and the watch would never end.
-        let stop = StopSignal()
-        let signals = [SIGINT, SIGTERM].map { signal -> DispatchSourceSignal in
-            Glibc.signal(signal, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signal)
-            source.setEventHandler { stop.fire() }
-            source.resume()
-            return source
-        }
-        defer { signals.forEach { $0.cancel() } }
-
-        // As root, exit records name the processes that were gone before /proc could be read.
-        let table = ProcessTable(exitNames: try? TaskstatsListener())
-        let view = LiveView(table: table, selection: selection, filter: filter, format: format,
-                            ancestry: ancestry, output: output)
-        let watchers = ProcessWatchers()
-        watchers.on(selection.subscription) { view.handle($0) }
-        do {
-            try watchers.start()
-        } catch {
-            FileHandleOutput.standardError("procwatch: \(error)")
-            throw ExitCode(2)
-        }
-        if realTime || everything {
-            if let problem = RealTime.enable() {
-                watchers.stop()
-                FileHandleOutput.standardError("procwatch: -r: \(problem)")
-                throw ExitCode(2)
-            }
-        }
-        if case .text(let renderer) = format { output.write(renderer.header) }
-
-        let running = Task { try await watchers.run() }
-        stop.onFire { running.cancel() }
-        if let duration {
-            Task {
-                try? await Task.sleep(for: .milliseconds(Int(duration * 1000)))
-                stop.fire()
-            }
-        }
-        do {
-            try await running.value
-        } catch {
-            FileHandleOutput.standardError("procwatch: \(error)")
-            throw ExitCode(2)
-        }
-        watchers.stop()
+        let view = try await LiveSession.watch(
+            selection: selection, filter: filter, format: format, ancestry: ancestry, output: output,
+            duration: duration, realTime: realTime || everything)
         if showStatistics { output.write(view.statistics.report()) }
     }
 

@@ -151,6 +151,21 @@ extension LiveKernelTests {
             #expect(lines.contains("Lost events: 0"))
         }
 
+        @Test func statsViewRefreshesAndEndsWithTheTotals() throws {
+            let gate = try gatedRoot("/bin/sh -c 'sleep 0.05; exit 2'; /bin/sleep 0.05")
+            let run = try watch(["stats", "--interval", "0.5", "--tree", "\(gate.pid)"], duration: "1.8") {
+                gate.release()
+                Spawn.wait(gate.pid)
+            }
+            #expect(run.status == 0, "\(run.stderr)")
+            let tables = run.stdout.components(separatedBy: "procwatch stats — ")
+            #expect(tables.count >= 3, "\(run.stdout)")  // at least two refreshes, then the final table
+            let final = run.stdout.split(separator: "\n").map(String.init)
+            #expect(final.contains { $0.hasPrefix("Failed exits: 1: sh [") && $0.hasSuffix("] exit 2") }, "\(final)")
+            let sleepRow = try #require(final.last { $0.hasSuffix(" sleep") })
+            #expect(sleepRow.split(separator: " ").compactMap { Int($0) } == [0, 2, 2, 0, 0, 0, 0, 0, 0, 0, 4])
+        }
+
         @Test func gidAndSidAloneAreShown() throws {
             var child: Int32 = 0
             let gid = try watch(["--json", "-e", "gid"]) {
@@ -237,7 +252,8 @@ extension LiveKernelTests {
             let run = try Spawn.capture([Spawn.procwatchBinary, "--help"])
             #expect(run.status == 0)
             for flag in ["-e <LIST>", "-E", "-D <SECONDS>", "-S", "-q", "-x", "-s", "-d", "-c", "-l", "-r", "-g", "-X",
-                         "--json", "--pid <PID>", "--tree <PID>", "--comm <REGEX>", "--user <NAME|UID>", "--ancestry", "--color <WHEN>"] {
+                         "--json", "--pid <PID>", "--tree <PID>", "--comm <REGEX>", "--user <NAME|UID>", "--ancestry", "--color <WHEN>",
+                         "stats"] {
                 #expect(run.stdout.contains(flag), "help lacks \(flag)")
             }
             #expect(run.stdout.contains("Examples:"))

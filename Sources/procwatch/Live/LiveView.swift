@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import ProcWatch
+import Synchronization
 
 /// The live view's pipeline, run on the event source's reader thread for every event:
 /// process table → filters → statistics → text or JSON line.
@@ -16,7 +17,10 @@ final class LiveView: @unchecked Sendable {
     private let format: Format
     private let ancestry: Bool
     private let output: LineOutput
-    private(set) var statistics = Statistics()
+    private let counted = Mutex(Statistics())
+
+    /// The counts so far (safe to read from another thread while events arrive).
+    var statistics: Statistics { counted.withLock { $0 } }
 
     init(table: ProcessTable, selection: EventSelection, filter: LiveFilter, format: Format, ancestry: Bool, output: LineOutput) {
         self.table = table
@@ -43,7 +47,7 @@ final class LiveView: @unchecked Sendable {
         var observed = ObservedEvent(event: event, process: process, previousName: previousName)
         guard filter.matches(observed) else { return }
         if ancestry, let pid = event.subject?.pid { observed.ancestors = table.ancestors(of: pid) }
-        statistics.count(observed)
+        counted.withLock { $0.count(observed) }
         switch format {
         case .text(let renderer): output.write(renderer.render(observed))
         case .json(let renderer): output.write(renderer.render(observed))

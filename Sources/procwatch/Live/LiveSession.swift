@@ -1,0 +1,74 @@
+import ArgumentParser
+import Dispatch
+import ProcWatch
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs a live view until SIGINT, SIGTERM or the duration ends; shared by the event view
+/// and `procwatch stats`.
+enum LiveSession {
+    /// Watches; calls `tick` every `tickInterval` seconds while running; returns the view
+    /// once the kernel subscription has been released.
+    static func watch(
+        selection: EventSelection, filter: LiveFilter, format: LiveView.Format, ancestry: Bool, output: LineOutput,
+        duration: Double?, realTime: Bool, tickInterval: Double? = nil, tick: @escaping @Sendable (LiveView) -> Void = { _ in }
+    ) async throws -> LiveView {
+        // Signal handling is in place before the subscription starts: a SIGINT that arrived
+        // between the two would otherwise be ignored and the watch would never end.
+        let stop = StopSignal()
+        let signals = [SIGINT, SIGTERM].map { signal -> DispatchSourceSignal in
+            Glibc.signal(signal, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signal)
+            source.setEventHandler { stop.fire() }
+            source.resume()
+            return source
+        }
+        defer { signals.forEach { $0.cancel() } }
+
+        // As root, exit records name the processes that were gone before /proc could be read.
+        let table = ProcessTable(exitNames: try? TaskstatsListener())
+        let view = LiveView(table: table, selection: selection, filter: filter, format: format,
+                            ancestry: ancestry, output: output)
+        let watchers = ProcessWatchers()
+        watchers.on(selection.subscription) { view.handle($0) }
+        do {
+            try watchers.start()
+        } catch {
+            FileHandleOutput.standardError("procwatch: \(error)")
+            throw ExitCode(2)
+        }
+        if realTime, let problem = RealTime.enable() {
+            watchers.stop()
+            FileHandleOutput.standardError("procwatch: -r: \(problem)")
+            throw ExitCode(2)
+        }
+        if case .text(let renderer) = format { output.write(renderer.header) }
+
+        let running = Task { try await watchers.run() }
+        stop.onFire { running.cancel() }
+        if let duration {
+            Task {
+                try? await Task.sleep(for: .milliseconds(Int(duration * 1000)))
+                stop.fire()
+            }
+        }
+        let ticker = tickInterval.map { interval in
+            Task {
+                while !Task.isCancelled {
+                    try await Task.sleep(for: .milliseconds(Int(interval * 1000)))
+                    tick(view)
+                }
+            }
+        }
+        defer { ticker?.cancel() }
+        do {
+            try await running.value
+        } catch {
+            FileHandleOutput.standardError("procwatch: \(error)")
+            throw ExitCode(2)
+        }
+        watchers.stop()
+        return view
+    }
+}

@@ -1,0 +1,66 @@
+import ArgumentParser
+import ProcWatch
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Which events and processes to watch: shared by the live view and `procwatch stats`.
+struct SelectionOptions: ParsableArguments {
+    @Option(name: .customShort("e"), help: ArgumentHelp(
+        "Events to show, comma-separated: fork, clone (threads), exec, exit, core, comm, ptrace, uid, gid, sid, nonzeroexit, all. Example: -e exec,exit",
+        valueName: "LIST"))
+    var events: String?
+
+    @Flag(name: .customShort("E"), help: "All events: the same as -e all.")
+    var allEvents = false
+
+    @Option(name: .long, help: ArgumentHelp("Only this process (and the forks it makes). Example: --pid 1234", valueName: "PID"))
+    var pid: Int32?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "This process and every descendant, including ones born during the run and ones that daemonize. Example: --tree $$",
+        valueName: "PID"))
+    var tree: Int32?
+
+    @Option(name: .long, help: ArgumentHelp("Only processes whose name (comm or program) matches. Example: --comm '^make$'", valueName: "REGEX"))
+    var comm: String?
+
+    @Option(name: .long, help: ArgumentHelp("Only processes of this user. Example: --user root or --user 1000", valueName: "NAME|UID"))
+    var user: String?
+
+    func validate() throws {
+        if pid != nil, tree != nil { throw ValidationError("--pid and --tree cannot be combined: --tree already includes the process") }
+        if events != nil, allEvents { throw ValidationError("-e and -E/-X both choose events: use one") }
+        _ = try selection()
+        _ = try filter()
+    }
+
+    func selection() throws -> EventSelection {
+        if allEvents { return .all }
+        guard let events else { return .all }
+        do { return try EventSelection(parsing: events) } catch { throw ValidationError(error.description) }
+    }
+
+    func filter() throws -> LiveFilter {
+        var filter = LiveFilter()
+        for (flag, value) in [("--pid", pid), ("--tree", tree)] {
+            guard let value else { continue }
+            guard value > 0, kill(value, 0) == 0 || errno == EPERM else {
+                throw ValidationError("\(flag) \(value): no such process")
+            }
+        }
+        filter.pid = pid
+        filter.tree = tree.map { ProcessTree(root: $0) }
+        if let comm {
+            do { filter.comm = try Regex(comm) } catch {
+                throw ValidationError("--comm '\(comm)' is not a valid regular expression: \(error)")
+            }
+        }
+        if let user {
+            guard let uid = AccountNames.uid(of: user) else { throw ValidationError("--user \(user): no such user") }
+            filter.uid = uid
+        }
+        return filter
+    }
+
+}

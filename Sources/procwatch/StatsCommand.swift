@@ -1,0 +1,50 @@
+import ArgumentParser
+import ProcWatch
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `procwatch stats`: a table per command that refreshes like top.
+struct StatsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stats",
+        abstract: "A live table of process activity per command, refreshed like top.",
+        discussion: """
+            Counts every event kind per command since the start, with forks per second, the \
+            top forkers, failed exits and lost events. On a terminal the screen is redrawn; \
+            piped, one table is printed per interval. The selection options of procwatch \
+            (-e, -E, --pid, --tree, --comm, --user) and -D apply, written after `stats`.
+
+            Examples:
+              procwatch stats                        refresh every second until Ctrl-C
+              procwatch stats --interval 5 -D 60     every five seconds for a minute
+              procwatch stats --tree $$              only this shell and what it starts
+            """)
+
+    /// The event and process selection and -D are the root command's options (an option
+    /// both commands declared would be parsed into the root's): `procwatch stats -D 5 --tree 1`.
+    @ParentCommand var root: ProcWatchCommand
+
+    @Option(name: .long, help: ArgumentHelp("Seconds between refreshes. Example: --interval 2", valueName: "SECONDS"))
+    var interval: Double = 1
+
+    func validate() throws {
+        if !(interval > 0) { throw ValidationError("--interval takes a positive number of seconds, not \(interval)") }
+    }
+
+    func run() async throws {
+        let output = LineOutput()
+        let redraw = isatty(1) == 1
+        let started = ContinuousClock.now
+        let view = try await LiveSession.watch(
+            selection: root.everything ? .all : try root.selecting.selection(), filter: try root.selecting.filter(),
+            format: .quiet, ancestry: false, output: output, duration: root.duration, realTime: root.realTime,
+            tickInterval: interval
+        ) { view in
+            let elapsed = ContinuousClock.now - started
+            let heading = "procwatch stats — \(elapsed.components.seconds)s"
+            output.write((redraw ? "\u{1B}[H\u{1B}[2J" : "") + heading + "\n" + view.statistics.report() + (redraw ? "" : "\n"))
+        }
+        output.write(view.statistics.report())
+    }
+}
