@@ -77,6 +77,24 @@ extension LiveKernelTests {
             #expect(rootExit["status"] as? [String: Int] == ["exited": 5])
         }
 
+        @Test func shortLivedProcessesAreNamedOnEveryLine() throws {
+            // /bin/true is often gone before /proc can be read at its exec: its exit record
+            // (taskstats) names it, and its exec line waits for that name.
+            let gate = try gatedRoot("for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do /bin/true; done")
+            let run = try watch(["--json", "--tree", "\(gate.pid)", "-e", "exec,exit"]) {
+                gate.release()
+                Spawn.wait(gate.pid)
+            }
+            let events = try jsonLines(run.stdout).filter { ($0["ppid"] as? Int) == Int(gate.pid) }
+            let execs = events.filter { $0["event"] as? String == "exec" }
+            let exits = events.filter { $0["event"] as? String == "exit" }
+            #expect(execs.count == 21 && exits.count == 21, "\(events.count) events")  // 20 true and the rm of the gate
+            let unnamed = events.filter { ($0["comm"] as? String ?? "").isEmpty }
+            #expect(unnamed.isEmpty, "\(unnamed)")
+            #expect(execs.filter { $0["comm"] as? String == "true" }.count == 20)
+            #expect(exits.filter { $0["comm"] as? String == "true" }.count == 20)
+        }
+
         @Test func textViewNamesEveryLineAndDecodesStatuses() throws {
             var child: Int32 = 0
             let run = try watch(["--color", "never", "-e", "exec,exit"]) {

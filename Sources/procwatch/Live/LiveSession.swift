@@ -69,6 +69,7 @@ enum LiveSession {
             throw ExitCode(2)
         }
         watchers.stop()
+        view.flushUnnamedExecs()
         return view
     }
 }

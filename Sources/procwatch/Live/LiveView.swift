@@ -31,6 +31,11 @@ final class LiveView: @unchecked Sendable {
         self.output = output
     }
 
+    /// Exec lines of processes that were gone before /proc could be read, held until their
+    /// exit names them (the exit event is already queued when that happens).
+    private var unnamedExecs: [Int32: (event: ProcessEvent, previousName: String?)] = [:]
+    private var oldestHeld: UInt64?
+
     func handle(_ event: ProcessEvent) {
         filter.admit(event)
         var previousName: String?
@@ -43,6 +48,43 @@ final class LiveView: @unchecked Sendable {
             table.retire(event)
             filter.retire(event)
         }
+        // Held lines whose exit did not follow within 200 ms (say /proc is hidden from us)
+        // are shown as they are.
+        if let oldest = oldestHeld, event.timestamp.monotonicNanoseconds &- oldest > 200_000_000 {
+            flushUnnamedExecs(olderThan: event.timestamp.monotonicNanoseconds &- 200_000_000)
+        }
+        if case .exec(let task) = event.detail, process?.name.isEmpty ?? true {
+            unnamedExecs[task.pid] = (event, previousName)
+            oldestHeld = Swift.min(oldestHeld ?? .max, event.timestamp.monotonicNanoseconds)
+            if unnamedExecs.count > 4096 { flushUnnamedExecs() }
+            return
+        }
+        if case .exit(let task, _, _, _) = event.detail, !task.isThread, let held = unnamedExecs.removeValue(forKey: task.pid) {
+            show(held.event, process: process.map(Self.atExec), previousName: held.previousName)
+        }
+        show(event, process: process, previousName: previousName)
+    }
+
+    /// Shows held exec lines as they are: all of them at the end of a run or if too many
+    /// pile up, or those older than a kernel time.
+    func flushUnnamedExecs(olderThan limit: UInt64 = .max) {
+        let held = unnamedExecs.values.filter { $0.event.timestamp.monotonicNanoseconds <= limit }
+            .sorted { $0.event.timestamp < $1.event.timestamp }
+        for entry in held { if let pid = entry.event.subject?.pid { unnamedExecs[pid] = nil } }
+        oldestHeld = unnamedExecs.values.map(\.event.timestamp.monotonicNanoseconds).min()
+        for (event, previousName) in held {
+            show(event, process: event.subject.flatMap { table[$0.pid] }, previousName: previousName)
+        }
+    }
+
+    /// The record as it stood at exec: named, but not yet ended.
+    private static func atExec(_ record: ProcessRecord) -> ProcessRecord {
+        var record = record
+        record.endNanoseconds = nil
+        return record
+    }
+
+    private func show(_ event: ProcessEvent, process: ProcessRecord?, previousName: String?) {
         guard event.kind == nil || selection.shows(event) else { return }
         var observed = ObservedEvent(event: event, process: process, previousName: previousName)
         guard filter.matches(observed) else { return }
