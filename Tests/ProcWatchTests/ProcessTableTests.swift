@@ -43,6 +43,17 @@ struct ProcessTableTests {
         #expect(reused?.startNanoseconds == 20)
     }
 
+    @Test func aForkQueuedAfterItsChildsExecKeepsTheExec() {
+        // The child ran and exec'd on the other CPU before the parent queued its fork event.
+        let table = ProcessTable(seed: false)
+        _ = table.apply(event(.comm(TaskID(pid: parent, tid: parent), name: "bash"), at: 1))
+        _ = table.apply(event(.comm(TaskID(pid: child, tid: child), name: "true"), at: 30))
+        let forked = table.apply(event(.fork(parent: TaskID(pid: parent, tid: parent), child: TaskID(pid: child, tid: child)), at: 20))
+        #expect(forked?.name == "true")
+        #expect(forked?.parentPID == parent)
+        #expect(forked?.startNanoseconds == 20)
+    }
+
     @Test func threadsDoNotCreateOrRenameProcesses() {
         let table = ProcessTable(seed: false)
         _ = table.apply(event(.comm(TaskID(pid: parent, tid: parent), name: "server"), at: 1))

@@ -16,6 +16,8 @@ import Synchronization
 public final class ProcessTable: Sendable {
     private struct State {
         var records: [Int32: ProcessRecord] = [:]
+        /// The kernel time of the latest event applied to each pid's record.
+        var touched: [Int32: UInt64] = [:]
         var sweepDue = false
         var lastSweep: UInt64 = 0
     }
@@ -70,12 +72,25 @@ public final class ProcessTable: Sendable {
         case .fork(let parent, let child):
             if child.isThread { return ensure(child.pid, at: event) }
             let inherited = ensure(parent.pid, at: event)
-            let record = ProcessRecord(
-                pid: child.pid, parentPID: parent.pid, name: inherited?.name ?? "",
-                commandLine: inherited?.commandLine ?? [], executable: inherited?.executable,
-                uid: inherited?.uid, startNanoseconds: event.timestamp.monotonicNanoseconds)
-            state.withLock { $0.records[child.pid] = record }
-            return record
+            let forkTime = event.timestamp.monotonicNanoseconds
+            return state.withLock { state in
+                // The child can run, exec and even exit on another CPU before the parent's
+                // fork event is queued: then its record is already newer than this fork.
+                if var newer = state.records[child.pid], let touched = state.touched[child.pid], touched > forkTime {
+                    newer.parentPID = parent.pid
+                    newer.startNanoseconds = forkTime
+                    if newer.uid == nil { newer.uid = inherited?.uid }
+                    state.records[child.pid] = newer
+                    return newer
+                }
+                let record = ProcessRecord(
+                    pid: child.pid, parentPID: parent.pid, name: inherited?.name ?? "",
+                    commandLine: inherited?.commandLine ?? [], executable: inherited?.executable,
+                    uid: inherited?.uid, startNanoseconds: forkTime)
+                state.records[child.pid] = record
+                state.touched[child.pid] = forkTime
+                return record
+            }
         case .exec(let task):
             let (commandLine, name, executable) = procfs.withLock { ($0.commandLine(task.pid), $0.name(task.pid), $0.executable(task.pid)) }
             return update(task.pid, at: event) { record in
@@ -115,7 +130,10 @@ public final class ProcessTable: Sendable {
     public func retire(_ event: ProcessEvent) {
         if case .exit(let task, _, _, _) = event.detail, !task.isThread {
             state.withLock { state in
-                if state.records[task.pid]?.endNanoseconds != nil { state.records[task.pid] = nil }
+                if state.records[task.pid]?.endNanoseconds != nil {
+                    state.records[task.pid] = nil
+                    state.touched[task.pid] = nil
+                }
             }
         }
         let now = event.timestamp.monotonicNanoseconds
@@ -133,7 +151,12 @@ public final class ProcessTable: Sendable {
     public func sweep() {
         let pids = state.withLock { Array($0.records.keys) }
         let gone = procfs.withLock { procfs in pids.filter { procfs.status($0) == nil } }
-        state.withLock { state in for pid in gone { state.records[pid] = nil } }
+        state.withLock { state in
+            for pid in gone {
+                state.records[pid] = nil
+                state.touched[pid] = nil
+            }
+        }
     }
 
     // MARK: Internals
@@ -172,7 +195,10 @@ public final class ProcessTable: Sendable {
     private func update(_ pid: Int32, at event: ProcessEvent, _ change: (inout ProcessRecord) -> Void) -> ProcessRecord? {
         var record = ensure(pid, at: event) ?? ProcessRecord(pid: pid, parentPID: 0, name: "")
         change(&record)
-        state.withLock { $0.records[pid] = record }
+        state.withLock { state in
+            state.records[pid] = record
+            state.touched[pid] = Swift.max(state.touched[pid] ?? 0, event.timestamp.monotonicNanoseconds)
+        }
         return record
     }
 
