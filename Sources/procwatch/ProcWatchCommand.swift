@@ -33,34 +33,34 @@ struct ProcWatchCommand: AsyncParsableCommand {
     @Option(name: .customShort("D"), help: ArgumentHelp("Stop after this many seconds. Example: -D 10", valueName: "SECONDS"))
     var duration: Double?
 
-    @Flag(name: .customShort("S"), help: "Show statistics at the end of the run (per command, forks/s, top forkers, failures, losses).")
+    @Flag(name: .customShort("S"), help: "Show statistics at the end of the run (per command, forks/s, top forkers, failures, losses). Example: procwatch -S -D 10")
     var statistics = false
 
     @Flag(name: .customShort("q"), help: "Quiet: print no events, only the statistics at the end (implies -S). Example: procwatch -q -D 5")
     var quiet = false
 
-    @Flag(name: .customShort("x"), help: "Extra columns: the process's user and controlling terminal.")
+    @Flag(name: .customShort("x"), help: "Extra columns: the process's user and controlling terminal. Example: procwatch -x")
     var extra = false
 
-    @Flag(name: .customShort("s"), help: "Short names: the program (argv[0]) without its arguments.")
+    @Flag(name: .customShort("s"), help: "Short names: the program (argv[0]) without its arguments. Example: procwatch -s")
     var shortNames = false
 
-    @Flag(name: .customShort("d"), help: "Strip the directory from the program's path.")
+    @Flag(name: .customShort("d"), help: "Strip the directory from the program's path. Example: procwatch -s -d")
     var stripDirectory = false
 
-    @Flag(name: .customShort("c"), help: "Name processes by their kernel task name (comm) instead of their command line.")
+    @Flag(name: .customShort("c"), help: "Name processes by their kernel task name (comm) instead of their command line. Example: procwatch -c")
     var commNames = false
 
-    @Flag(name: .customShort("l"), help: "Line-buffered output (always on: every line is written as it happens).")
+    @Flag(name: .customShort("l"), help: "Line-buffered output (always on: every line is written as it happens). Example: procwatch -l | grep exec")
     var lineBuffered = false
 
-    @Flag(name: .customShort("r"), help: "Run with real-time FIFO scheduling (needs root or CAP_SYS_NICE).")
+    @Flag(name: .customShort("r"), help: "Run with real-time FIFO scheduling (needs root or CAP_SYS_NICE). Example: procwatch -r")
     var realTime = false
 
-    @Flag(name: .customShort("g"), help: "Show a glyph for each kind of event.")
+    @Flag(name: .customShort("g"), help: "Show a glyph for each kind of event (on by default on a terminal). Example: procwatch -g | less -R")
     var glyphs = false
 
-    @Flag(name: .customShort("X"), help: "The same as -EgrSx.")
+    @Flag(name: .customShort("X"), help: "The same as -EgrSx. Example: procwatch -X -D 30")
     var everything = false
 
     @Flag(name: .long, help: "JSON lines, one object per event, as the event contract says. Example: procwatch --json -e all")
@@ -68,10 +68,10 @@ struct ProcWatchCommand: AsyncParsableCommand {
 
     @OptionGroup var selecting: SelectionOptions
 
-    @Flag(name: .long, help: "Show each process's chain of ancestors (bash → make → cc1).")
+    @Flag(name: .long, help: "Show each process's chain of ancestors (bash → make → cc1). Example: procwatch --ancestry -e exec")
     var ancestry = false
 
-    @Option(name: .long, help: ArgumentHelp("Colour: auto (on a terminal), always, never.", valueName: "WHEN"))
+    @Option(name: .long, help: ArgumentHelp("Colour (and glyphs): auto (on a terminal), always, never. Example: --color never", valueName: "WHEN"))
     var color: ColorChoice = .auto
 
     enum ColorChoice: String, ExpressibleByArgument { case auto, always, never }
@@ -121,9 +121,10 @@ struct ProcWatchCommand: AsyncParsableCommand {
             style.name = shortNames ? .short : (commNames ? .comm : .commandLine)
             style.stripDirectory = stripDirectory
             style.extra = extra || everything
-            style.glyphs = glyphs || everything
+            let terminal = isatty(1) == 1 && getenv("NO_COLOR") == nil
+            style.glyphs = glyphs || everything || (color == .always || (color == .auto && terminal))
             style.ancestry = ancestry
-            style.colour = color == .always || (color == .auto && isatty(1) == 1 && getenv("NO_COLOR") == nil)
+            style.colour = color == .always || (color == .auto && terminal)
             style.utcOffsetSeconds = Self.utcOffsetSeconds()
             format = .text(TextRenderer(style: style))
         }

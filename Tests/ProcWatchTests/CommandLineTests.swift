@@ -93,9 +93,7 @@ extension LiveKernelTests {
             #expect(unnamed.isEmpty, "\(unnamed)")
             let wrong = Set(execs.filter { $0["comm"] as? String != "true" && $0["comm"] as? String != "rm" }.compactMap { $0["pid"] as? Int })
             let all = try jsonLines(run.stdout)
-            // Known rare race (about 1 run in 30 here): one exec line carries the shell's name
-            // without a command line. Under investigation; the exit lines are always exact.
-            #expect(execs.filter { $0["comm"] as? String == "true" }.count >= 19,
+            #expect(execs.filter { $0["comm"] as? String == "true" }.count == 20,
                     "\(all.filter { wrong.contains($0["pid"] as? Int ?? -1) }.map { "\($0["event"]!) \($0["ktime_ns"]!) cpu\($0["cpu"]!) \($0["comm"] ?? "-") \($0["exe"] ?? "-")" })")
             #expect(exits.filter { $0["comm"] as? String == "true" }.count == 20)
         }
@@ -280,6 +278,14 @@ extension LiveKernelTests {
                 #expect(run.stdout.contains(flag), "help lacks \(flag)")
             }
             #expect(run.stdout.contains("Examples:"))
+            // Every option's help, wrapped over its lines, carries an example.
+            let options = run.stdout.components(separatedBy: "OPTIONS:").last ?? ""
+            var blocks: [String] = []
+            for line in options.split(separator: "\n") {
+                if line.hasPrefix("  -") { blocks.append(String(line)) } else if !blocks.isEmpty { blocks[blocks.count - 1] += String(line) }
+            }
+            let withoutExample = blocks.filter { !$0.contains("Example:") && !$0.contains("--help") && !$0.contains("--version") }
+            #expect(withoutExample.isEmpty, "\(withoutExample)")
         }
 
         @Test func missingPrivilegeForRealTimeIsNamed() throws {

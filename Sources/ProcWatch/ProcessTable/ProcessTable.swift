@@ -93,12 +93,13 @@ public final class ProcessTable: Sendable {
             }
         case .exec(let task):
             let (commandLine, name, executable) = procfs.withLock { ($0.commandLine(task.pid), $0.name(task.pid), $0.executable(task.pid)) }
+            // Everything inherited at fork described the program before the exec: replace it
+            // all, and leave blank what /proc could no longer tell (the process is exiting or
+            // gone; its exit record will name it). Never keep the pre-exec name.
             return update(task.pid, at: event) { record in
-                if let commandLine { record.commandLine = commandLine }
-                if let name { record.name = name }
-                if let executable { record.executable = executable }
-                // Gone before we could read it: at least do not keep the pre-exec name.
-                if name == nil, commandLine == nil { record.name = ""; record.commandLine = []; record.executable = nil }
+                record.commandLine = commandLine ?? []
+                record.name = name ?? ""
+                record.executable = executable
             }
         case .comm(let task, let name):
             guard !task.isThread else { return ensure(task.pid, at: event) }

@@ -11,7 +11,7 @@ struct SelectionOptions: ParsableArguments {
         valueName: "LIST"))
     var events: String?
 
-    @Flag(name: .customShort("E"), help: "All events: the same as -e all.")
+    @Flag(name: .customShort("E"), help: "All events: the same as -e all. Example: procwatch -E")
     var allEvents = false
 
     @Option(name: .long, help: ArgumentHelp("Only this process (and the forks it makes). Example: --pid 1234", valueName: "PID"))
