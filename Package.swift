@@ -44,7 +44,7 @@ let package = Package(
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "CProcWatch"]),
         .testTarget(
             name: "ProcWatchTests",
-            dependencies: ["ProcWatch", "Netlink", "CProcWatch"],
+            dependencies: ["ProcWatch", "Netlink", "CProcWatch", "procwatch"],
             resources: [.copy("FuzzRegressions")]
         ),
     ],

@@ -226,6 +226,19 @@ extension LiveKernelTests {
             #expect(try execLine(["-g"]).contains("▶ exec"))
         }
 
+        @Test func statisticsFollowTheEventsWithSAndL() throws {
+            var child: Int32 = 0
+            let run = try watch(["-S", "-l", "-E", "--color", "never"]) {
+                child = try Spawn.run(["/bin/sh", "-c", "sleep 0.05; exit 6"]).pid
+            }
+            let lines = run.stdout.split(separator: "\n").map(String.init)
+            let exitLine = try #require(lines.firstIndex { $0.contains(" exit ") && $0.contains(" \(child) ") && $0.contains("exit 6") }, "\(lines)")
+            let table = try #require(lines.firstIndex { $0.hasPrefix("   Fork    Exec    Exit") })
+            #expect(exitLine < table)
+            #expect(lines.contains { $0.hasPrefix("Failed exits: ") && $0.contains("sh [\(child)] exit 6") }, "\(lines.suffix(5))")
+            #expect(lines.last == "Lost events: 0")
+        }
+
         @Test func everythingFlagWorksAsRoot() throws {
             let run = try watch(["-X", "--color", "never"]) { _ = try Spawn.run(["/bin/true"]) }
             #expect(run.status == 0, "\(run.stderr)")

@@ -64,7 +64,7 @@ struct EventSelection: Equatable {
 }
 
 /// An unknown `-e` name.
-struct SelectionError: Error, CustomStringConvertible {
+struct SelectionError: Error, Equatable, CustomStringConvertible {
     var name: String
     var description: String {
         "unknown event '\(name)' in -e; known: \(EventSelection.names.joined(separator: ", "))"

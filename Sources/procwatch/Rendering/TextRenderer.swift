@@ -57,6 +57,7 @@ struct TextRenderer {
                 + [observed.process?.name ?? "?"]
             line += "  [" + chain.joined(separator: " → ") + "]"
         }
+        while line.last == " " { line.removeLast() }
         return style.colour ? colourise(line, event) : line
     }
 
