@@ -27,8 +27,9 @@ struct ProcWatchCommand: AsyncParsableCommand {
               procwatch --comm '^(cc1|ld)$' -x       compiler and linker runs, with user and tty
               procwatch -q -D 5                      statistics only, after five seconds
               procwatch stats                        a live table per command, refreshed like top
+              procwatch run -- make -j2              time(1) for a whole process tree
             """,
-        subcommands: [StatsCommand.self])
+        subcommands: [StatsCommand.self, RunCommand.self])
 
     @Option(name: .customShort("D"), help: ArgumentHelp("Stop after this many seconds. Example: -D 10", valueName: "SECONDS"))
     var duration: Double?
@@ -186,6 +187,8 @@ final class StopSignal: Sendable {
 }
 
 enum FileHandleOutput {
+    static func standardOutput(_ line: String) { LineOutput().write(line) }
+
     static func standardError(_ line: String) {
         var text = line
         text.append("\n")

@@ -282,6 +282,59 @@ extension LiveKernelTests {
             #expect(run.stdout.isEmpty)
         }
 
+        @Test func runAccountsForTheTreeAndExitsWithTheCommandsStatus() throws {
+            let file = "/tmp/procwatch-run-\(getpid())"
+            defer { unlink(file) }
+            let script = "sh -c 'exit 3'; dd if=/dev/zero of=\(file) bs=64k count=16 conv=fsync status=none; sleep 0.05; exit 4"
+            let run = try Spawn.capture([Spawn.procwatchBinary, "run", "--json", "--", "/bin/sh", "-c", script])
+            #expect(run.status == 4 << 8, "\(run.stderr)")
+            let report = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+            #expect(report["command"] as? [String] == ["/bin/sh", "-c", script])
+            #expect(report["exit_status"] as? [String: Int] == ["exited": 4])
+            #expect(report["processes"] as? Int == 4)
+            #expect(report["threads"] as? Int == 0)
+            let failed = try #require(report["failed"] as? [[String: Any]])
+            // The short-lived `sh -c 'exit 3'` may be gone before /proc is read: then its exit record names it.
+            #expect(failed.first?["cmdline"] as? [String] == ["/bin/sh", "-c", script])
+            #expect([["sh", "-c", "exit 3"], ["sh"]].contains(failed.last?["cmdline"] as? [String] ?? []), "\(failed)")
+            #expect(failed.map { $0["status"] as? [String: Int] } == [["exited": 4], ["exited": 3]])
+            let tree = try #require(report["tree"] as? [String: Any])
+            let children = try #require(tree["children"] as? [[String: Any]])
+            #expect(Set(children.compactMap { ($0["cmdline"] as? [String])?.first }) == ["sh", "dd", "sleep"])
+            let dd = try #require(children.first { ($0["cmdline"] as? [String])?.first == "dd" })
+            #expect(dd["write_chars"] as? Int == 1_048_576)  // 16 x 64 KiB through write(2), exactly
+            #expect((dd["read_chars"] as? Int ?? 0) >= 1_048_576)
+            // To storage (fsync): the data, and the file system's own blocks for the new file.
+            #expect((1_048_576..<1_048_576 + 65_536).contains(dd["write_bytes"] as? Int ?? 0), "\(dd)")
+            #expect((report["write_bytes"] as? Int ?? 0) >= 1_048_576)
+            #expect((report["wall_s"] as? Double ?? 0) >= 0.05)
+        }
+
+        @Test func runReportsDeathBySignalAs128PlusN() throws {
+            let run = try Spawn.capture([Spawn.procwatchBinary, "run", "--", "/bin/sh", "-c", "kill -TERM $$"])
+            #expect(run.status == (128 + 15) << 8)
+            #expect(run.stdout.contains("  status     killed by SIGTERM"), "\(run.stdout)")
+        }
+
+        @Test func runWaitAllWaitsForADaemon() throws {
+            let script = "(setsid /bin/sh -c 'sleep 0.6' > /dev/null 2>&1 &); exit 0"
+            let quick = try Spawn.capture([Spawn.procwatchBinary, "run", "--json", "--", "/bin/sh", "-c", script])
+            let quickReport = try #require(try JSONSerialization.jsonObject(with: Data(quick.stdout.utf8)) as? [String: Any])
+            #expect((quickReport["wall_s"] as? Double ?? 9) < 0.5, "\(quick.stdout)")
+            let patient = try Spawn.capture([Spawn.procwatchBinary, "run", "--json", "--wait-all", "--", "/bin/sh", "-c", script])
+            #expect(patient.status == 0)
+            let report = try #require(try JSONSerialization.jsonObject(with: Data(patient.stdout.utf8)) as? [String: Any])
+            #expect((report["wall_s"] as? Double ?? 0) >= 0.6, "\(patient.stdout)")
+            #expect(patient.stdout.contains(#""cmdline":["sleep","0.6"]"#), "\(patient.stdout)")
+            usleep(700_000)  // let the first run's daemon finish too
+        }
+
+        @Test func runWithoutACommandIsAnError() throws {
+            let run = try Spawn.capture([Spawn.procwatchBinary, "run"])
+            #expect(run.status == 64 << 8)
+            #expect(run.stderr == "procwatch: run needs a command: procwatch run -- COMMAND [ARGS...]\n")
+        }
+
         @Test func helpDocumentsEveryFlagWithExamples() throws {
             let run = try Spawn.capture([Spawn.procwatchBinary, "--help"])
             #expect(run.status == 0)

@@ -1,0 +1,119 @@
+import ProcWatch
+
+/// The report of `procwatch run`, as text or one JSON document.
+struct RunReport {
+    var command: [String]
+    var status: ExitStatus
+    var wallSeconds: Double
+    var job: Job
+    var root: Int32
+    /// Why taskstats figures are missing, when they are.
+    var missing: String?
+
+    var members: [JobMember] { job.members }
+    var processes: Int { members.count }
+    var threads: Int { members.reduce(0) { $0 + $1.threads } }
+    var failed: [JobMember] { members.filter { ($0.status.map { !$0.isSuccess }) ?? false } }
+    var userSeconds: Double { Double(members.reduce(0) { $0 + $1.userMicroseconds }) / 1e6 }
+    var systemSeconds: Double { Double(members.reduce(0) { $0 + $1.systemMicroseconds }) / 1e6 }
+    var peakRSS: UInt64 { members.map(\.peakRSSKiB).max() ?? 0 }
+    var readBytes: UInt64 { members.reduce(0) { $0 + $1.readBytes } }
+    var writeBytes: UInt64 { members.reduce(0) { $0 + $1.writeBytes } }
+
+    func children(of member: JobMember) -> [JobMember] {
+        members.filter { $0.parentPID == member.pid && $0.start >= member.start && $0.pid != member.pid }
+            .sorted { ($0.cpuSeconds, $0.durationSeconds ?? 0) > ($1.cpuSeconds, $1.durationSeconds ?? 0) }
+    }
+
+    static func seconds(_ value: Double) -> String { JSONRenderer.decimal(value) }
+
+    static func statusText(_ status: ExitStatus?) -> String { status?.description ?? "running" }
+
+    func text() -> String {
+        var lines = ["procwatch run: " + command.joined(separator: " ")]
+        lines.append("  status     \(status)")
+        lines.append("  wall       \(Self.seconds(wallSeconds)) s")
+        if let missing {
+            lines.append("  cpu, memory and I/O: not available (\(missing))")
+        } else {
+            lines.append("  cpu        \(Self.seconds(userSeconds)) s user, \(Self.seconds(systemSeconds)) s system")
+            lines.append("  peak rss   \(peakRSS) KiB")
+            lines.append("  storage    read \(readBytes) B, written \(writeBytes) B")
+        }
+        lines.append("  processes  \(processes) started, \(threads) threads, \(failed.count) failed")
+        for member in failed.prefix(20) {
+            lines.append("  failed     \(member.pid) \(name(member)) (\(Self.statusText(member.status)))")
+        }
+        lines.append("tree (by CPU):")
+        var budget = 60
+        func walk(_ member: JobMember, depth: Int) {
+            guard budget > 0 else { return }
+            budget -= 1
+            let duration = member.durationSeconds.map { Self.seconds($0) + "s" } ?? "running"
+            lines.append(String(repeating: "  ", count: depth + 1) + "\(member.pid) \(name(member))  \(duration)"
+                + (missing == nil ? "  cpu \(Self.seconds(member.cpuSeconds))s" : "") + "  \(Self.statusText(member.status))")
+            let kids = children(of: member)
+            for kid in kids { walk(kid, depth: depth + 1) }
+        }
+        if let top = members.first(where: { $0.pid == root }) { walk(top, depth: 0) }
+        if budget <= 0 { lines.append("  … \(members.count - 60) more processes folded") }
+        return lines.joined(separator: "\n")
+    }
+
+    func name(_ member: JobMember) -> String {
+        member.commandLine.isEmpty ? "[\(member.name)]" : member.commandLine.joined(separator: " ")
+    }
+
+    func json() -> String {
+        var object = JSONObject()
+        object.strings("command", command)
+        object.raw("exit_status", Self.statusJSON(status))
+        object.raw("wall_s", Self.seconds(wallSeconds))
+        if missing == nil {
+            object.raw("cpu_user_s", Self.seconds(userSeconds))
+            object.raw("cpu_system_s", Self.seconds(systemSeconds))
+            object.integer("peak_rss_kb", peakRSS)
+            object.integer("read_bytes", readBytes)
+            object.integer("write_bytes", writeBytes)
+        } else if let missing {
+            object.string("unavailable", missing)
+        }
+        object.integer("processes", processes)
+        object.integer("threads", threads)
+        object.raw("failed", "[" + failed.map { member in
+            var failure = JSONObject()
+            failure.integer("pid", member.pid)
+            failure.strings("cmdline", member.commandLine.isEmpty ? [member.name] : member.commandLine)
+            failure.raw("status", Self.statusJSON(member.status))
+            return failure.finish()
+        }.joined(separator: ",") + "]")
+        if let top = members.first(where: { $0.pid == root }) { object.raw("tree", node(top)) }
+        return object.finish()
+    }
+
+    func node(_ member: JobMember) -> String {
+        var object = JSONObject()
+        object.integer("pid", member.pid)
+        object.strings("cmdline", member.commandLine.isEmpty ? [member.name] : member.commandLine)
+        if let duration = member.durationSeconds { object.raw("duration_s", Self.seconds(duration)) }
+        object.raw("cpu_s", Self.seconds(member.cpuSeconds))
+        if member.accounted {
+            object.integer("peak_rss_kb", member.peakRSSKiB)
+            object.integer("read_bytes", member.readBytes)
+            object.integer("write_bytes", member.writeBytes)
+            object.integer("read_chars", member.readChars)
+            object.integer("write_chars", member.writeChars)
+        }
+        object.raw("status", Self.statusJSON(member.status))
+        object.raw("children", "[" + children(of: member).map(node).joined(separator: ",") + "]")
+        return object.finish()
+    }
+
+    static func statusJSON(_ status: ExitStatus?) -> String {
+        switch status {
+        case .exited(let code): "{\"exited\":\(code)}"
+        case .signaled(let signal, let core): "{\"signaled\":\(signal),\"core\":\(core)}"
+        case nil: "null"
+        }
+    }
+}

@@ -1,0 +1,184 @@
+import ArgumentParser
+import ProcWatch
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `procwatch run -- COMMAND`: like `time`, for the whole process tree.
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a command and account for its whole process tree, like time(1) for every descendant.",
+        discussion: """
+            Prints wall time, user and system CPU of every process, peak RSS, bytes read and \\
+            written, processes and threads started, failed processes, and the process tree. \\
+            Exits with the command's own status (128+N when a signal N killed it). CPU, memory \\
+            and I/O come from the kernel's taskstats exit records (root or CAP_NET_ADMIN).
+
+            Examples:
+              procwatch run -- make -j2
+              procwatch run --json -- ./build.sh > report.json
+              procwatch run --wait-all -- ./starts-a-daemon
+            """)
+
+    @Flag(name: .long, help: "Print the report as one JSON document. Example: procwatch run --json -- make")
+    var json = false
+
+    @Flag(name: .long, help: "Also wait for every descendant, daemons included, to exit. Example: procwatch run --wait-all -- ./spawner")
+    var waitAll = false
+
+    @Argument(parsing: .captureForPassthrough, help: ArgumentHelp("The command and its arguments, after --. Example: -- make -j2", valueName: "COMMAND"))
+    var command: [String] = []
+
+    func validate() throws {
+        guard !command.drop(while: { $0 == "--" }).isEmpty else { throw ValidationError("run needs a command: procwatch run -- COMMAND [ARGS...]") }
+    }
+
+    func run() async throws {
+        var arguments = command
+        if arguments.first == "--" { arguments.removeFirst() }
+        let exitNames: TaskstatsListener?
+        var missing: String?
+        do { exitNames = try TaskstatsListener() } catch {
+            exitNames = nil
+            missing = "\\(error)"
+        }
+        let recorder = JobRecorder(root: getpid(), taskstats: exitNames)
+        let watchers = ProcessWatchers()
+        watchers.on([.fork, .exec, .comm, .exit]) { recorder.handle($0) }
+        do { try watchers.start() } catch {
+            FileHandleOutput.standardError("procwatch: \\(error)")
+            throw ExitCode(2)
+        }
+        let started = Clocks.now()
+        let child: Int32
+        do { child = try spawn(arguments) } catch {
+            watchers.stop()
+            FileHandleOutput.standardError("procwatch: run: \\(arguments[0]): \\(error)")
+            throw ExitCode(127)
+        }
+        recorder.command = child
+        let status = await ReaderThreadless.waitpid(child)
+        // The exit event was sent before the child could be reaped; give the reader a moment.
+        _ = await recorder.waitUntil(timeout: 2) { $0.members.contains { $0.pid == child && $0.end != nil } }
+        if waitAll { _ = await recorder.waitUntil(timeout: .infinity) { $0.isEmpty } }
+        let wall = Clocks.now() - started
+        watchers.stop()
+        let job = recorder.snapshot
+        let report = RunReport(command: arguments, status: ExitStatus(waitStatus: UInt32(bitPattern: status)),
+                               wallSeconds: wall, job: job, root: child, missing: missing)
+        FileHandleOutput.standardOutput(json ? report.json() : report.text())
+        switch report.status {
+        case .exited(let code): throw ExitCode(code)
+        case .signaled(let signal, _): throw ExitCode(128 + signal)
+        }
+    }
+
+    private func spawn(_ arguments: [String]) throws -> Int32 {
+        var cArguments: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        defer { cArguments.forEach { free($0) } }
+        // The command starts as if from a shell: no blocked signals (Swift's worker threads
+        // block some) and default dispositions.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t()
+        sigemptyset(&none)
+        var all = sigset_t()
+        sigfillset(&all)
+        sigdelset(&all, SIGKILL)
+        sigdelset(&all, SIGSTOP)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        var pid: pid_t = 0
+        let result = posix_spawnp(&pid, arguments[0], nil, &attributes, &cArguments, environ)
+        guard result == 0 else { throw SpawnError(code: result) }
+        return pid
+    }
+
+    struct SpawnError: Error, CustomStringConvertible {
+        var code: Int32
+        var description: String { String(cString: strerror(code)) }
+    }
+}
+
+/// The job being run, updated on the reader thread, read by the command.
+final class JobRecorder: Sendable {
+    private let job: Mutex<Job>
+    private let table = ProcessTable(seed: false)
+    private let taskstats: TaskstatsListener?
+    private let commandPID = Atomic<Int32>(0)
+
+    init(root: Int32, taskstats: TaskstatsListener?) {
+        job = Mutex(Job(root: root, includeRoot: false))
+        self.taskstats = taskstats
+    }
+
+    var command: Int32 {
+        get { commandPID.load(ordering: .acquiring) }
+        set { commandPID.store(newValue, ordering: .releasing) }
+    }
+
+    var snapshot: Job { job.withLock { $0 } }
+
+    func handle(_ event: ProcessEvent) {
+        // Exit records are sent just before the exit event: read them first.
+        if case .exit = event.detail, let taskstats {
+            var records: [TaskstatsRecord] = []
+            taskstats.drain { records.append($0) }
+            job.withLock { job in for record in records { job.account(record) } }
+        }
+        let record = table.apply(event)
+        job.withLock { _ = $0.apply(event, record: record) }
+        table.retire(event)
+    }
+
+    /// Polls `condition` every 20 ms until it holds or `timeout` seconds pass.
+    func waitUntil(timeout: Double, _ condition: (Job) -> Bool) async -> Bool {
+        let deadline = Clocks.now() + timeout
+        while Clocks.now() < deadline {
+            if job.withLock({ condition($0) }) { return true }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return job.withLock { condition($0) }
+    }
+}
+
+/// Blocking waits kept off the cooperative pool.
+enum ReaderThreadless {
+    static func waitpid(_ pid: Int32) async -> Int32 {
+        await withCheckedContinuation { continuation in
+            Thread.detach {
+                var status: Int32 = 0
+                while Glibc.waitpid(pid, &status, 0) == -1, errno == EINTR {}
+                continuation.resume(returning: status)
+            }
+        }
+    }
+}
+
+enum Thread {
+    private final class Box { let body: () -> Void; init(_ body: @escaping () -> Void) { self.body = body } }
+    static func detach(_ body: @escaping @Sendable () -> Void) {
+        var thread = pthread_t()
+        let box = Unmanaged.passRetained(Box(body)).toOpaque()
+        if pthread_create(&thread, nil, { raw in
+            Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue().body()
+            return nil
+        }, box) == 0 {
+            pthread_detach(thread)
+        } else {
+            Unmanaged<Box>.fromOpaque(box).takeRetainedValue().body()
+        }
+    }
+}
+
+enum Clocks {
+    static func now() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+    }
+}
