@@ -11,10 +11,11 @@ struct RunCommand: AsyncParsableCommand {
         commandName: "run",
         abstract: "Run a command and account for its whole process tree, like time(1) for every descendant.",
         discussion: """
-            Prints wall time, user and system CPU of every process, peak RSS, bytes read and \\
-            written, processes and threads started, failed processes, and the process tree. \\
-            Exits with the command's own status (128+N when a signal N killed it). CPU, memory \\
-            and I/O come from the kernel's taskstats exit records (root or CAP_NET_ADMIN).
+            Prints wall time, user and system CPU of every process, peak RSS, bytes read and \
+            written, processes and threads started, failed processes, and the process tree. \
+            Exits with the command's own status (128+N when a signal N killed it). CPU, memory \
+            and I/O come from the kernel's taskstats exit records (root or CAP_NET_ADMIN). \
+            With --json (written after `run`) the report is one JSON document.
 
             Examples:
               procwatch run -- make -j2
@@ -22,13 +23,14 @@ struct RunCommand: AsyncParsableCommand {
               procwatch run --wait-all -- ./starts-a-daemon
             """)
 
-    @Flag(name: .long, help: "Print the report as one JSON document. Example: procwatch run --json -- make")
-    var json = false
+    /// `--json` is the root command's flag (an option both declared would be parsed into
+    /// the root's): `procwatch run --json -- make` prints the report as one JSON document.
+    @ParentCommand var root: ProcWatchCommand
 
     @Flag(name: .long, help: "Also wait for every descendant, daemons included, to exit. Example: procwatch run --wait-all -- ./spawner")
     var waitAll = false
 
-    @Argument(parsing: .captureForPassthrough, help: ArgumentHelp("The command and its arguments, after --. Example: -- make -j2", valueName: "COMMAND"))
+    @Argument(parsing: .postTerminator, help: ArgumentHelp("The command and its arguments, after --. Example: -- make -j2", valueName: "COMMAND"))
     var command: [String] = []
 
     func validate() throws {
@@ -42,20 +44,20 @@ struct RunCommand: AsyncParsableCommand {
         var missing: String?
         do { exitNames = try TaskstatsListener() } catch {
             exitNames = nil
-            missing = "\\(error)"
+            missing = "\(error)"
         }
         let recorder = JobRecorder(root: getpid(), taskstats: exitNames)
         let watchers = ProcessWatchers()
         watchers.on([.fork, .exec, .comm, .exit]) { recorder.handle($0) }
         do { try watchers.start() } catch {
-            FileHandleOutput.standardError("procwatch: \\(error)")
+            FileHandleOutput.standardError("procwatch: \(error)")
             throw ExitCode(2)
         }
         let started = Clocks.now()
         let child: Int32
         do { child = try spawn(arguments) } catch {
             watchers.stop()
-            FileHandleOutput.standardError("procwatch: run: \\(arguments[0]): \\(error)")
+            FileHandleOutput.standardError("procwatch: run: \(arguments[0]): \(error)")
             throw ExitCode(127)
         }
         recorder.command = child
@@ -68,7 +70,7 @@ struct RunCommand: AsyncParsableCommand {
         let job = recorder.snapshot
         let report = RunReport(command: arguments, status: ExitStatus(waitStatus: UInt32(bitPattern: status)),
                                wallSeconds: wall, job: job, root: child, missing: missing)
-        FileHandleOutput.standardOutput(json ? report.json() : report.text())
+        FileHandleOutput.standardOutput(root.json ? report.json() : report.text())
         switch report.status {
         case .exited(let code): throw ExitCode(code)
         case .signaled(let signal, _): throw ExitCode(128 + signal)

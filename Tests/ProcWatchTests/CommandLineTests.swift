@@ -329,6 +329,14 @@ extension LiveKernelTests {
             usleep(700_000)  // let the first run's daemon finish too
         }
 
+        @Test func runWithoutTaskstatsPrivilegeSaysWhatIsMissing() throws {
+            let run = try Spawn.capture(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                                         Spawn.procwatchBinary, "run", "--", "/bin/sh", "-c", "exit 2"])
+            #expect(run.status == 2 << 8, "\(run.stderr)")
+            #expect(run.stdout.contains("  cpu, memory and I/O: not available (registering for taskstats exit records was refused: run as root or grant CAP_NET_ADMIN"), "\(run.stdout)")
+            #expect(run.stdout.contains("  processes  1 started, 0 threads, 1 failed"))
+        }
+
         @Test func runWithoutACommandIsAnError() throws {
             let run = try Spawn.capture([Spawn.procwatchBinary, "run"])
             #expect(run.status == 64 << 8)
