@@ -310,6 +310,25 @@ extension LiveKernelTests {
             #expect((report["wall_s"] as? Double ?? 0) >= 0.05)
         }
 
+        @Test func runCPUMatchesGetrusageOfTheSameRun() throws {
+            // Two children burn CPU; the test's RUSAGE_CHILDREN covers procwatch and the whole
+            // tree (every process was waited for), so it bounds the report from above.
+            var before = rusage()
+            getrusage(RUSAGE_CHILDREN.rawValue, &before)
+            let burn = "i=0; while [ $i -lt 150000 ]; do i=$((i+1)); done"
+            let run = try Spawn.capture([Spawn.procwatchBinary, "run", "--json", "--", "/bin/sh", "-c", "(\(burn)) & (\(burn)); wait"])
+            var after = rusage()
+            getrusage(RUSAGE_CHILDREN.rawValue, &after)
+            func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
+            let measured = seconds(after.ru_utime) + seconds(after.ru_stime) - seconds(before.ru_utime) - seconds(before.ru_stime)
+            let report = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+            let cpu = (report["cpu_user_s"] as? Double ?? 0) + (report["cpu_system_s"] as? Double ?? 0)
+            #expect(cpu > 0.1, "\(run.stdout)")
+            #expect(cpu <= measured + 0.02, "report \(cpu) s, getrusage \(measured) s")
+            #expect(measured - cpu < 0.5, "procwatch's own CPU: \(measured - cpu) s")
+            #expect(report["processes"] as? Int == 3)
+        }
+
         @Test func runReportsDeathBySignalAs128PlusN() throws {
             let run = try Spawn.capture([Spawn.procwatchBinary, "run", "--", "/bin/sh", "-c", "kill -TERM $$"])
             #expect(run.status == (128 + 15) << 8)
