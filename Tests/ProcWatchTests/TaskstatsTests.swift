@@ -27,6 +27,20 @@ extension LiveKernelTests {
             #expect(!records.contains { $0.id == child.pid && $0.isProcessTotal })
         }
 
+        @Test func liveProcessQuery() throws {
+            let query = try TaskstatsQuery()
+            let me = try #require(try query.process(getpid()))
+            #expect(me.isProcessTotal)
+            #expect(me.id == getpid())
+            #expect(me.userMicroseconds + me.systemMicroseconds > 0)
+            let thread = try #require(try query.thread(getpid()))
+            #expect(!thread.isProcessTotal)
+            #expect(thread.peakRSSKiB > 0)  // memory figures come with per-thread answers only
+            #expect(thread.name.isEmpty == false)
+            #expect(thread.pid == UInt32(getpid()))
+            #expect(try query.process(4_000_000) == nil)  // above pid_max: no such process
+        }
+
         @Test func shortLivedProcessesAreNamedAtExit() throws {
             let table = ProcessTable(seed: false, exitNames: try TaskstatsListener())
             let watchers = ProcessWatchers(source: ProcessEventSource())
