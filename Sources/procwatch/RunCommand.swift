@@ -68,8 +68,9 @@ struct RunCommand: AsyncParsableCommand {
         let wall = Clocks.now() - started
         watchers.stop()
         let job = recorder.snapshot
-        let report = RunReport(command: arguments, status: ExitStatus(waitStatus: UInt32(bitPattern: status)),
+        var report = RunReport(command: arguments, status: ExitStatus(waitStatus: UInt32(bitPattern: status)),
                                wallSeconds: wall, job: job, root: child, missing: missing)
+        report.lostRecords = exitNames?.overflowCount ?? 0
         FileHandleOutput.standardOutput(root.json ? report.json() : report.text())
         switch report.status {
         case .exited(let code): throw ExitCode(code)

@@ -9,6 +9,8 @@ struct RunReport {
     var root: Int32
     /// Why taskstats figures are missing, when they are.
     var missing: String?
+    /// How many times the taskstats socket overflowed (records, and so figures, were lost).
+    var lostRecords = 0
 
     var members: [JobMember] { job.members }
     var processes: Int { members.count }
@@ -41,6 +43,9 @@ struct RunReport {
             lines.append("  storage    read \(readBytes) B, written \(writeBytes) B")
         }
         lines.append("  processes  \(processes) started, \(threads) threads, \(failed.count) failed")
+        if lostRecords > 0 {
+            lines.append("  lost       taskstats overflowed \(lostRecords) times: CPU, memory and I/O are undercounted")
+        }
         for member in failed.prefix(20) {
             lines.append("  failed     \(member.pid) \(name(member)) (\(Self.statusText(member.status)))")
         }
@@ -79,6 +84,7 @@ struct RunReport {
             object.string("unavailable", missing)
         }
         object.integer("processes", processes)
+        object.integer("lost_records", lostRecords)
         object.integer("threads", threads)
         object.raw("failed", "[" + failed.map { member in
             var failure = JSONObject()
