@@ -29,7 +29,7 @@ struct ProcWatchCommand: AsyncParsableCommand {
               procwatch stats                        a live table per command, refreshed like top
               procwatch run -- make -j2              time(1) for a whole process tree
             """,
-        subcommands: [StatsCommand.self, RunCommand.self])
+        subcommands: [StatsCommand.self, RunCommand.self, JobsCommand.self])
 
     @Option(name: .customShort("D"), help: ArgumentHelp("Stop after this many seconds. Example: -D 10", valueName: "SECONDS"))
     var duration: Double?

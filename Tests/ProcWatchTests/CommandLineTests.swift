@@ -356,6 +356,20 @@ extension LiveKernelTests {
             #expect(run.stdout.contains("  processes  1 started, 0 threads, 1 failed"))
         }
 
+        @Test func jobsTableCountsRuleDefinedGroups() throws {
+            let gate = try gatedRoot("/bin/sleep 0.05; /bin/sh -c 'sleep 0.05; exit 1'; /bin/sleep 0.05")
+            let run = try watch(["jobs", "--interval", "5", "--group", "sleepers=^sleep$", "--group", "nobody-here=uid:65534"], duration: "2") {
+                gate.release()
+                Spawn.wait(gate.pid)
+            }
+            let lines = run.stdout.split(separator: "\n").map(String.init)
+            #expect(lines.first == "GROUP             LIVE  STARTED  FAILED  PEAK       CPU", "\(lines)")
+            let sleepers = try #require(lines.first { $0.hasPrefix("sleepers") })
+            let numbers = sleepers.split(separator: " ").dropFirst().prefix(4).compactMap { Int($0) }
+            #expect(numbers == [0, 3, 0, 1], "\(sleepers)")  // three sleeps, one at a time, none failed
+            #expect(lines.contains { $0.hasPrefix("nobody-here") && $0.split(separator: " ").dropFirst().prefix(4).compactMap { Int($0) } == [0, 0, 0, 0] })
+        }
+
         @Test func runWithoutACommandIsAnError() throws {
             let run = try Spawn.capture([Spawn.procwatchBinary, "run"])
             #expect(run.status == 64 << 8)

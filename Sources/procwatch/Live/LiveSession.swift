@@ -14,6 +14,25 @@ enum LiveSession {
         selection: EventSelection, filter: LiveFilter, format: LiveView.Format, ancestry: Bool, output: LineOutput,
         duration: Double?, realTime: Bool, tickInterval: Double? = nil, tick: @escaping @Sendable (LiveView) -> Void = { _ in }
     ) async throws -> LiveView {
+        // As root, exit records name the processes that were gone before /proc could be read.
+        let table = ProcessTable(exitNames: try? TaskstatsListener())
+        let view = LiveView(table: table, selection: selection, filter: filter, format: format,
+                            ancestry: ancestry, output: output)
+        try await run(kinds: selection.subscription, handle: { view.handle($0) }, duration: duration, realTime: realTime,
+                      tickInterval: tickInterval, tick: { tick(view) }, started: {
+                          if case .text(let renderer) = format { output.write(renderer.header) }
+                      })
+        view.flushUnnamedExecs()
+        return view
+    }
+
+    /// Subscribes to `kinds`, calls `handle` for each event on the reader thread and `tick`
+    /// every `tickInterval` seconds, until SIGINT, SIGTERM or `duration`; returns once the
+    /// kernel subscription has been released.
+    static func run(
+        kinds: ProcessEventKinds, handle: @escaping @Sendable (ProcessEvent) -> Void, duration: Double?, realTime: Bool,
+        tickInterval: Double? = nil, tick: @escaping @Sendable () -> Void = {}, started: () -> Void = {}
+    ) async throws {
         // Signal handling is in place before the subscription starts: a SIGINT that arrived
         // between the two would otherwise be ignored and the watch would never end.
         let stop = StopSignal()
@@ -26,12 +45,8 @@ enum LiveSession {
         }
         defer { signals.forEach { $0.cancel() } }
 
-        // As root, exit records name the processes that were gone before /proc could be read.
-        let table = ProcessTable(exitNames: try? TaskstatsListener())
-        let view = LiveView(table: table, selection: selection, filter: filter, format: format,
-                            ancestry: ancestry, output: output)
         let watchers = ProcessWatchers()
-        watchers.on(selection.subscription) { view.handle($0) }
+        watchers.on(kinds) { handle($0) }
         do {
             try watchers.start()
         } catch {
@@ -43,7 +58,7 @@ enum LiveSession {
             FileHandleOutput.standardError("procwatch: -r: \(problem)")
             throw ExitCode(2)
         }
-        if case .text(let renderer) = format { output.write(renderer.header) }
+        started()
 
         let running = Task { try await watchers.run() }
         stop.onFire { running.cancel() }
@@ -57,7 +72,7 @@ enum LiveSession {
             Task {
                 while !Task.isCancelled {
                     try await Task.sleep(for: .milliseconds(Int(interval * 1000)))
-                    tick(view)
+                    tick()
                 }
             }
         }
@@ -69,7 +84,5 @@ enum LiveSession {
             throw ExitCode(2)
         }
         watchers.stop()
-        view.flushUnnamedExecs()
-        return view
     }
 }

@@ -1,0 +1,158 @@
+import Synchronization
+
+/// Groups of processes defined by rules, kept current from the event stream.
+///
+/// A process joins the group of its parent at fork (threads and processes alike) and
+/// stays in it when re-parented. When it execs (or renames itself, or changes its uid) into
+/// something a rule claims, it moves to that rule's group: the most specific claim — the
+/// nearest one up its ancestry — wins. Among rules that match at once, the first listed wins.
+public final class JobGroups: @unchecked Sendable {
+    // @unchecked: Regex is not Sendable; all state is behind `state`, rules are immutable.
+
+    /// What a rule matches.
+    public enum Matcher: Sendable {
+        /// The process name (comm) or program name (argv[0] without its directory), by regex.
+        case name(String)
+        /// The executable's path, exactly.
+        case executable(String)
+        /// The real user id.
+        case uid(UInt32)
+    }
+
+    /// A group's counts.
+    public struct Summary: Sendable, Hashable {
+        /// The group's name.
+        public var name: String
+        /// Members alive now.
+        public var live: Int
+        /// Processes that joined since the start (by claim or by birth).
+        public var started: Int
+        /// Members that exited with a non-zero status.
+        public var failed: Int
+        /// The most members alive at once.
+        public var peak: Int
+        /// CPU of members that exited (from taskstats exit records), in microseconds.
+        public var cpuMicroseconds: UInt64
+    }
+
+    private struct Rule {
+        var name: String
+        var matcher: Matcher
+        var regex: Regex<AnyRegexOutput>?
+    }
+
+    private struct State {
+        var group: [Int32: Int] = [:]
+        var threadOwner: [Int32: Int32] = [:]
+        var summaries: [Summary]
+        var members: [Set<Int32>]
+    }
+
+    private let rules: [Rule]
+    private let state: Mutex<State>
+    private let handlers = Mutex<(joined: [@Sendable (String, Int32) -> Void], exited: [@Sendable (String, Int32, ExitStatus) -> Void],
+                                  empty: [@Sendable (String) -> Void])>(([], [], []))
+
+    /// Creates groups from `(name, matcher)` rules; throws the message of an invalid regex.
+    public init(rules: [(name: String, matcher: Matcher)]) throws {
+        self.rules = try rules.map { rule in
+            if case .name(let pattern) = rule.matcher {
+                return Rule(name: rule.name, matcher: rule.matcher, regex: try Regex(pattern))
+            }
+            return Rule(name: rule.name, matcher: rule.matcher, regex: nil)
+        }
+        state = Mutex(State(
+            summaries: rules.map { Summary(name: $0.name, live: 0, started: 0, failed: 0, peak: 0, cpuMicroseconds: 0) },
+            members: Array(repeating: [], count: rules.count)))
+    }
+
+    /// Calls `handler(group, pid)` when a process joins a group.
+    public func onJoin(_ handler: @escaping @Sendable (String, Int32) -> Void) { handlers.withLock { $0.joined.append(handler) } }
+    /// Calls `handler(group, pid, status)` when a member exits.
+    public func onExit(_ handler: @escaping @Sendable (String, Int32, ExitStatus) -> Void) { handlers.withLock { $0.exited.append(handler) } }
+    /// Calls `handler(group)` when a group's last member exits (the job is over).
+    public func onEmpty(_ handler: @escaping @Sendable (String) -> Void) { handlers.withLock { $0.empty.append(handler) } }
+
+    /// The groups' counts now, in rule order.
+    public var summaries: [Summary] { state.withLock { $0.summaries } }
+
+    /// The live members of a group.
+    public func members(of name: String) -> Set<Int32> {
+        state.withLock { state in
+            guard let index = rules.firstIndex(where: { $0.name == name }) else { return [] }
+            return state.members[index]
+        }
+    }
+
+    /// Applies an event; `record` is the process table's view of its subject after it.
+    public func apply(_ event: ProcessEvent, record: ProcessRecord?) {
+        var joined: [(String, Int32)] = []
+        var exited: [(String, Int32, ExitStatus)] = []
+        var emptied: [String] = []
+        state.withLock { state in
+            func join(_ pid: Int32, _ index: Int) {
+                if let old = state.group[pid], old != index {
+                    state.members[old].remove(pid)
+                    state.summaries[old].live = state.members[old].count
+                    if state.members[old].isEmpty { emptied.append(rules[old].name) }
+                }
+                guard state.group[pid] != index || !state.members[index].contains(pid) else { return }
+                state.group[pid] = index
+                state.members[index].insert(pid)
+                state.summaries[index].started += 1
+                state.summaries[index].live = state.members[index].count
+                state.summaries[index].peak = Swift.max(state.summaries[index].peak, state.summaries[index].live)
+                joined.append((rules[index].name, pid))
+            }
+            switch event.detail {
+            case .fork(let parent, let child):
+                if child.isThread {
+                    state.threadOwner[child.tid] = child.pid
+                } else if let index = state.group[parent.pid] {
+                    join(child.pid, index)
+                }
+            case .exec(let task), .comm(let task, _), .uid(let task, _, _):
+                if !task.isThread, let record, let index = claim(record) { join(task.pid, index) }
+            case .exit(let task, let waitStatus, _, _):
+                state.threadOwner[task.tid] = nil
+                guard !task.isThread, let index = state.group.removeValue(forKey: task.pid) else { return }
+                state.members[index].remove(task.pid)
+                state.summaries[index].live = state.members[index].count
+                let status = ExitStatus(waitStatus: waitStatus)
+                if !status.isSuccess { state.summaries[index].failed += 1 }
+                exited.append((rules[index].name, task.pid, status))
+                if state.members[index].isEmpty { emptied.append(rules[index].name) }
+            default:
+                break
+            }
+        }
+        let current = handlers.withLock { $0 }
+        for (group, pid) in joined { for handler in current.joined { handler(group, pid) } }
+        for (group, pid, status) in exited { for handler in current.exited { handler(group, pid, status) } }
+        for group in emptied { for handler in current.empty { handler(group) } }
+    }
+
+    /// Adds a taskstats exit record's CPU to the group of its task (call before its exit event).
+    public func account(_ record: TaskstatsRecord) {
+        guard !record.isProcessTotal else { return }
+        state.withLock { state in
+            let owner = state.threadOwner[record.id] ?? record.id
+            guard let index = state.group[owner] else { return }
+            state.summaries[index].cpuMicroseconds += record.userMicroseconds + record.systemMicroseconds
+        }
+    }
+
+    /// The first rule that claims the process, if any.
+    private func claim(_ record: ProcessRecord) -> Int? {
+        let program = record.commandLine.first.map { String($0.split(separator: "/").last ?? "") } ?? ""
+        return rules.firstIndex { rule in
+            switch rule.matcher {
+            case .name:
+                guard let regex = rule.regex else { return false }
+                return (try? regex.firstMatch(in: record.name)) != nil || (!program.isEmpty && (try? regex.firstMatch(in: program)) != nil)
+            case .executable(let path): return record.executable == path
+            case .uid(let uid): return record.uid == uid
+            }
+        }
+    }
+}

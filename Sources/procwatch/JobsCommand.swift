@@ -1,0 +1,99 @@
+import ArgumentParser
+import ProcWatch
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `procwatch jobs --group NAME=REGEX ...`: a live table of rule-defined groups.
+struct JobsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "jobs",
+        abstract: "A live table of groups of processes defined by rules, updated as processes come and go.",
+        discussion: """
+            A process joins the group of its parent at fork and stays in it when re-parented; \
+            when it execs into a program a rule claims, it moves to that group (the nearest \
+            claim wins). Columns: live members, processes started, failed exits, the most \
+            members alive at once, and the CPU of exited members (root: taskstats). -D applies.
+
+            Examples:
+              procwatch jobs --group build='^make$' --group compiler='^(cc1|cc1plus)$'
+              procwatch jobs --group web=uid:33 --group cron=exe:/usr/sbin/cron -D 60
+            """)
+
+    /// `-D` is the root command's option.
+    @ParentCommand var root: ProcWatchCommand
+
+    @Option(name: .long, help: ArgumentHelp(
+        "NAME=REGEX (process or program name), NAME=exe:PATH or NAME=uid:UID; repeatable. Example: --group build='^make$'",
+        valueName: "NAME=RULE"))
+    var group: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Seconds between refreshes. Example: --interval 2", valueName: "SECONDS"))
+    var interval: Double = 1
+
+    func rules() throws -> [(name: String, matcher: JobGroups.Matcher)] {
+        try group.map { definition in
+            guard let equals = definition.firstIndex(of: "="), equals != definition.startIndex else {
+                throw ValidationError("--group \(definition): write NAME=REGEX, NAME=exe:PATH or NAME=uid:UID")
+            }
+            let name = String(definition[..<equals])
+            let rule = String(definition[definition.index(after: equals)...])
+            if rule.hasPrefix("exe:") { return (name, .executable(String(rule.dropFirst(4)))) }
+            if rule.hasPrefix("uid:") {
+                guard let uid = AccountNames.uid(of: String(rule.dropFirst(4))) else {
+                    throw ValidationError("--group \(definition): no such user")
+                }
+                return (name, .uid(uid))
+            }
+            return (name, .name(rule))
+        }
+    }
+
+    func validate() throws {
+        guard !group.isEmpty else { throw ValidationError("jobs needs at least one --group NAME=RULE") }
+        if !(interval > 0) { throw ValidationError("--interval takes a positive number of seconds, not \(interval)") }
+        do { _ = try JobGroups(rules: try rules()) } catch let error as ValidationError { throw error } catch {
+            throw ValidationError("--group: not a valid regular expression: \(error)")
+        }
+    }
+
+    func run() async throws {
+        let groups = try JobGroups(rules: try rules())
+        let table = ProcessTable(seed: false)
+        let taskstats = try? TaskstatsListener()
+        let output = LineOutput()
+        let redraw = isatty(1) == 1
+        let render: @Sendable () -> String = {
+            var lines = [pad("GROUP", 16) + left("LIVE", 6) + left("STARTED", 9) + left("FAILED", 8) + left("PEAK", 6) + left("CPU", 10)]
+            for summary in groups.summaries {
+                let cpu = taskstats == nil ? "-" : JSONRenderer.decimal(Double(summary.cpuMicroseconds) / 1e6) + "s"
+                lines.append(pad(summary.name, 16) + left("\(summary.live)", 6) + left("\(summary.started)", 9)
+                             + left("\(summary.failed)", 8) + left("\(summary.peak)", 6) + left(cpu, 10))
+            }
+            return lines.joined(separator: "\n")
+        }
+        try await LiveSession.run(
+            kinds: [.fork, .exec, .comm, .uid, .exit],
+            handle: { event in
+                if case .exit = event.detail, let taskstats {
+                    var records: [TaskstatsRecord] = []
+                    taskstats.drain { records.append($0) }
+                    for record in records { groups.account(record) }
+                }
+                let record = table.apply(event)
+                groups.apply(event, record: record)
+                table.retire(event)
+            },
+            duration: root.duration, realTime: root.realTime, tickInterval: interval,
+            tick: { output.write((redraw ? "\u{1B}[H\u{1B}[2J" : "") + render() + (redraw ? "" : "\n")) })
+        output.write(render())
+    }
+}
+
+private func pad(_ text: String, _ width: Int) -> String {
+    text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
+}
+
+private func left(_ text: String, _ width: Int) -> String {
+    text.count >= width ? " " + text : String(repeating: " ", count: width - text.count) + text
+}

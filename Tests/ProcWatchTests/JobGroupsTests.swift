@@ -1,0 +1,56 @@
+import Testing
+@testable import ProcWatch
+
+/// Rule-defined groups on scripted events (no kernel).
+@Suite("Job groups")
+struct JobGroupsTests {
+    func event(_ detail: ProcessEvent.Detail, _ at: UInt64) -> ProcessEvent {
+        ProcessEvent(detail: detail, timestamp: EventTimestamp(monotonicNanoseconds: at, unixNanoseconds: Int64(at)))
+    }
+    func task(_ pid: Int32) -> TaskID { TaskID(pid: pid, tid: pid) }
+    func record(_ pid: Int32, _ name: String, _ argv: [String], uid: UInt32 = 0) -> ProcessRecord {
+        ProcessRecord(pid: pid, parentPID: 1, name: name, commandLine: argv, uid: uid)
+    }
+
+    @Test func nearestClaimWinsAndMembershipIsInherited() throws {
+        let groups = try JobGroups(rules: [("build", .name("^make$")), ("compile", .name("^cc1$")), ("web", .uid(33))])
+        let joined = Recorder<String>()
+        let emptied = Recorder<String>()
+        groups.onJoin { group, pid in joined.append("\(group) \(pid)") }
+        groups.onEmpty { emptied.append($0) }
+        groups.apply(event(.exec(task(10)), 1), record: record(10, "make", ["make", "-j2"]))
+        groups.apply(event(.fork(parent: task(10), child: task(11)), 2), record: record(11, "make", ["make", "-j2"]))
+        groups.apply(event(.exec(task(11)), 3), record: record(11, "cc", ["cc", "-c", "a.c"]))       // still build
+        groups.apply(event(.fork(parent: task(11), child: task(12)), 4), record: nil)
+        groups.apply(event(.exec(task(12)), 5), record: record(12, "cc1", ["/usr/lib/gcc/cc1", "a.c"])) // claimed by compile
+        groups.apply(event(.fork(parent: task(12), child: TaskID(pid: 12, tid: 13)), 6), record: nil)  // a thread
+        #expect(groups.members(of: "build") == [10, 11])
+        #expect(groups.members(of: "compile") == [12])
+        groups.apply(event(.exit(TaskID(pid: 12, tid: 13), waitStatus: 0, exitSignal: -1, parent: task(0)), 7), record: nil)
+        groups.apply(event(.exit(task(12), waitStatus: 256, exitSignal: 17, parent: task(11)), 8), record: nil)
+        groups.apply(event(.exit(task(11), waitStatus: 0, exitSignal: 17, parent: task(10)), 9), record: nil)
+        groups.apply(event(.exit(task(10), waitStatus: 0, exitSignal: 17, parent: task(1)), 10), record: nil)
+        #expect(joined.all == ["build 10", "build 11", "build 12", "compile 12"])
+        #expect(emptied.all == ["compile", "build"])
+        let summaries = groups.summaries
+        #expect(summaries.map(\.name) == ["build", "compile", "web"])
+        #expect(summaries.map(\.started) == [3, 1, 0])
+        #expect(summaries.map(\.failed) == [0, 1, 0])
+        #expect(summaries.map(\.peak) == [3, 1, 0])
+        #expect(summaries.map(\.live) == [0, 0, 0])
+    }
+
+    @Test func uidAndExecutableRules() throws {
+        let groups = try JobGroups(rules: [("web", .uid(33)), ("cron", .executable("/usr/sbin/cron"))])
+        groups.apply(event(.uid(task(20), real: 33, effective: 33), 1), record: record(20, "php", ["php-fpm"], uid: 33))
+        var cron = record(21, "cron", ["/usr/sbin/cron", "-f"])
+        cron.executable = "/usr/sbin/cron"
+        groups.apply(event(.exec(task(21)), 2), record: cron)
+        #expect(groups.members(of: "web") == [20])
+        #expect(groups.members(of: "cron") == [21])
+    }
+
+    @Test func invalidRegexIsAnError() {
+        #expect(throws: (any Error).self) { try JobGroups(rules: [("x", .name("("))]) }
+    }
+}
