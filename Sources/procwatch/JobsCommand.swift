@@ -12,8 +12,10 @@ struct JobsCommand: AsyncParsableCommand {
         discussion: """
             A process joins the group of its parent at fork and stays in it when re-parented; \
             when it execs into a program a rule claims, it moves to that group (the nearest \
-            claim wins). Columns: live members, processes started, failed exits, the most \
-            members alive at once, and the CPU of exited members (root: taskstats). -D applies.
+            claim wins). Columns: live members, processes started, threads, failed exits, the \
+            most members alive at once, CPU (exited members from their exit records, live ones \
+            asked of the kernel; root) and wall time from first arrival to last exit once the \
+            group is empty. -D applies.
 
             Examples:
               procwatch jobs --group build='^make$' --group compiler='^(cc1|cc1plus)$'
@@ -61,14 +63,20 @@ struct JobsCommand: AsyncParsableCommand {
         let groups = try JobGroups(rules: try rules())
         let table = ProcessTable(seed: false)
         let taskstats = try? TaskstatsListener()
+        let query = try? TaskstatsQuery()
         let output = LineOutput()
         let redraw = isatty(1) == 1
         let render: @Sendable () -> String = {
-            var lines = [pad("GROUP", 16) + left("LIVE", 6) + left("STARTED", 9) + left("FAILED", 8) + left("PEAK", 6) + left("CPU", 10)]
+            var lines = [pad("GROUP", 16) + left("LIVE", 6) + left("STARTED", 9) + left("THREADS", 9) + left("FAILED", 8)
+                         + left("PEAK", 6) + left("CPU", 10) + left("WALL", 10)]
             for summary in groups.summaries {
-                let cpu = taskstats == nil ? "-" : JSONRenderer.decimal(Double(summary.cpuMicroseconds) / 1e6) + "s"
+                // Exited members from their exit records, live ones asked of the kernel now.
+                let live = query.map { groups.liveCPUMicroseconds(of: summary.name, using: $0) } ?? 0
+                let cpu = taskstats == nil ? "-" : JSONRenderer.decimal(Double(summary.cpuMicroseconds + live) / 1e6) + "s"
+                let wall = summary.wallSeconds.map { JSONRenderer.decimal($0) + "s" } ?? "-"
                 lines.append(pad(summary.name, 16) + left("\(summary.live)", 6) + left("\(summary.started)", 9)
-                             + left("\(summary.failed)", 8) + left("\(summary.peak)", 6) + left(cpu, 10))
+                             + left("\(summary.threads)", 9) + left("\(summary.failed)", 8) + left("\(summary.peak)", 6)
+                             + left(cpu, 10) + left(wall, 10))
             }
             return lines.joined(separator: "\n")
         }

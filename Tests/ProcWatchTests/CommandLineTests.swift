@@ -363,11 +363,13 @@ extension LiveKernelTests {
                 Spawn.wait(gate.pid)
             }
             let lines = run.stdout.split(separator: "\n").map(String.init)
-            #expect(lines.first == "GROUP             LIVE  STARTED  FAILED  PEAK       CPU", "\(lines)")
+            #expect(lines.first == "GROUP             LIVE  STARTED  THREADS  FAILED  PEAK       CPU      WALL", "\(lines)")
             let sleepers = try #require(lines.first { $0.hasPrefix("sleepers") })
-            let numbers = sleepers.split(separator: " ").dropFirst().prefix(4).compactMap { Int($0) }
-            #expect(numbers == [0, 3, 0, 1], "\(sleepers)")  // three sleeps, one at a time, none failed
-            #expect(lines.contains { $0.hasPrefix("nobody-here") && $0.split(separator: " ").dropFirst().prefix(4).compactMap { Int($0) } == [0, 0, 0, 0] })
+            let numbers = sleepers.split(separator: " ").dropFirst().prefix(5).compactMap { Int($0) }
+            #expect(numbers == [0, 3, 0, 0, 1], "\(sleepers)")  // three sleeps, one at a time, none failed
+            let wall = try #require(sleepers.split(separator: " ").last.flatMap { Double($0.dropLast()) }, "\(sleepers)")
+            #expect(wall >= 0.15 && wall < 1.5, "\(sleepers)")  // three 50 ms sleeps, first start to last exit
+            #expect(lines.contains { $0.hasPrefix("nobody-here") && $0.split(separator: " ").dropFirst().prefix(5).compactMap { Int($0) } == [0, 0, 0, 0, 0] })
         }
 
         @Test func runWithoutACommandIsAnError() throws {

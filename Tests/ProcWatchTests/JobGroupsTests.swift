@@ -26,6 +26,7 @@ struct JobGroupsTests {
         groups.apply(event(.fork(parent: task(12), child: TaskID(pid: 12, tid: 13)), 6), record: nil)  // a thread
         #expect(groups.members(of: "build") == [10, 11])
         #expect(groups.members(of: "compile") == [12])
+        #expect(groups.tree(of: "build").map { "\($0.pid)<\($0.parent)" } == ["10<0", "11<10"])
         groups.apply(event(.exit(TaskID(pid: 12, tid: 13), waitStatus: 0, exitSignal: -1, parent: task(0)), 7), record: nil)
         groups.apply(event(.exit(task(12), waitStatus: 256, exitSignal: 17, parent: task(11)), 8), record: nil)
         groups.apply(event(.exit(task(11), waitStatus: 0, exitSignal: 17, parent: task(10)), 9), record: nil)
@@ -38,6 +39,8 @@ struct JobGroupsTests {
         #expect(summaries.map(\.failed) == [0, 1, 0])
         #expect(summaries.map(\.peak) == [3, 1, 0])
         #expect(summaries.map(\.live) == [0, 0, 0])
+        #expect(summaries.map(\.threads) == [0, 1, 0])
+        #expect(summaries.map(\.wallSeconds) == [9e-9, 3e-9, nil])  // first arrival to last exit
     }
 
     @Test func uidAndExecutableRules() throws {

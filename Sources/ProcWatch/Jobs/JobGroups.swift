@@ -33,6 +33,17 @@ public final class JobGroups: @unchecked Sendable {
         public var peak: Int
         /// CPU of members that exited (from taskstats exit records), in microseconds.
         public var cpuMicroseconds: UInt64
+        /// Threads the members created.
+        public var threads = 0
+        /// Kernel times of the first join and the last exit (CLOCK_MONOTONIC nanoseconds).
+        public var firstJoin: UInt64?
+        public var lastExit: UInt64?
+
+        /// Wall time from the first member's arrival to the last one's exit, once empty.
+        public var wallSeconds: Double? {
+            guard live == 0, let first = firstJoin, let last = lastExit, last >= first else { return nil }
+            return Double(last - first) / 1e9
+        }
     }
 
     private struct Rule {
@@ -43,6 +54,7 @@ public final class JobGroups: @unchecked Sendable {
 
     private struct State {
         var group: [Int32: Int] = [:]
+        var parent: [Int32: Int32] = [:]
         var threadOwner: [Int32: Int32] = [:]
         var summaries: [Summary]
         var members: [Set<Int32>]
@@ -84,6 +96,23 @@ public final class JobGroups: @unchecked Sendable {
         }
     }
 
+    /// A group's live members with the parent each was forked by (its tree, as edges).
+    public func tree(of name: String) -> [(pid: Int32, parent: Int32)] {
+        state.withLock { state in
+            guard let index = rules.firstIndex(where: { $0.name == name }) else { return [] }
+            return state.members[index].sorted().map { ($0, state.parent[$0] ?? 0) }
+        }
+    }
+
+    /// CPU so far of a group's live members (microseconds), asked of the kernel now;
+    /// add it to the summary's figure for exited members.
+    public func liveCPUMicroseconds(of name: String, using query: TaskstatsQuery) -> UInt64 {
+        members(of: name).reduce(0) { total, pid in
+            guard let figures = try? query.process(pid) else { return total }
+            return total + figures.userMicroseconds + figures.systemMicroseconds
+        }
+    }
+
     /// Applies an event; `record` is the process table's view of its subject after it.
     public func apply(_ event: ProcessEvent, record: ProcessRecord?) {
         var joined: [(String, Int32)] = []
@@ -102,21 +131,27 @@ public final class JobGroups: @unchecked Sendable {
                 state.summaries[index].started += 1
                 state.summaries[index].live = state.members[index].count
                 state.summaries[index].peak = Swift.max(state.summaries[index].peak, state.summaries[index].live)
+                if state.summaries[index].firstJoin == nil { state.summaries[index].firstJoin = event.timestamp.monotonicNanoseconds }
                 joined.append((rules[index].name, pid))
             }
             switch event.detail {
             case .fork(let parent, let child):
                 if child.isThread {
                     state.threadOwner[child.tid] = child.pid
-                } else if let index = state.group[parent.pid] {
-                    join(child.pid, index)
+                    if let index = state.group[child.pid] { state.summaries[index].threads += 1 }
+                } else {
+                    state.parent[child.pid] = parent.pid
+                    if let index = state.group[parent.pid] { join(child.pid, index) }
                 }
             case .exec(let task), .comm(let task, _), .uid(let task, _, _):
                 if !task.isThread, let record, let index = claim(record) { join(task.pid, index) }
             case .exit(let task, let waitStatus, _, _):
                 state.threadOwner[task.tid] = nil
-                guard !task.isThread, let index = state.group.removeValue(forKey: task.pid) else { return }
+                guard !task.isThread else { return }
+                state.parent[task.pid] = nil
+                guard let index = state.group.removeValue(forKey: task.pid) else { return }
                 state.members[index].remove(task.pid)
+                state.summaries[index].lastExit = event.timestamp.monotonicNanoseconds
                 state.summaries[index].live = state.members[index].count
                 let status = ExitStatus(waitStatus: waitStatus)
                 if !status.isSuccess { state.summaries[index].failed += 1 }
