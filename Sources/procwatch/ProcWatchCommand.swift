@@ -87,6 +87,8 @@ struct ProcWatchCommand: AsyncParsableCommand {
             } else {
                 try command.run()
             }
+        } catch let exit as ExitCode {
+            Glibc.exit(exit.rawValue)  // the command already said what it had to
         } catch {
             let code = exitCode(for: error)
             if code == .success {

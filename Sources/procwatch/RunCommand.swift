@@ -19,13 +19,18 @@ struct RunCommand: AsyncParsableCommand {
 
             Examples:
               procwatch run -- make -j2
-              procwatch run --json -- ./build.sh > report.json
+              procwatch run --json -o report.json -- ./build.sh
               procwatch run --wait-all -- ./starts-a-daemon
             """)
 
     /// `--json` is the root command's flag (an option both declared would be parsed into
     /// the root's): `procwatch run --json -- make` prints the report as one JSON document.
     @ParentCommand var root: ProcWatchCommand
+
+    @Option(name: [.customShort("o"), .long], help: ArgumentHelp(
+        "Write the report to this file instead of standard output (which the command shares). Example: -o report.json",
+        valueName: "FILE"))
+    var output: String?
 
     @Flag(name: .long, help: "Also wait for every descendant, daemons included, to exit. Example: procwatch run --wait-all -- ./spawner")
     var waitAll = false
@@ -71,7 +76,18 @@ struct RunCommand: AsyncParsableCommand {
         var report = RunReport(command: arguments, status: ExitStatus(waitStatus: UInt32(bitPattern: status)),
                                wallSeconds: wall, job: job, root: child, missing: missing)
         report.lostRecords = exitNames?.overflowCount ?? 0
-        FileHandleOutput.standardOutput(root.json ? report.json() : report.text())
+        let text = root.json ? report.json() : report.text()
+        if let output {
+            let descriptor = open(output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            guard descriptor >= 0 else {
+                FileHandleOutput.standardError("procwatch: run: cannot write \(output): \(String(cString: strerror(errno)))")
+                throw ExitCode(2)
+            }
+            LineOutput(descriptor: descriptor).write(text)
+            close(descriptor)
+        } else {
+            FileHandleOutput.standardOutput(text)
+        }
         switch report.status {
         case .exited(let code): throw ExitCode(code)
         case .signaled(let signal, _): throw ExitCode(128 + signal)

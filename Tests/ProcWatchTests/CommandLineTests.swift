@@ -372,6 +372,19 @@ extension LiveKernelTests {
             #expect(lines.contains { $0.hasPrefix("nobody-here") && $0.split(separator: " ").dropFirst().prefix(5).compactMap { Int($0) } == [0, 0, 0, 0, 0] })
         }
 
+        @Test func runWritesTheReportToAFileApartFromTheCommandsOutput() throws {
+            let file = "/tmp/procwatch-report-\(getpid()).json"
+            defer { unlink(file) }
+            let run = try Spawn.capture([Spawn.procwatchBinary, "run", "--json", "-o", file, "--", "/bin/echo", "hello"])
+            #expect(run.status == 0)
+            #expect(run.stdout == "hello\n")
+            let report = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: file))) as? [String: Any])
+            #expect(report["command"] as? [String] == ["/bin/echo", "hello"])
+            let denied = try Spawn.capture([Spawn.procwatchBinary, "run", "-o", "/proc/no/such/file", "--", "/bin/true"])
+            #expect(denied.status == 2 << 8)
+            #expect(denied.stderr == "procwatch: run: cannot write /proc/no/such/file: No such file or directory\n")
+        }
+
         @Test func runWithoutACommandIsAnError() throws {
             let run = try Spawn.capture([Spawn.procwatchBinary, "run"])
             #expect(run.status == 64 << 8)
