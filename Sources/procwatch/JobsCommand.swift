@@ -20,13 +20,14 @@ struct JobsCommand: AsyncParsableCommand {
             Examples:
               procwatch jobs --group build='^make$' --group compiler='^(cc1|cc1plus)$'
               procwatch jobs --group web=uid:33 --group cron=exe:/usr/sbin/cron -D 60
+              procwatch jobs --group session=pid:$$
             """)
 
     /// `-D` is the root command's option.
     @ParentCommand var root: ProcWatchCommand
 
     @Option(name: .long, help: ArgumentHelp(
-        "NAME=REGEX (process or program name), NAME=exe:PATH or NAME=uid:UID; repeatable. Example: --group build='^make$'",
+        "NAME=REGEX (process or program name), NAME=exe:PATH, NAME=uid:UID or NAME=pid:PID (a root process); repeatable. Example: --group build='^make$'",
         valueName: "NAME=RULE"))
     var group: [String] = []
 
@@ -36,11 +37,17 @@ struct JobsCommand: AsyncParsableCommand {
     func rules() throws -> [(name: String, matcher: JobGroups.Matcher)] {
         try group.map { definition in
             guard let equals = definition.firstIndex(of: "="), equals != definition.startIndex else {
-                throw ValidationError("--group \(definition): write NAME=REGEX, NAME=exe:PATH or NAME=uid:UID")
+                throw ValidationError("--group \(definition): write NAME=REGEX, NAME=exe:PATH, NAME=uid:UID or NAME=pid:PID")
             }
             let name = String(definition[..<equals])
             let rule = String(definition[definition.index(after: equals)...])
             if rule.hasPrefix("exe:") { return (name, .executable(String(rule.dropFirst(4)))) }
+            if rule.hasPrefix("pid:") {
+                guard let pid = Int32(rule.dropFirst(4)), pid > 0, kill(pid, 0) == 0 || errno == EPERM else {
+                    throw ValidationError("--group \(definition): no such process")
+                }
+                return (name, .process(pid))
+            }
             if rule.hasPrefix("uid:") {
                 guard let uid = AccountNames.uid(of: String(rule.dropFirst(4))) else {
                     throw ValidationError("--group \(definition): no such user")
@@ -77,6 +84,9 @@ struct JobsCommand: AsyncParsableCommand {
                 lines.append(pad(summary.name, 16) + left("\(summary.live)", 6) + left("\(summary.started)", 9)
                              + left("\(summary.threads)", 9) + left("\(summary.failed)", 8) + left("\(summary.peak)", 6)
                              + left(cpu, 10) + left(wall, 10))
+            }
+            if let taskstats, taskstats.overflowCount > 0 {
+                lines.append("lost: \(Swift.max(taskstats.lostRecords, 1)) taskstats exit records (CPU undercounted)")
             }
             return lines.joined(separator: "\n")
         }

@@ -75,7 +75,8 @@ struct RunCommand: AsyncParsableCommand {
         let job = recorder.snapshot
         var report = RunReport(command: arguments, status: ExitStatus(waitStatus: UInt32(bitPattern: status)),
                                wallSeconds: wall, job: job, root: child, missing: missing)
-        report.lostRecords = exitNames?.overflowCount ?? 0
+        exitNames?.drain { _ in }  // reads the socket to the end, so an overflow is noticed
+        report.lostRecords = exitNames.map { $0.overflowCount > 0 ? Swift.max($0.lostRecords, 1) : 0 } ?? 0
         let text = root.json ? report.json() : report.text()
         if let output {
             let descriptor = open(output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)

@@ -53,6 +53,17 @@ struct JobGroupsTests {
         #expect(groups.members(of: "cron") == [21])
     }
 
+    @Test func aRootProcessGroupAndAMoreSpecificRule() throws {
+        let groups = try JobGroups(rules: [("session", .process(40)), ("compile", .name("^cc1$"))])
+        #expect(groups.members(of: "session") == [40])
+        groups.apply(event(.fork(parent: task(40), child: task(41)), 1), record: record(41, "bash", ["bash"]))
+        groups.apply(event(.exec(task(41)), 2), record: record(41, "cc1", ["cc1"]))
+        groups.apply(event(.fork(parent: task(40), child: task(42)), 3), record: record(42, "bash", ["bash"]))
+        #expect(groups.members(of: "session") == [40, 42])
+        #expect(groups.members(of: "compile") == [41])
+        #expect(groups.summaries.map(\.started) == [3, 1])
+    }
+
     @Test func invalidRegexIsAnError() {
         #expect(throws: (any Error).self) { try JobGroups(rules: [("x", .name("("))]) }
     }

@@ -27,6 +27,17 @@ extension LiveKernelTests {
             #expect(!records.contains { $0.id == child.pid && $0.isProcessTotal })
         }
 
+        @Test func overflowCountsTheLostRecords() throws {
+            let listener = try TaskstatsListener(receiveBufferBytes: 4096)  // a few records at most
+            defer { listener.close() }
+            for _ in 0..<60 { _ = try Spawn.run(["/bin/true"]) }
+            var read = 0
+            listener.receive(timeout: .milliseconds(100)) { _ in read += 1 }
+            #expect(listener.overflowCount >= 1)
+            #expect(listener.lostRecords > 0)
+            #expect(read + listener.lostRecords >= 60, "read \(read), lost \(listener.lostRecords)")
+        }
+
         @Test func liveProcessQuery() throws {
             let query = try TaskstatsQuery()
             let me = try #require(try query.process(getpid()))

@@ -1,6 +1,6 @@
 import Synchronization
 
-/// Groups of processes defined by rules, kept current from the event stream.
+/// Groups of processes defined by rules or by a root process, kept current from the event stream.
 ///
 /// A process joins the group of its parent at fork (threads and processes alike) and
 /// stays in it when re-parented. When it execs (or renames itself, or changes its uid) into
@@ -17,6 +17,8 @@ public final class JobGroups: @unchecked Sendable {
         case executable(String)
         /// The real user id.
         case uid(UInt32)
+        /// One existing process (and, by inheritance, everything it starts).
+        case process(Int32)
     }
 
     /// A group's counts.
@@ -73,9 +75,19 @@ public final class JobGroups: @unchecked Sendable {
             }
             return Rule(name: rule.name, matcher: rule.matcher, regex: nil)
         }
-        state = Mutex(State(
+        var initial = State(
             summaries: rules.map { Summary(name: $0.name, live: 0, started: 0, failed: 0, peak: 0, cpuMicroseconds: 0) },
-            members: Array(repeating: [], count: rules.count)))
+            members: Array(repeating: [], count: rules.count))
+        // Root processes belong to their group from the start.
+        for (index, rule) in rules.enumerated() {
+            guard case .process(let pid) = rule.matcher else { continue }
+            initial.group[pid] = index
+            initial.members[index].insert(pid)
+            initial.summaries[index].started = 1
+            initial.summaries[index].live = 1
+            initial.summaries[index].peak = 1
+        }
+        state = Mutex(initial)
     }
 
     /// Calls `handler(group, pid)` when a process joins a group.
@@ -187,6 +199,7 @@ public final class JobGroups: @unchecked Sendable {
                 return (try? regex.firstMatch(in: record.name)) != nil || (!program.isEmpty && (try? regex.firstMatch(in: program)) != nil)
             case .executable(let path): return record.executable == path
             case .uid(let uid): return record.uid == uid
+            case .process(let pid): return record.pid == pid
             }
         }
     }

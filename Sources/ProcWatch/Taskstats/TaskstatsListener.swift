@@ -17,6 +17,8 @@ public final class TaskstatsListener: Sendable {
     private let cpumask: [UInt8]
     private let batch = Mutex(DatagramBatch(capacity: 32, slotSize: 2048))
     private let overruns = Atomic<Int>(0)
+    private let dropped = Atomic<Int>(0)
+    private let lastDropCount = Atomic<UInt32>(0)
 
     /// Opens the socket, resolves the family and registers for every possible CPU.
     public init(receiveBufferBytes: Int = 8 << 20) throws(ProcWatchError) {
@@ -110,7 +112,12 @@ public final class TaskstatsListener: Sendable {
                         }
                     }
                 case .overrun:
+                    // Records the kernel could not queue: the socket's drop counter says how many.
                     overruns.add(1, ordering: .relaxed)
+                    if let drops = socket.droppedMessages() {
+                        let previous = lastDropCount.exchange(drops, ordering: .relaxed)
+                        dropped.add(Int(drops &- previous), ordering: .relaxed)
+                    }
                 case .woken, .timedOut:
                     return read
                 }
@@ -120,6 +127,10 @@ public final class TaskstatsListener: Sendable {
 
     /// How many times the socket overflowed and records were lost.
     public var overflowCount: Int { overruns.load(ordering: .relaxed) }
+
+    /// How many exit records the kernel dropped for this socket (its drop counter, read at
+    /// each overflow): the tasks whose figures are missing.
+    public var lostRecords: Int { dropped.load(ordering: .relaxed) }
 
     /// Deregisters and closes. Idempotent.
     public func close() {

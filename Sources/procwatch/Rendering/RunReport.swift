@@ -9,7 +9,7 @@ struct RunReport {
     var root: Int32
     /// Why taskstats figures are missing, when they are.
     var missing: String?
-    /// How many times the taskstats socket overflowed (records, and so figures, were lost).
+    /// How many taskstats exit records the kernel dropped (their tasks' figures are missing).
     var lostRecords = 0
 
     var members: [JobMember] { job.members }
@@ -44,7 +44,7 @@ struct RunReport {
         }
         lines.append("  processes  \(processes) started, \(threads) threads, \(failed.count) failed")
         if lostRecords > 0 {
-            lines.append("  lost       taskstats overflowed \(lostRecords) times: CPU, memory and I/O are undercounted")
+            lines.append("  lost       \(lostRecords) taskstats exit records: CPU, memory and I/O are undercounted")
         }
         for member in failed.prefix(20) {
             lines.append("  failed     \(member.pid) \(name(member)) (\(Self.statusText(member.status)))")
