@@ -38,6 +38,14 @@ extension LiveKernelTests {
             #expect(read + listener.lostRecords >= 60, "read \(read), lost \(listener.lostRecords)")
         }
 
+        @Test func groupFiguresIncludeLiveMembersAskedOfTheKernel() throws {
+            let groups = try JobGroups(rules: [("me", .process(getpid()))])
+            let summary = try #require(groups.summary(of: "me", includingLiveUsing: try TaskstatsQuery()))
+            #expect(summary.live == 1)
+            #expect(summary.cpuMicroseconds > 0)  // this test process has run for a while
+            #expect(summary.peakRSSKiB > 1000)
+        }
+
         @Test func liveProcessQuery() throws {
             let query = try TaskstatsQuery()
             let me = try #require(try query.process(getpid()))

@@ -35,6 +35,8 @@ public final class JobGroups: @unchecked Sendable {
         public var peak: Int
         /// CPU of members that exited (from taskstats exit records), in microseconds.
         public var cpuMicroseconds: UInt64
+        /// Storage bytes read and written, and the largest peak RSS (KiB), of exited members.
+        public var readBytes: UInt64 = 0, writeBytes: UInt64 = 0, peakRSSKiB: UInt64 = 0
         /// Threads the members created.
         public var threads = 0
         /// Kernel times of the first join and the last exit (CLOCK_MONOTONIC nanoseconds).
@@ -119,10 +121,33 @@ public final class JobGroups: @unchecked Sendable {
     /// CPU so far of a group's live members (microseconds), asked of the kernel now;
     /// add it to the summary's figure for exited members.
     public func liveCPUMicroseconds(of name: String, using query: TaskstatsQuery) -> UInt64 {
-        members(of: name).reduce(0) { total, pid in
-            guard let figures = try? query.process(pid) else { return total }
-            return total + figures.userMicroseconds + figures.systemMicroseconds
+        liveFigures(of: name, using: query).cpuMicroseconds
+    }
+
+    /// A group's figures including its live members' figures so far, asked of the kernel now:
+    /// CPU and storage I/O summed, peak RSS the largest of any member.
+    public func summary(of name: String, includingLiveUsing query: TaskstatsQuery) -> Summary? {
+        guard var summary = summaries.first(where: { $0.name == name }) else { return nil }
+        let live = liveFigures(of: name, using: query)
+        summary.cpuMicroseconds += live.cpuMicroseconds
+        summary.readBytes += live.readBytes
+        summary.writeBytes += live.writeBytes
+        summary.peakRSSKiB = Swift.max(summary.peakRSSKiB, live.peakRSSKiB)
+        return summary
+    }
+
+    private func liveFigures(of name: String, using query: TaskstatsQuery) -> Summary {
+        var total = Summary(name: name, live: 0, started: 0, failed: 0, peak: 0, cpuMicroseconds: 0)
+        for pid in members(of: name) {
+            if let process = try? query.process(pid) {
+                total.cpuMicroseconds += process.userMicroseconds + process.systemMicroseconds
+                total.readBytes += process.readBytes
+                total.writeBytes += process.writeBytes
+            }
+            // Memory figures come only with a thread's answer: the main thread's holds the process's peak.
+            if let main = try? query.thread(pid) { total.peakRSSKiB = Swift.max(total.peakRSSKiB, main.peakRSSKiB) }
         }
+        return total
     }
 
     /// Applies an event; `record` is the process table's view of its subject after it.
@@ -186,6 +211,9 @@ public final class JobGroups: @unchecked Sendable {
             let owner = state.threadOwner[record.id] ?? record.id
             guard let index = state.group[owner] else { return }
             state.summaries[index].cpuMicroseconds += record.userMicroseconds + record.systemMicroseconds
+            state.summaries[index].readBytes += record.readBytes
+            state.summaries[index].writeBytes += record.writeBytes
+            state.summaries[index].peakRSSKiB = Swift.max(state.summaries[index].peakRSSKiB, record.peakRSSKiB)
         }
     }
 
