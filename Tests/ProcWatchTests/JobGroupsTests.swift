@@ -64,6 +64,20 @@ struct JobGroupsTests {
         #expect(groups.summaries.map(\.started) == [3, 1])
     }
 
+    @Test func exitWatchersGetTheMembersAccounting() throws {
+        let groups = try JobGroups(rules: [("session", .process(50))])
+        let exits = Recorder<String>()
+        groups.onExit { group, pid, status, records in
+            exits.append("\(group) \(pid) \(status) \(records.map(\.name)) \(records.map(\.exitCode))")
+        }
+        groups.apply(event(.fork(parent: task(50), child: task(51)), 1), record: nil)
+        let record = GoldenTaskstats.version16.withUnsafeBytes { TaskstatsRecord(id: 51, isProcessTotal: false, bytes: $0) }
+        groups.account(record)  // sent by the kernel just before the exit event
+        groups.apply(event(.exit(task(51), waitStatus: 768, exitSignal: 17, parent: task(50)), 2), record: nil)
+        #expect(exits.all == ["session 51 exit 3 [\"golden\"] [768]"])
+        #expect(groups.summaries.first?.cpuMicroseconds == record.userMicroseconds + record.systemMicroseconds)
+    }
+
     @Test func invalidRegexIsAnError() {
         #expect(throws: (any Error).self) { try JobGroups(rules: [("x", .name("("))]) }
     }

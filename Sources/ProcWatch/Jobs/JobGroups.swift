@@ -60,13 +60,15 @@ public final class JobGroups: @unchecked Sendable {
         var group: [Int32: Int] = [:]
         var parent: [Int32: Int32] = [:]
         var threadOwner: [Int32: Int32] = [:]
+        /// Exit records of a member's threads, until the member's own exit hands them on.
+        var records: [Int32: [TaskstatsRecord]] = [:]
         var summaries: [Summary]
         var members: [Set<Int32>]
     }
 
     private let rules: [Rule]
     private let state: Mutex<State>
-    private let handlers = Mutex<(joined: [@Sendable (String, Int32) -> Void], exited: [@Sendable (String, Int32, ExitStatus) -> Void],
+    private let handlers = Mutex<(joined: [@Sendable (String, Int32) -> Void], exited: [@Sendable (String, Int32, ExitStatus, [TaskstatsRecord]) -> Void],
                                   empty: [@Sendable (String) -> Void])>(([], [], []))
 
     /// Creates groups from `(name, matcher)` rules; throws the message of an invalid regex.
@@ -94,8 +96,11 @@ public final class JobGroups: @unchecked Sendable {
 
     /// Calls `handler(group, pid)` when a process joins a group.
     public func onJoin(_ handler: @escaping @Sendable (String, Int32) -> Void) { handlers.withLock { $0.joined.append(handler) } }
-    /// Calls `handler(group, pid, status)` when a member exits.
-    public func onExit(_ handler: @escaping @Sendable (String, Int32, ExitStatus) -> Void) { handlers.withLock { $0.exited.append(handler) } }
+    /// Calls `handler(group, pid, status, records)` when a member exits, with its threads'
+    /// taskstats exit records (its accounting; empty without the privilege for taskstats).
+    public func onExit(_ handler: @escaping @Sendable (String, Int32, ExitStatus, [TaskstatsRecord]) -> Void) {
+        handlers.withLock { $0.exited.append(handler) }
+    }
     /// Calls `handler(group)` when a group's last member exits (the job is over).
     public func onEmpty(_ handler: @escaping @Sendable (String) -> Void) { handlers.withLock { $0.empty.append(handler) } }
 
@@ -153,7 +158,7 @@ public final class JobGroups: @unchecked Sendable {
     /// Applies an event; `record` is the process table's view of its subject after it.
     public func apply(_ event: ProcessEvent, record: ProcessRecord?) {
         var joined: [(String, Int32)] = []
-        var exited: [(String, Int32, ExitStatus)] = []
+        var exited: [(String, Int32, ExitStatus, [TaskstatsRecord])] = []
         var emptied: [String] = []
         state.withLock { state in
             func join(_ pid: Int32, _ index: Int) {
@@ -185,6 +190,7 @@ public final class JobGroups: @unchecked Sendable {
             case .exit(let task, let waitStatus, _, _):
                 state.threadOwner[task.tid] = nil
                 guard !task.isThread else { return }
+                if state.group[task.pid] == nil { state.records[task.pid] = nil }
                 state.parent[task.pid] = nil
                 guard let index = state.group.removeValue(forKey: task.pid) else { return }
                 state.members[index].remove(task.pid)
@@ -192,7 +198,7 @@ public final class JobGroups: @unchecked Sendable {
                 state.summaries[index].live = state.members[index].count
                 let status = ExitStatus(waitStatus: waitStatus)
                 if !status.isSuccess { state.summaries[index].failed += 1 }
-                exited.append((rules[index].name, task.pid, status))
+                exited.append((rules[index].name, task.pid, status, state.records.removeValue(forKey: task.pid) ?? []))
                 if state.members[index].isEmpty { emptied.append(rules[index].name) }
             default:
                 break
@@ -200,7 +206,7 @@ public final class JobGroups: @unchecked Sendable {
         }
         let current = handlers.withLock { $0 }
         for (group, pid) in joined { for handler in current.joined { handler(group, pid) } }
-        for (group, pid, status) in exited { for handler in current.exited { handler(group, pid, status) } }
+        for (group, pid, status, records) in exited { for handler in current.exited { handler(group, pid, status, records) } }
         for group in emptied { for handler in current.empty { handler(group) } }
     }
 
@@ -210,6 +216,7 @@ public final class JobGroups: @unchecked Sendable {
         state.withLock { state in
             let owner = state.threadOwner[record.id] ?? record.id
             guard let index = state.group[owner] else { return }
+            state.records[owner, default: []].append(record)
             state.summaries[index].cpuMicroseconds += record.userMicroseconds + record.systemMicroseconds
             state.summaries[index].readBytes += record.readBytes
             state.summaries[index].writeBytes += record.writeBytes
