@@ -60,7 +60,9 @@ struct JobsCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard !group.isEmpty else { throw ValidationError("jobs needs at least one --group NAME=RULE") }
-        if !(interval > 0) { throw ValidationError("--interval takes a positive number of seconds, not \(interval)") }
+        if !(interval >= 0.01 && interval <= 1e6) {
+            throw ValidationError("--interval takes a number of seconds from 0.01 to 1000000, not \(interval)")
+        }
         do { _ = try JobGroups(rules: try rules()) } catch let error as ValidationError { throw error } catch {
             throw ValidationError("--group: not a valid regular expression: \(error)")
         }

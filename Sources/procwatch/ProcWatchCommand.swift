@@ -102,7 +102,9 @@ struct ProcWatchCommand: AsyncParsableCommand {
     }
 
     func validate() throws {
-        if let duration, !(duration > 0) { throw ValidationError("-D takes a positive number of seconds, not \(duration)") }
+        if let duration, !(duration > 0 && duration <= 1e7) {
+            throw ValidationError("-D takes a positive number of seconds (at most 10000000), not \(duration)")
+        }
         if quiet, json { throw ValidationError("-q (statistics only) and --json (every event) cannot be combined") }
         if shortNames, commNames { throw ValidationError("-s (program name) and -c (comm name) cannot be combined") }
         if selecting.events != nil, everything { throw ValidationError("-e and -E/-X both choose events: use one") }

@@ -58,6 +58,10 @@ struct RunCommand: AsyncParsableCommand {
             FileHandleOutput.standardError("procwatch: \(error)")
             throw ExitCode(2)
         }
+        // Like time(1): Ctrl-C and Ctrl-\ go to the command (it starts with default handlers);
+        // procwatch stays to write the report and exit with the command's status.
+        signal(SIGINT, SIG_IGN)
+        signal(SIGQUIT, SIG_IGN)
         let started = Clocks.now()
         let child: Int32
         do { child = try spawn(arguments) } catch {
@@ -69,7 +73,13 @@ struct RunCommand: AsyncParsableCommand {
         let status = await ReaderThreadless.waitpid(child)
         // The exit event was sent before the child could be reaped; give the reader a moment.
         _ = await recorder.waitUntil(timeout: 2) { $0.members.contains { $0.pid == child && $0.end != nil } }
-        if waitAll { _ = await recorder.waitUntil(timeout: .infinity) { $0.isEmpty } }
+        if waitAll {
+            // Every live member gone — by its exit event, or (if that event was lost) by
+            // the kernel no longer knowing its pid.
+            _ = await recorder.waitUntil(timeout: .infinity) { job in
+                job.liveMembers.allSatisfy { kill($0.pid, 0) != 0 && errno == ESRCH }
+            }
+        }
         let wall = Clocks.now() - started
         watchers.stop()
         let job = recorder.snapshot

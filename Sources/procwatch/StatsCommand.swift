@@ -29,7 +29,9 @@ struct StatsCommand: AsyncParsableCommand {
     var interval: Double = 1
 
     func validate() throws {
-        if !(interval > 0) { throw ValidationError("--interval takes a positive number of seconds, not \(interval)") }
+        if !(interval >= 0.01 && interval <= 1e6) {
+            throw ValidationError("--interval takes a number of seconds from 0.01 to 1000000, not \(interval)")
+        }
     }
 
     func run() async throws {

@@ -271,7 +271,9 @@ extension LiveKernelTests {
             (["-q", "--json"], "procwatch: -q (statistics only) and --json (every event) cannot be combined\n"),
             (["-s", "-c"], "procwatch: -s (program name) and -c (comm name) cannot be combined\n"),
             (["-e", "exec", "-E"], "procwatch: -e and -E/-X both choose events: use one\n"),
-            (["-D", "0"], "procwatch: -D takes a positive number of seconds, not 0.0\n"),
+            (["-D", "0"], "procwatch: -D takes a positive number of seconds (at most 10000000), not 0.0\n"),
+            (["-D", "inf"], "procwatch: -D takes a positive number of seconds (at most 10000000), not inf\n"),
+            (["stats", "--interval", "0"], "procwatch: --interval takes a number of seconds from 0.01 to 1000000, not 0.0\n"),
             (["-D", "soon"], "procwatch: The value 'soon' is invalid for '-D <SECONDS>'\n"),
             (["--bogus"], "procwatch: Unknown option '--bogus'\n"),
         ])
@@ -383,6 +385,16 @@ extension LiveKernelTests {
             let denied = try Spawn.capture([Spawn.procwatchBinary, "run", "-o", "/proc/no/such/file", "--", "/bin/true"])
             #expect(denied.status == 2 << 8)
             #expect(denied.stderr == "procwatch: run: cannot write /proc/no/such/file: No such file or directory\n")
+        }
+
+        @Test func ctrlCReachesTheCommandAndTheReportStillComes() throws {
+            // A terminal's Ctrl-C signals the whole foreground process group: here, a new session.
+            let run = try Spawn.capture(["setsid", Spawn.procwatchBinary, "run", "--", "/bin/sleep", "5"]) { pid in
+                usleep(500_000)
+                kill(-pid, SIGINT)
+            }
+            #expect(run.status == (128 + 2) << 8, "\(run.stderr)")
+            #expect(run.stdout.contains("  status     killed by SIGINT"), "\(run.stdout)")
         }
 
         @Test func runWithoutACommandIsAnError() throws {

@@ -19,7 +19,10 @@ public struct JobMember: Sendable, Hashable {
     public var accounted = false
 
     /// Lifetime in seconds once it ended.
-    public var durationSeconds: Double? { end.map { Double($0 &- start) / 1e9 } }
+    public var durationSeconds: Double? {
+        guard let end, end >= start else { return nil }
+        return Double(end - start) / 1e9
+    }
     /// User plus system CPU seconds.
     public var cpuSeconds: Double { Double(userMicroseconds + systemMicroseconds) / 1e6 }
 

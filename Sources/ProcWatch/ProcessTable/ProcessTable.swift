@@ -140,9 +140,10 @@ public final class ProcessTable: Sendable {
         let now = event.timestamp.monotonicNanoseconds
         let due = state.withLock { state -> Bool in
             // After a loss (an exit may be among the missing) or every 30 s.
-            guard state.sweepDue || now &- state.lastSweep > 30_000_000_000 else { return false }
+            // Out-of-order events (other CPUs) must not look like a long wait: no backwards subtraction.
+            guard state.sweepDue || (now > state.lastSweep && now - state.lastSweep > 30_000_000_000) else { return false }
             state.sweepDue = false
-            state.lastSweep = now
+            state.lastSweep = Swift.max(state.lastSweep, now)
             return true
         }
         if due { sweep() }

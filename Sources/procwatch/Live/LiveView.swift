@@ -50,10 +50,16 @@ final class LiveView: @unchecked Sendable {
         }
         // Held lines whose exit did not follow within 200 ms (say /proc is hidden from us)
         // are shown as they are.
-        if let oldest = oldestHeld, event.timestamp.monotonicNanoseconds &- oldest > 200_000_000 {
-            flushUnnamedExecs(olderThan: event.timestamp.monotonicNanoseconds &- 200_000_000)
+        // (Events from different CPUs can arrive slightly out of order: never subtract backwards.)
+        let now = event.timestamp.monotonicNanoseconds
+        if let oldest = oldestHeld, now > oldest, now - oldest > 200_000_000 {
+            flushUnnamedExecs(olderThan: now - 200_000_000)
         }
         if case .exec(let task) = event.detail, process?.name.isEmpty ?? true {
+            // A second exec of the same process while the first is held: show the first now.
+            if let earlier = unnamedExecs[task.pid] {
+                show(earlier.event, process: process, previousName: earlier.previousName)
+            }
             unnamedExecs[task.pid] = (event, previousName)
             oldestHeld = Swift.min(oldestHeld ?? .max, event.timestamp.monotonicNanoseconds)
             if unnamedExecs.count > 4096 { flushUnnamedExecs() }
@@ -116,7 +122,7 @@ final class LineOutput: @unchecked Sendable {
                 let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
                 if written < 0 {
                     if errno == EINTR { continue }
-                    failed = true  // EPIPE with SIGPIPE ignored: stop writing, the run ends
+                    failed = true  // e.g. EPIPE where SIGPIPE is ignored: stop writing
                     return
                 }
                 offset += written

@@ -22,8 +22,11 @@ struct RunReport {
     var readBytes: UInt64 { members.reduce(0) { $0 + $1.readBytes } }
     var writeBytes: UInt64 { members.reduce(0) { $0 + $1.writeBytes } }
 
-    func children(of member: JobMember) -> [JobMember] {
-        members.filter { $0.parentPID == member.pid && $0.start >= member.start && $0.pid != member.pid }
+    /// Members by the pid that forked them (built once: big builds have 100k processes).
+    private var byParent: [Int32: [JobMember]] { Dictionary(grouping: members, by: \.parentPID) }
+
+    func children(of member: JobMember, in index: [Int32: [JobMember]]) -> [JobMember] {
+        (index[member.pid] ?? []).filter { $0.start >= member.start && $0.pid != member.pid }
             .sorted { ($0.cpuSeconds, $0.durationSeconds ?? 0) > ($1.cpuSeconds, $1.durationSeconds ?? 0) }
     }
 
@@ -51,14 +54,14 @@ struct RunReport {
         }
         lines.append("tree (by CPU):")
         var budget = 60
+        let index = byParent
         func walk(_ member: JobMember, depth: Int) {
             guard budget > 0 else { return }
             budget -= 1
             let duration = member.durationSeconds.map { Self.seconds($0) + "s" } ?? "running"
             lines.append(String(repeating: "  ", count: depth + 1) + "\(member.pid) \(name(member))  \(duration)"
                 + (missing == nil ? "  cpu \(Self.seconds(member.cpuSeconds))s" : "") + "  \(Self.statusText(member.status))")
-            let kids = children(of: member)
-            for kid in kids { walk(kid, depth: depth + 1) }
+            for kid in children(of: member, in: index) { walk(kid, depth: depth + 1) }
         }
         if let top = members.first(where: { $0.pid == root }) { walk(top, depth: 0) }
         if budget <= 0 { lines.append("  … \(members.count - 60) more processes folded") }
@@ -93,11 +96,15 @@ struct RunReport {
             failure.raw("status", Self.statusJSON(member.status))
             return failure.finish()
         }.joined(separator: ",") + "]")
-        if let top = members.first(where: { $0.pid == root }) { object.raw("tree", node(top)) }
+        if let top = members.first(where: { $0.pid == root }) {
+            let index = byParent
+            object.raw("tree", node(top, index: index, depth: 0))
+        }
         return object.finish()
     }
 
-    func node(_ member: JobMember) -> String {
+    /// One node and its subtree (depth-limited: a fork chain deeper than 1000 is cut there).
+    func node(_ member: JobMember, index: [Int32: [JobMember]], depth: Int) -> String {
         var object = JSONObject()
         object.integer("pid", member.pid)
         object.strings("cmdline", member.commandLine.isEmpty ? [member.name] : member.commandLine)
@@ -111,7 +118,8 @@ struct RunReport {
             object.integer("write_chars", member.writeChars)
         }
         object.raw("status", Self.statusJSON(member.status))
-        object.raw("children", "[" + children(of: member).map(node).joined(separator: ",") + "]")
+        let kids = depth < 1000 ? children(of: member, in: index) : []
+        object.raw("children", "[" + kids.map { node($0, index: index, depth: depth + 1) }.joined(separator: ",") + "]")
         return object.finish()
     }
 
