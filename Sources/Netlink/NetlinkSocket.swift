@@ -67,14 +67,6 @@ package final class NetlinkSocket: NetlinkTransport {
         return Int(value)
     }
 
-    /// Sets an integer socket option at `level`.
-    package func setOption(level: Int32, name: Int32, value: Int32) throws(NetlinkError) {
-        var value = value
-        _ = try retryingOnInterrupt("setsockopt") {
-            setsockopt(descriptor, level, name, &value, socklen_t(MemoryLayout<Int32>.size))
-        }
-    }
-
     /// The port id the kernel assigned at bind.
     package var portID: UInt32 {
         var address = sockaddr_nl()

@@ -62,15 +62,19 @@ struct RunCommand: AsyncParsableCommand {
         // procwatch stays to write the report and exit with the command's status.
         signal(SIGINT, SIG_IGN)
         signal(SIGQUIT, SIG_IGN)
-        let started = Clocks.now()
+        let started = Self.seconds()
         let child: Int32
-        do { child = try spawn(arguments) } catch {
+        do { child = try CommandSpawner.spawn(arguments) } catch {
             watchers.stop()
             FileHandleOutput.standardError("procwatch: run: \(arguments[0]): \(error)")
             throw ExitCode(127)
         }
         recorder.command = child
-        let status = await ReaderThreadless.waitpid(child)
+        let status = await ReaderThread.offPool {
+            var status: Int32 = 0
+            while waitpid(child, &status, 0) == -1, errno == EINTR {}
+            return status
+        }
         // The exit event was sent before the child could be reaped; give the reader a moment.
         _ = await recorder.waitUntil(timeout: 2) { $0.members.contains { $0.pid == child && $0.end != nil } }
         if waitAll {
@@ -80,7 +84,7 @@ struct RunCommand: AsyncParsableCommand {
                 job.liveMembers.allSatisfy { kill($0.pid, 0) != 0 && errno == ESRCH }
             }
         }
-        let wall = Clocks.now() - started
+        let wall = Self.seconds() - started
         watchers.stop()
         let job = recorder.snapshot
         var report = RunReport(command: arguments, status: ExitStatus(waitStatus: UInt32(bitPattern: status)),
@@ -105,33 +109,8 @@ struct RunCommand: AsyncParsableCommand {
         }
     }
 
-    private func spawn(_ arguments: [String]) throws -> Int32 {
-        var cArguments: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-        defer { cArguments.forEach { free($0) } }
-        // The command starts as if from a shell: no blocked signals (Swift's worker threads
-        // block some) and default dispositions.
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var none = sigset_t()
-        sigemptyset(&none)
-        var all = sigset_t()
-        sigfillset(&all)
-        sigdelset(&all, SIGKILL)
-        sigdelset(&all, SIGSTOP)
-        posix_spawnattr_setsigmask(&attributes, &none)
-        posix_spawnattr_setsigdefault(&attributes, &all)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        var pid: pid_t = 0
-        let result = posix_spawnp(&pid, arguments[0], nil, &attributes, &cArguments, environ)
-        guard result == 0 else { throw SpawnError(code: result) }
-        return pid
-    }
-
-    struct SpawnError: Error, CustomStringConvertible {
-        var code: Int32
-        var description: String { String(cString: strerror(code)) }
-    }
+    /// CLOCK_MONOTONIC in seconds.
+    static func seconds() -> Double { Double(Clocks.monotonicNanoseconds()) / 1e9 }
 }
 
 /// The job being run, updated on the reader thread, read by the command.
@@ -167,48 +146,11 @@ final class JobRecorder: Sendable {
 
     /// Polls `condition` every 20 ms until it holds or `timeout` seconds pass.
     func waitUntil(timeout: Double, _ condition: (Job) -> Bool) async -> Bool {
-        let deadline = Clocks.now() + timeout
-        while Clocks.now() < deadline {
+        let deadline = RunCommand.seconds() + timeout
+        while RunCommand.seconds() < deadline {
             if job.withLock({ condition($0) }) { return true }
             try? await Task.sleep(for: .milliseconds(20))
         }
         return job.withLock { condition($0) }
-    }
-}
-
-/// Blocking waits kept off the cooperative pool.
-enum ReaderThreadless {
-    static func waitpid(_ pid: Int32) async -> Int32 {
-        await withCheckedContinuation { continuation in
-            Thread.detach {
-                var status: Int32 = 0
-                while Glibc.waitpid(pid, &status, 0) == -1, errno == EINTR {}
-                continuation.resume(returning: status)
-            }
-        }
-    }
-}
-
-enum Thread {
-    private final class Box { let body: () -> Void; init(_ body: @escaping () -> Void) { self.body = body } }
-    static func detach(_ body: @escaping @Sendable () -> Void) {
-        var thread = pthread_t()
-        let box = Unmanaged.passRetained(Box(body)).toOpaque()
-        if pthread_create(&thread, nil, { raw in
-            Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue().body()
-            return nil
-        }, box) == 0 {
-            pthread_detach(thread)
-        } else {
-            Unmanaged<Box>.fromOpaque(box).takeRetainedValue().body()
-        }
-    }
-}
-
-enum Clocks {
-    static func now() -> Double {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
     }
 }

@@ -40,9 +40,9 @@ enum KernelFacts {
 }
 
 /// The two clocks events are mapped between.
-enum Clocks {
+package enum Clocks {
     /// CLOCK_MONOTONIC now, in nanoseconds (the kernel's `timestamp_ns` clock).
-    static func monotonicNanoseconds() -> UInt64 {
+    package static func monotonicNanoseconds() -> UInt64 {
         var now = timespec()
         clock_gettime(CLOCK_MONOTONIC, &now)
         return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
@@ -50,7 +50,7 @@ enum Clocks {
 
     /// CLOCK_REALTIME minus CLOCK_MONOTONIC, in nanoseconds: adds to a kernel timestamp
     /// to give Unix time. Read again for every batch so clock steps are followed.
-    static func unixOffsetNanoseconds() -> Int64 {
+    package static func unixOffsetNanoseconds() -> Int64 {
         var real = timespec()
         var monotonic = timespec()
         clock_gettime(CLOCK_MONOTONIC, &monotonic)

@@ -7,7 +7,7 @@ import CProcWatch
 ///
 /// Events arrive at up to tens of thousands per second; a thread of its own that
 /// blocks in `poll`/`recvmmsg` keeps up without borrowing the cooperative pool.
-enum ReaderThread {
+package enum ReaderThread {
     private final class Box {
         let name: String
         let body: () -> Void
@@ -36,7 +36,7 @@ enum ReaderThread {
 
     /// Runs blocking work on a thread of its own and awaits its result, so that it does not
     /// hold one of the cooperative pool's few threads.
-    static func offPool<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+    package static func offPool<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
         await withCheckedContinuation { continuation in
             do {
                 try spawn(name: "procwatch-start") { continuation.resume(returning: body()) }

@@ -66,7 +66,6 @@ struct TextRenderer {
     func label(_ event: ProcessEvent) -> String {
         switch event.detail {
         case .fork(_, let child): child.isThread ? "clone" : "fork"
-        case .exit(let task, _, _, _): task.isThread ? "exit" : "exit"
         case .coredump: "core"
         default: event.name
         }

@@ -1,4 +1,5 @@
 import Glibc
+@testable import procwatch
 
 /// Starting and reaping real processes for the live tests.
 enum Spawn {
@@ -6,33 +7,11 @@ enum Spawn {
         var description: String
     }
 
-    /// posix_spawnp(argv[0], argv) with the test's environment; returns the child's pid.
+    /// Starts a command as a shell would (clean signal state), through procwatch's own spawner.
     static func start(_ argv: [String], stdout: Int32? = nil, stderr: Int32? = nil) throws -> Int32 {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        if let stdout { posix_spawn_file_actions_adddup2(&actions, stdout, 1) }
-        if let stderr { posix_spawn_file_actions_adddup2(&actions, stderr, 2) }
-        var cArguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
-        defer { cArguments.forEach { free($0) } }
-        // Children start with no blocked signals and default dispositions: the test runner
-        // may ignore or block some (SIGTERM, SIGPIPE), and exec keeps both.
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var none = sigset_t()
-        sigemptyset(&none)
-        var all = sigset_t()
-        sigfillset(&all)
-        sigdelset(&all, SIGKILL)
-        sigdelset(&all, SIGSTOP)
-        posix_spawnattr_setsigmask(&attributes, &none)
-        posix_spawnattr_setsigdefault(&attributes, &all)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        var pid: pid_t = 0
-        let result = posix_spawnp(&pid, argv[0], &actions, &attributes, &cArguments, environ)
-        guard result == 0 else { throw Failure(description: "posix_spawnp \(argv[0]): \(String(cString: strerror(result)))") }
-        return pid
+        do { return try CommandSpawner.spawn(argv, stdout: stdout, stderr: stderr) } catch {
+            throw Failure(description: "posix_spawnp \(argv[0]): \(error)")
+        }
     }
 
     /// Waits for `pid` and returns its raw wait status.
