@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <linux/netlink.h>
 #include <linux/connector.h>
 #include <linux/cn_proc.h>
@@ -59,6 +60,8 @@ extern int procwatch_recvmmsg(int fd, struct procwatch_mmsghdr *vec, unsigned in
 
 /// Names the calling thread (prctl(PR_SET_NAME) is variadic, so Swift cannot call it).
 static inline void procwatch_set_thread_name(const char *name) { prctl(PR_SET_NAME, name, 0, 0, 0); }
+/* gettid(2) is declared only under _GNU_SOURCE, which this shim must not define. Async-signal-safe. */
+static inline int32_t procwatch_gettid(void) { return (int32_t)syscall(SYS_gettid); }
 
 // --- Layouts the decoders rely on ---
 

@@ -15,9 +15,10 @@ enum Handshake {
     /// - Returns: the datagrams of `batch` that came after the ack: events the caller must
     ///   still deliver.
     @discardableResult
-    static func listen(on transport: any NetlinkTransport, batch: DatagramBatch, timeout: Duration) throws(ProcWatchError) -> Range<Int> {
+    static func listen(on transport: any NetlinkTransport, batch: DatagramBatch, timeout: Duration,
+                       signalSlot: Int? = nil) throws(ProcWatchError) -> Range<Int> {
         var nonce = UInt32.random(in: 1...0x7FFF_FFFF)
-        try send(SubscriptionRequest.operation(.listen, acknowledgement: nonce), on: transport)
+        try send(SubscriptionRequest.operation(.listen, acknowledgement: nonce), on: transport, signalSlot: signalSlot)
         let deadline = Clocks.monotonicNanoseconds() + UInt64(timeout.components.seconds) * 1_000_000_000
             + UInt64(timeout.components.attoseconds / 1_000_000_000)
         while true {
@@ -50,7 +51,7 @@ enum Handshake {
                 // Our ack may have been among the dropped messages: ask again (a second
                 // LISTEN on the same socket does not raise the listener count twice).
                 nonce = UInt32.random(in: 1...0x7FFF_FFFF)
-                try send(SubscriptionRequest.operation(.listen, acknowledgement: nonce), on: transport)
+                try send(SubscriptionRequest.operation(.listen, acknowledgement: nonce), on: transport, signalSlot: signalSlot)
             case .woken, .timedOut:
                 continue
             }
@@ -66,9 +67,11 @@ enum Handshake {
         try? transport.send(SubscriptionRequest.operation(.ignore, acknowledgement: 0))
     }
 
-    static func send(_ message: [UInt8], on transport: any NetlinkTransport) throws(ProcWatchError) {
-        do {
-            try transport.send(message)
+    /// Sends a count-raising request (LISTEN or a filter) that no IGNORE may overtake
+    /// (see ``SignalRelease/sendRaising(slot:_:)``).
+    static func send(_ message: [UInt8], on transport: any NetlinkTransport, signalSlot: Int?) throws(ProcWatchError) {
+        do throws(NetlinkError) {
+            try SignalRelease.sendRaising(slot: signalSlot) { () throws(NetlinkError) in try transport.send(message) }
         } catch {
             throw map(error)
         }

@@ -183,7 +183,9 @@ public final class ProcessEventSource: Sendable {
             session.widenedFilterAck.store(nonce &+ 1, ordering: .releasing)
         }
         session.filterGeneration.add(1, ordering: .releasing)
-        try? session.transport.send(SubscriptionRequest.filter(ProcessEventKinds(rawValue: mask), acknowledgement: nonce))
+        try? SignalRelease.sendRaising(slot: session.signalSlot) { () throws(NetlinkError) in
+            try session.transport.send(SubscriptionRequest.filter(ProcessEventKinds(rawValue: mask), acknowledgement: nonce))
+        }
     }
 
     private func startSession(subscribers: [EventSubscriber]) throws(ProcWatchError) -> Session {
@@ -196,7 +198,8 @@ public final class ProcessEventSource: Sendable {
         }
         let pending: Range<Int>
         do throws(ProcWatchError) {
-            pending = try Handshake.listen(on: transport, batch: batch, timeout: configuration.acknowledgementTimeout)
+            pending = try Handshake.listen(on: transport, batch: batch, timeout: configuration.acknowledgementTimeout,
+                                           signalSlot: session.signalSlot)
         } catch {
             session.close()  // IGNORE again: harmless if sent, vital if a LISTEN counted
             throw error
@@ -205,7 +208,8 @@ public final class ProcessEventSource: Sendable {
         if mask != Self.allEvents {
             session.kernelMask.store(mask, ordering: .relaxed)
             do throws(ProcWatchError) {
-                try Handshake.send(SubscriptionRequest.filter(ProcessEventKinds(rawValue: mask), acknowledgement: 0), on: transport)
+                try Handshake.send(SubscriptionRequest.filter(ProcessEventKinds(rawValue: mask), acknowledgement: 0),
+                                   on: transport, signalSlot: session.signalSlot)
             } catch {
                 session.close()
                 throw error
@@ -265,6 +269,7 @@ final class Session: Sendable {
 
     /// IGNORE, forget the signal slot, close. Called once, by whoever ends the session.
     func close() {
+        SignalRelease.beginRelease(slot: signalSlot)
         Handshake.release(transport)
         // If an exit or signal handler took the descriptor meanwhile, it is sending IGNORE
         // on it right now: leave it open (the process is ending) so the number is not reused.

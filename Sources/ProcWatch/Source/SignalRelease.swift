@@ -22,10 +22,32 @@ import Synchronization
 ///
 /// A forked child inherits all of this and the socket itself; it must not switch off its
 /// parent's subscription, so each descriptor is released only by the process that registered it.
+///
+/// IGNORE must be the last request the kernel sees from a socket: a LISTEN (or a filter,
+/// which is a LISTEN too) that lands after it raises the count again, for good. So every
+/// request that can raise the count goes through ``sendRaising(slot:_:)``, which marks the
+/// slot busy for the length of the `sendto`; whoever releases (a handler, `atexit`, the
+/// normal close) first closes the slot to new requests, then waits out the one in flight.
 enum SignalRelease {
     private final class Slot: Sendable {
         let descriptor = Atomic<Int32>(-1)
         let owner = Atomic<Int32>(0)
+        /// The thread id sending a count-raising request on this slot, or 0.
+        let sender = Atomic<Int32>(0)
+        /// Set by the normal close: no count-raising request may go out any more.
+        let closing = Atomic<Bool>(false)
+
+        /// Spins until no count-raising request is in flight on another thread. Bounded by
+        /// one `sendto` to the kernel; the sender cannot be this thread's interrupted self,
+        /// because the sender blocks the terminating signals while it is marked.
+        func waitForSender() {
+            let me = procwatch_gettid()
+            while true {
+                let sender = sender.load(ordering: .sequentiallyConsistent)
+                if sender == 0 || sender == me { return }
+                sched_yield()
+            }
+        }
     }
 
     private static let slots: [Slot] = (0..<64).map { _ in Slot() }
@@ -48,11 +70,42 @@ enum SignalRelease {
         for (index, slot) in slots.enumerated() {
             if slot.descriptor.compareExchange(expected: -1, desired: -2, ordering: .sequentiallyConsistent).exchanged {
                 slot.owner.store(getpid(), ordering: .sequentiallyConsistent)
+                slot.closing.store(false, ordering: .sequentiallyConsistent)
                 slot.descriptor.store(descriptor, ordering: .sequentiallyConsistent)
                 return index
             }
         }
         return nil
+    }
+
+    /// Sends a request that can raise the listener count (LISTEN, a filter) so that no
+    /// IGNORE can overtake it: skipped once the slot is being released, and marked while
+    /// in flight so a release waits for it. Without a slot (a scripted kernel, or all
+    /// slots taken) it just sends.
+    static func sendRaising<Failure: Error>(slot: Int?, _ send: () throws(Failure) -> Void) throws(Failure) {
+        guard let slot else { return try send() }
+        let entry = slots[slot]
+        // A terminating signal must not interrupt this thread while it is marked: its
+        // handler would wait for itself.
+        var terminatingSignals = sigset_t()
+        sigemptyset(&terminatingSignals)
+        for signal in terminating { sigaddset(&terminatingSignals, signal) }
+        var previousMask = sigset_t()
+        pthread_sigmask(SIG_BLOCK, &terminatingSignals, &previousMask)
+        defer { pthread_sigmask(SIG_SETMASK, &previousMask, nil) }
+        entry.sender.store(procwatch_gettid(), ordering: .sequentiallyConsistent)
+        defer { entry.sender.store(0, ordering: .sequentiallyConsistent) }
+        guard !entry.closing.load(ordering: .sequentiallyConsistent),
+              entry.descriptor.load(ordering: .sequentiallyConsistent) >= 0 else { return }
+        try send()
+    }
+
+    /// Closes a slot to count-raising requests and waits out the one in flight, so the
+    /// caller's IGNORE is the last word. Call before sending IGNORE, then ``unregister(slot:)``.
+    static func beginRelease(slot: Int?) {
+        guard let slot else { return }
+        slots[slot].closing.store(true, ordering: .sequentiallyConsistent)
+        slots[slot].waitForSender()
     }
 
     /// Forgets a socket before it is closed. Returns false when a handler already took it
@@ -74,6 +127,7 @@ enum SignalRelease {
             for slot in slots where slot.owner.load(ordering: .sequentiallyConsistent) == me {
                 let descriptor = slot.descriptor.exchange(-1, ordering: .sequentiallyConsistent)
                 guard descriptor >= 0 else { continue }
+                slot.waitForSender()
                 _ = withUnsafePointer(to: &kernel) {
                     $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                         sendto(descriptor, message.baseAddress, message.count, Int32(MSG_DONTWAIT), $0,

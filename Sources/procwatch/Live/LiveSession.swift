@@ -36,14 +36,8 @@ enum LiveSession {
         // Signal handling is in place before the subscription starts: a SIGINT that arrived
         // between the two would otherwise be ignored and the watch would never end.
         let stop = StopSignal()
-        let signals = [SIGINT, SIGTERM].map { signal -> DispatchSourceSignal in
-            Glibc.signal(signal, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signal)
-            source.setEventHandler { stop.fire() }
-            source.resume()
-            return source
-        }
-        defer { signals.forEach { $0.cancel() } }
+        let signals = TerminationSignals.watch(stop)
+        defer { signals?.cancel() }
 
         let watchers = ProcessWatchers()
         watchers.on(kinds) { handle($0) }

@@ -22,6 +22,17 @@ enum Spawn {
         return status
     }
 
+    /// Waits at most `timeout` for `pid`; nil if it is still running.
+    static func wait(_ pid: Int32, timeout: Duration) -> Int32? {
+        let deadline = ContinuousClock.now + timeout
+        var status: Int32 = 0
+        repeat {
+            if waitpid(pid, &status, WNOHANG) == pid { return status }
+            usleep(2_000)
+        } while ContinuousClock.now < deadline
+        return nil
+    }
+
     /// Runs to completion; returns (pid, raw wait status).
     static func run(_ argv: [String]) throws -> (pid: Int32, status: Int32) {
         let pid = try start(argv)
@@ -29,7 +40,10 @@ enum Spawn {
     }
 
     /// Runs and captures standard output and error (both read to the end).
-    static func capture(_ argv: [String], beforeWait: (Int32) throws -> Void = { _ in })
+    ///
+    /// `primed`: before `beforeWait`, keep starting /bin/true until the command has printed
+    /// something (up to 5 s), so a watcher is known to be subscribed.
+    static func capture(_ argv: [String], primed: Bool = false, beforeWait: (Int32) throws -> Void = { _ in })
         throws -> (pid: Int32, status: Int32, stdout: String, stderr: String) {
         var out: [Int32] = [0, 0]
         var err: [Int32] = [0, 0]
@@ -38,15 +52,31 @@ enum Spawn {
         let pid = try start(argv, stdout: out[1], stderr: err[1])
         close(out[1])
         close(err[1])
+        var early: [UInt8] = []
+        if primed { early = try readOnceAvailable(out[0], pokingWith: ["/bin/true"], timeout: .seconds(5)) }
         try beforeWait(pid)
-        let stdout = readAll(out[0])
-        let stderr = readAll(err[0])
+        let stdout = String(decoding: early + readAll(out[0]), as: UTF8.self)
+        let stderr = String(decoding: readAll(err[0]), as: UTF8.self)
         close(out[0])
         close(err[0])
         return (pid, wait(pid), stdout, stderr)
     }
 
-    static func readAll(_ fd: Int32) -> String {
+    /// Runs `poke` every 50 ms until `fd` has bytes to read; returns one read's worth.
+    private static func readOnceAvailable(_ fd: Int32, pokingWith poke: [String], timeout: Duration) throws -> [UInt8] {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            _ = try run(poke)
+            var ready = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&ready, 1, 50) > 0 else { continue }
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            let count = read(fd, &chunk, chunk.count)
+            return count > 0 ? Array(chunk[..<count]) : []
+        }
+        return []
+    }
+
+    static func readAll(_ fd: Int32) -> [UInt8] {
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
@@ -55,7 +85,7 @@ enum Spawn {
             if count <= 0 { break }
             bytes += chunk[..<count]
         }
-        return String(decoding: bytes, as: UTF8.self)
+        return bytes
     }
 
     /// The procwatch binary built next to the test bundle.
