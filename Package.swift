@@ -6,6 +6,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "ProcWatch", targets: ["ProcWatch"]),
+        // The command's internals (renderers, live pipeline), public only as SPI for Benchmarks/.
+        .library(name: "ProcWatchCLI", targets: ["ProcWatchCLI"]),
         .executable(name: "procwatch", targets: ["procwatch"]),
     ],
     dependencies: [
@@ -34,17 +36,19 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .executableTarget(
-            name: "procwatch",
+        // The front end: options, live view, rendering, `run`, `jobs`, `stats`.
+        .target(
+            name: "ProcWatchCLI",
             dependencies: [
                 "ProcWatch",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .executableTarget(name: "procwatch", dependencies: ["ProcWatchCLI"]),
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "CProcWatch"]),
         .testTarget(
             name: "ProcWatchTests",
-            dependencies: ["ProcWatch", "Netlink", "CProcWatch", "procwatch"],
+            dependencies: ["ProcWatch", "ProcWatchCLI", "Netlink", "CProcWatch", "procwatch"],
             resources: [.copy("FuzzRegressions")]
         ),
     ],

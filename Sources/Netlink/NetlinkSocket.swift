@@ -94,14 +94,21 @@ package final class NetlinkSocket: NetlinkTransport {
         if sent != message.count { throw NetlinkError(call: "sendto", errno: .messageTooLong) }
     }
 
-    /// Drains with `recvmmsg(MSG_DONTWAIT)` first and only polls when the queue is empty,
+    /// Drains with `recvmmsg(MSG_DONTWAIT)` first and only waits when the queue is empty,
     /// so a busy socket costs one syscall per batch and an idle one sleeps in `poll`.
+    ///
+    /// Adaptive coalescing: when the queue runs dry less than ``coalescingPauseNanoseconds``
+    /// after it last did, the next wait is a fixed pause of that length instead of a `poll`
+    /// that would wake for every single datagram. Under a storm that turns thousands of wakeups per second into one per
+    /// pause (the buffer holds far more than a pause's worth); at a low rate nothing
+    /// changes, so an isolated event is still delivered at once.
     package func receive(into batch: DatagramBatch, timeout: Duration?) throws(NetlinkError) -> ReceiveOutcome {
         while true {
             batch.resetHeaders()
             let received = procwatch_recvmmsg(descriptor, batch.headers, UInt32(batch.capacity), Int32(MSG_DONTWAIT), nil)
             if received > 0 {
                 batch.commitReceived(Int(received))
+                coalescingState.withLock { $0.receivedSinceWait &+= Int(received) }
                 return .datagrams(Int(received))
             }
             if received == -1 {
@@ -112,6 +119,19 @@ package final class NetlinkSocket: NetlinkTransport {
                 case let code: throw NetlinkError(call: "recvmmsg", errno: Errno(rawValue: code))
                 }
             }
+            // A caller that only drains (zero timeout) never waits.
+            if timeout == .zero { return .timedOut }
+            // Busy: the queue ran dry again soon after it last did (datagrams come faster
+            // than one per pause), or the last pause found datagrams waiting.
+            let now = Self.monotonicNanoseconds()
+            let busy = coalescing.pausing
+                ? coalescing.receivedSinceWait > 0
+                : now &- coalescing.lastRanDry < coalescingPauseNanoseconds
+            coalescing = Coalescing(lastRanDry: now, receivedSinceWait: 0, pausing: busy)
+            if busy, timeout == nil, coalescingPauseNanoseconds > 0 {
+                if pauseUnlessWoken() { return .woken }
+                continue
+            }
             switch try waitReadable(timeout: timeout) {
             case .readable: continue
             case .woken: return .woken
@@ -120,13 +140,39 @@ package final class NetlinkSocket: NetlinkTransport {
         }
     }
 
+    /// How long a coalescing pause lasts (see `receive`); zero turns coalescing off.
+    package let coalescingPauseNanoseconds: Int64 = 500_000
+    private struct Coalescing {
+        var lastRanDry: Int64 = 0
+        var receivedSinceWait = 0
+        var pausing = false
+    }
+    /// Touched only by the one thread that receives; in a mutex only to keep the socket
+    /// `Sendable` (uncontended: a few nanoseconds).
+    private let coalescingState = Mutex(Coalescing())
+    private var coalescing: Coalescing {
+        get { coalescingState.withLock { $0 } }
+        set { coalescingState.withLock { $0 = newValue } }
+    }
+
+    private static func monotonicNanoseconds() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
+    }
+
+    /// Sleeps for the coalescing pause; true if `wake()` was called meanwhile (checked after).
+    private func pauseUnlessWoken() -> Bool {
+        var pause = timespec(tv_sec: 0, tv_nsec: Int(coalescingPauseNanoseconds))
+        var remaining = timespec()
+        while nanosleep(&pause, &remaining) == -1, Glibc.errno == EINTR { pause = remaining }
+        var counter: UInt64 = 0
+        return read(wakeDescriptor, &counter, 8) == 8
+    }
+
     private enum WaitResult { case readable, woken, timedOut }
 
     private func waitReadable(timeout: Duration?) throws(NetlinkError) -> WaitResult {
-        var fds = [
-            pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0),
-            pollfd(fd: wakeDescriptor, events: Int16(POLLIN), revents: 0),
-        ]
         let milliseconds: Int32
         if let timeout {
             let (seconds, attoseconds) = timeout.components
@@ -134,9 +180,16 @@ package final class NetlinkSocket: NetlinkTransport {
         } else {
             milliseconds = -1
         }
-        let ready = try retryingOnInterrupt("poll") { poll(&fds, 2, milliseconds) }
+        // A tuple, not an array: no allocation per wait.
+        var fds = (
+            pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: wakeDescriptor, events: Int16(POLLIN), revents: 0)
+        )
+        let ready = try retryingOnInterrupt("poll") {
+            withUnsafeMutableBytes(of: &fds) { poll($0.baseAddress!.assumingMemoryBound(to: pollfd.self), 2, milliseconds) }
+        }
         if ready == 0 { return .timedOut }
-        if fds[1].revents != 0 {
+        if fds.1.revents != 0 {
             var counter: UInt64 = 0
             _ = read(wakeDescriptor, &counter, 8)
             return .woken

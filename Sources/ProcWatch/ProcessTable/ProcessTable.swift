@@ -20,6 +20,7 @@ public final class ProcessTable: Sendable {
         var touched: [Int32: UInt64] = [:]
         var sweepDue = false
         var lastSweep: UInt64 = 0
+        var exitsSinceDrain = 0
     }
 
     private let state = Mutex(State())
@@ -108,7 +109,8 @@ public final class ProcessTable: Sendable {
             return update(task.pid, at: event) { $0.uid = real }
         case .exit(let task, _, _, _):
             guard !task.isThread else { return ensure(task.pid, at: event) }
-            let lateName = exitName(of: task.pid)
+            let known = state.withLock { $0.records[task.pid] }
+            let lateName = exitName(of: task.pid, needed: known.map { $0.name.isEmpty || $0.commandLine.isEmpty } ?? true)
             return update(task.pid, at: event) { record in
                 record.endNanoseconds = event.timestamp.monotonicNanoseconds
                 // The kernel's record carries the final name: it beats an empty name, and a
@@ -164,8 +166,20 @@ public final class ProcessTable: Sendable {
     // MARK: Internals
 
     /// The name in `pid`'s taskstats exit record (sent before the exit event, so queued).
-    private func exitName(of pid: Int32) -> String? {
+    ///
+    /// The socket is read only when a name is `needed` (the exec could not be read) or
+    /// every `exitsPerDrain` exits: one read then takes many records, and the socket's
+    /// queue stays short, so the newest records are never the ones dropped.
+    private func exitName(of pid: Int32, needed: Bool) -> String? {
         guard let exitNames else { return nil }
+        let due = state.withLock { state -> Bool in
+            state.exitsSinceDrain += 1
+            guard needed || state.exitsSinceDrain >= Self.exitsPerDrain else { return false }
+            state.exitsSinceDrain = 0
+            return true
+        }
+        // The pid's entry goes either way: a later process with the same pid must not find it.
+        guard due else { return recentExitNames.withLock { $0.names.removeValue(forKey: pid) }.flatMap { needed ? $0 : nil } }
         exitNames.drain { record in
             guard !record.isProcessTotal, record.id > 0 else { return }
             recentExitNames.withLock { recent in
@@ -176,8 +190,10 @@ public final class ProcessTable: Sendable {
                 }
             }
         }
-        return recentExitNames.withLock { $0.names.removeValue(forKey: pid) }
+        return recentExitNames.withLock { $0.names.removeValue(forKey: pid) }.flatMap { needed ? $0 : nil }
     }
+
+    private static let exitsPerDrain = 32
 
     private func seed() {
         let records: [ProcessRecord] = procfs.withLock { procfs in

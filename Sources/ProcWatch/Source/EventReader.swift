@@ -37,6 +37,7 @@ final class EventReader: @unchecked Sendable {
         if !pendingAfterAck.isEmpty {
             subscribers = session.subscribers.withLock { $0 }
             decode(pendingAfterAck)
+            endBatch()
         }
         while !session.stopRequested.load(ordering: .acquiring) {
             let outcome: ReceiveOutcome
@@ -62,8 +63,10 @@ final class EventReader: @unchecked Sendable {
                 // Under a kernel filter there are no usable sequence numbers: a full batch
                 // means we are behind, so read the socket's drop counter.
                 if !loss.checksSequence, count == batch.capacity { reportDrops(alwaysReport: false) }
+                endBatch()
             case .overrun:
                 reportDrops(alwaysReport: true)
+                endBatch()
             case .woken, .timedOut:
                 continue
             }
@@ -123,6 +126,11 @@ final class EventReader: @unchecked Sendable {
                 monotonicNanoseconds: now,
                 unixNanoseconds: Int64(now) &+ Clocks.unixOffsetNanoseconds()),
             cpu: cpu ?? 0)
+    }
+
+    /// Tells every consumer that this read's events are all delivered (time to flush).
+    private func endBatch() {
+        for subscriber in subscribers where subscriber.isActive { subscriber.batchEnded() }
     }
 
     @inline(__always)

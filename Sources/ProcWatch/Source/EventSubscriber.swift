@@ -9,16 +9,20 @@ final class EventSubscriber: Sendable {
     private let active = Atomic<Bool>(true)
     /// Called on the reader thread for each admitted event.
     let deliver: @Sendable (ProcessEvent) -> Void
+    /// Called on the reader thread after the events of one kernel read were delivered.
+    let batchEnded: @Sendable () -> Void
     /// Called once when the source stops delivering to this subscriber: nil when it was
     /// removed, or the error that ended the source.
     let finish: @Sendable (ProcWatchError?) -> Void
 
     init(id: Int, kinds: ProcessEventKinds,
          deliver: @escaping @Sendable (ProcessEvent) -> Void,
+         batchEnded: @escaping @Sendable () -> Void = {},
          finish: @escaping @Sendable (ProcWatchError?) -> Void) {
         self.id = id
         self.kindBits = Atomic(kinds.rawValue)
         self.deliver = deliver
+        self.batchEnded = batchEnded
         self.finish = finish
     }
 

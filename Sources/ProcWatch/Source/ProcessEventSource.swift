@@ -98,10 +98,12 @@ public final class ProcessEventSource: Sendable {
     func subscribe(
         kinds: ProcessEventKinds,
         deliver: @escaping @Sendable (ProcessEvent) -> Void,
+        batchEnded: @escaping @Sendable () -> Void = {},
         finish: @escaping @Sendable (ProcWatchError?) -> Void
     ) throws(ProcWatchError) -> EventSubscriber {
         let subscriber = EventSubscriber(
-            id: nextID.add(1, ordering: .relaxed).oldValue, kinds: kinds, deliver: deliver, finish: finish)
+            id: nextID.add(1, ordering: .relaxed).oldValue, kinds: kinds, deliver: deliver,
+            batchEnded: batchEnded, finish: finish)
         try state.withLock { (state: inout State) throws(ProcWatchError) in
             state.subscribers.append(subscriber)
             if let session = state.session {

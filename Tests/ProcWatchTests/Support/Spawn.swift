@@ -1,5 +1,5 @@
 import Glibc
-@testable import procwatch
+@testable import ProcWatchCLI
 
 /// Starting and reaping real processes for the live tests.
 enum Spawn {

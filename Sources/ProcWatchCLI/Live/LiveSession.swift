@@ -18,11 +18,13 @@ enum LiveSession {
         let table = ProcessTable(exitNames: try? TaskstatsListener())
         let view = LiveView(table: table, selection: selection, filter: filter, format: format,
                             ancestry: ancestry, output: output)
-        try await run(kinds: selection.subscription, handle: { view.handle($0) }, duration: duration, realTime: realTime,
-                      tickInterval: tickInterval, tick: { tick(view) }, started: {
+        try await run(kinds: selection.subscription, handle: { view.handle($0) }, batchEnded: { output.flush() },
+                      duration: duration, realTime: realTime, tickInterval: tickInterval, tick: { tick(view) }, started: {
                           if case .text(let renderer) = format { output.write(renderer.header) }
+                          output.flush()
                       })
         view.flushUnnamedExecs()
+        output.flush()
         return view
     }
 
@@ -30,7 +32,8 @@ enum LiveSession {
     /// every `tickInterval` seconds, until SIGINT, SIGTERM or `duration`; returns once the
     /// kernel subscription has been released.
     static func run(
-        kinds: ProcessEventKinds, handle: @escaping @Sendable (ProcessEvent) -> Void, duration: Double?, realTime: Bool,
+        kinds: ProcessEventKinds, handle: @escaping @Sendable (ProcessEvent) -> Void,
+        batchEnded: @escaping @Sendable () -> Void = {}, duration: Double?, realTime: Bool,
         tickInterval: Double? = nil, tick: @escaping @Sendable () -> Void = {}, started: () -> Void = {}
     ) async throws {
         // Signal handling is in place before the subscription starts: a SIGINT that arrived
@@ -41,6 +44,7 @@ enum LiveSession {
 
         let watchers = ProcessWatchers()
         watchers.on(kinds) { handle($0) }
+        watchers.onBatchEnd(batchEnded)
         do {
             try watchers.start()
         } catch {

@@ -24,6 +24,34 @@ enum WallClock {
             + "\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2)).\(pad(micros, 6))Z"
     }
 
+    /// The same, appended as bytes (the JSON view's per-event path).
+    static func appendRFC3339(unixNanoseconds: Int64, to bytes: inout [UInt8]) {
+        let seconds = floorDivide(unixNanoseconds, 1_000_000_000)
+        let micros = (unixNanoseconds - seconds * 1_000_000_000) / 1000
+        let days = floorDivide(seconds, 86_400)
+        let secondOfDay = seconds - days * 86_400
+        let (year, month, day) = civil(days: days)
+        bytes.append(decimal: year, width: 4)
+        bytes.append(UInt8(ascii: "-"))
+        bytes.append(decimal: month, width: 2)
+        bytes.append(UInt8(ascii: "-"))
+        bytes.append(decimal: day, width: 2)
+        bytes.append(UInt8(ascii: "T"))
+        appendClock(secondOfDay: secondOfDay, micros: micros, to: &bytes)
+        bytes.append(UInt8(ascii: "Z"))
+    }
+
+    /// `21:34:05.123456`
+    static func appendClock(secondOfDay: Int64, micros: Int64, to bytes: inout [UInt8]) {
+        bytes.append(decimal: secondOfDay / 3600, width: 2)
+        bytes.append(UInt8(ascii: ":"))
+        bytes.append(decimal: secondOfDay / 60 % 60, width: 2)
+        bytes.append(UInt8(ascii: ":"))
+        bytes.append(decimal: secondOfDay % 60, width: 2)
+        bytes.append(UInt8(ascii: "."))
+        bytes.append(decimal: micros, width: 6)
+    }
+
     /// `21:34:05.123456` in the given UTC offset (seconds east).
     static func timeOfDay(unixNanoseconds: Int64, utcOffsetSeconds: Int64) -> String {
         let local = unixNanoseconds + utcOffsetSeconds * 1_000_000_000

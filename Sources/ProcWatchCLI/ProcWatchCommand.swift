@@ -7,7 +7,7 @@ import Glibc
 #endif
 
 /// `procwatch`: the live event view — everything forkstat does, without its blind spots.
-@main
+
 struct ProcWatchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "procwatch",
@@ -115,7 +115,8 @@ struct ProcWatchCommand: AsyncParsableCommand {
         let filter = try selecting.filter()
         let quiet = self.quiet
         let showStatistics = statistics || quiet || everything
-        let output = LineOutput()
+        // Buffered: flushed after every batch the reader handles, so still prompt when piped.
+        let output = LineOutput(buffered: true)
         let format: LiveView.Format
         if quiet {
             format = .quiet
@@ -138,6 +139,7 @@ struct ProcWatchCommand: AsyncParsableCommand {
             selection: selection, filter: filter, format: format, ancestry: ancestry, output: output,
             duration: duration, realTime: realTime || everything)
         if showStatistics { output.write(view.statistics.report()) }
+        output.flush()
     }
 
     /// Seconds east of UTC now (for the time column in local time).
@@ -198,4 +200,11 @@ enum FileHandleOutput {
         text.append("\n")
         _ = text.withCString { write(2, $0, strlen($0)) }
     }
+}
+
+/// Runs the `procwatch` command on the process's arguments and exits: the whole body of the
+/// `procwatch` executable.
+public func procwatchMain() async -> Never {
+    await ProcWatchCommand.main()
+    exit(0)
 }

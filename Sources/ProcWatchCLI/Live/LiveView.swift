@@ -98,35 +98,71 @@ final class LiveView: @unchecked Sendable {
         counted.withLock { $0.count(observed) }
         switch format {
         case .text(let renderer): output.write(renderer.render(observed))
-        case .json(let renderer): output.write(renderer.render(observed))
+        case .json(let renderer): output.writeLine { renderer.render(observed, into: &$0) }
         case .quiet: break
         }
     }
 }
 
-/// Standard output, one `write(2)` per line: line-buffered whether a terminal or a pipe,
-/// so nothing waits in a buffer when the process stops.
+/// Standard output (or another descriptor), written whole even after short writes.
+///
+/// Buffered (the live views): lines collect in memory and go out in one `write` when the
+/// reader finishes a batch (``flush()``), or when 64 KiB piled up; so output is line-timely
+/// but costs one syscall per batch rather than per line. Unbuffered: each line at once.
 final class LineOutput: @unchecked Sendable {
+    // @unchecked: a buffered output is written and flushed only on the reader thread, or
+    // after it stopped.
     private let descriptor: Int32
+    private let buffered: Bool
+    private var pending: [UInt8] = []
     private(set) var failed = false
 
-    init(descriptor: Int32 = 1) { self.descriptor = descriptor }
+    init(descriptor: Int32 = 1, buffered: Bool = false) {
+        self.descriptor = descriptor
+        self.buffered = buffered
+        if buffered { pending.reserveCapacity(Self.flushThreshold + 4096) }
+    }
+
+    private static let flushThreshold = 64 * 1024
 
     func write(_ line: String) {
         guard !failed else { return }
         var text = line
         text.append("\n")
-        text.withUTF8 { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    failed = true  // e.g. EPIPE where SIGPIPE is ignored: stop writing
-                    return
-                }
-                offset += written
+        if buffered {
+            pending.append(contentsOf: text.utf8)
+            if pending.count >= Self.flushThreshold { flush() }
+            return
+        }
+        text.withUTF8 { writeAll($0) }
+    }
+
+    /// Appends one line that `body` writes as bytes, then its newline.
+    func writeLine(_ body: (inout [UInt8]) -> Void) {
+        guard !failed else { return }
+        body(&pending)
+        pending.append(UInt8(ascii: "\n"))
+        if !buffered || pending.count >= Self.flushThreshold { flush() }
+    }
+
+    /// Writes what is buffered.
+    func flush() {
+        guard !pending.isEmpty else { return }
+        pending.withUnsafeBufferPointer { writeAll($0) }
+        pending.removeAll(keepingCapacity: true)
+    }
+
+    private func writeAll(_ bytes: UnsafeBufferPointer<UInt8>) {
+        guard !failed else { return }
+        var offset = 0
+        while offset < bytes.count {
+            let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+            if written < 0 {
+                if errno == EINTR { continue }
+                failed = true  // e.g. EPIPE where SIGPIPE is ignored: stop writing
+                return
             }
+            offset += written
         }
     }
 }
