@@ -97,7 +97,7 @@ final class LiveView: @unchecked Sendable {
         if ancestry, let pid = event.subject?.pid { observed.ancestors = table.ancestors(of: pid) }
         counted.withLock { $0.count(observed) }
         switch format {
-        case .text(let renderer): output.write(renderer.render(observed))
+        case .text(let renderer): output.writeLine { renderer.render(observed, into: &$0) }
         case .json(let renderer): output.writeLine { renderer.render(observed, into: &$0) }
         case .quiet: break
         }

@@ -30,35 +30,179 @@ struct TextRenderer {
         return line + " " + pad("INFO", 24) + " " + left("DURATION", 9) + " PROCESS"
     }
 
+    /// The line as a `String` (tests, one-off uses).
     func render(_ observed: ObservedEvent) -> String {
+        var bytes: [UInt8] = []
+        render(observed, into: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends the line (without its newline) to `out`, written as bytes: the hot kinds
+    /// (fork, exec, exit) build no `String` at all.
+    func render(_ observed: ObservedEvent, into out: inout [UInt8]) {
         let event = observed.event
-        let time = WallClock.timeOfDay(unixNanoseconds: event.timestamp.unixNanoseconds, utcOffsetSeconds: style.utcOffsetSeconds)
-        var kind = label(event)
-        if style.glyphs { kind = glyph(event) + " " + kind }
-        let pid = event.subject.map { $0.isThread ? "\($0.tid)" : "\($0.pid)" } ?? ""
-        var parent = ""
-        switch event.detail {
-        case .fork(let parentTask, _): parent = "\(parentTask.pid)"
-        case .exit(_, _, _, let parentTask), .coredump(_, let parentTask):
-            parent = parentTask.pid > 0 ? "\(parentTask.pid)" : (observed.process.map { "\($0.parentPID)" } ?? "")
-        case .lost: break
-        default: parent = observed.process.map { "\($0.parentPID)" } ?? ""
+        let lineStart = out.count
+        if style.colour {
+            out.append(ascii: "\u{1B}[")
+            out.append(ascii: Self.colourCode(event))
+            out.append(UInt8(ascii: "m"))
         }
-        var line = pad(time, 15) + " " + pad(kind, style.glyphs ? 10 : 8) + " " + left(pid, 7) + " " + left(parent, 7)
+        let local = event.timestamp.unixNanoseconds + style.utcOffsetSeconds * 1_000_000_000
+        let seconds = WallClock.floorDivide(local, 1_000_000_000)
+        WallClock.appendClock(secondOfDay: seconds - WallClock.floorDivide(seconds, 86_400) * 86_400,
+                              micros: (local - seconds * 1_000_000_000) / 1000, to: &out)
+        out.append(Self.space)
+        Self.leftAligned(&out, width: style.glyphs ? 10 : 8) { out in
+            if style.glyphs {
+                out.append(utf8: glyph(event))
+                out.append(Self.space)
+            }
+            out.append(utf8: label(event))
+        }
+        out.append(Self.space)
+        Self.rightAligned(&out, width: 7) { out in
+            if let subject = event.subject { out.append(number: subject.isThread ? subject.tid : subject.pid) }
+        }
+        out.append(Self.space)
+        Self.rightAligned(&out, width: 7) { out in
+            switch event.detail {
+            case .fork(let parentTask, _): out.append(number: parentTask.pid)
+            case .exit(_, _, _, let parentTask), .coredump(_, let parentTask):
+                if parentTask.pid > 0 { out.append(number: parentTask.pid) } else if let process = observed.process { out.append(number: process.parentPID) }
+            case .lost: break
+            default: if let process = observed.process { out.append(number: process.parentPID) }
+            }
+        }
         if style.extra {
-            let uid = observed.process?.uid.map { names.user($0) } ?? ""
-            let tty = event.subject.flatMap { terminals.name(of: $0.pid) } ?? "?"
-            line += " " + pad(uid, 8) + " " + pad(tty, 7)
+            out.append(Self.space)
+            Self.leftAligned(&out, width: 8) { out in
+                if let uid = observed.process?.uid { out.append(utf8: names.user(uid)) }
+            }
+            out.append(Self.space)
+            Self.leftAligned(&out, width: 7) { out in
+                out.append(utf8: event.subject.flatMap { terminals.name(of: $0.pid) } ?? "?")
+            }
         }
-        let duration = observed.process?.lifetimeSeconds.map { Self.seconds($0) } ?? ""
-        line += " " + pad(info(observed), 24) + " " + left(event.name == "exit" ? duration : "", 9) + " " + processName(observed)
+        out.append(Self.space)
+        Self.leftAligned(&out, width: 24) { appendInfo(observed, to: &$0) }
+        out.append(Self.space)
+        Self.rightAligned(&out, width: 9) { out in
+            if case .exit = event.detail, let lifetime = observed.process?.lifetimeSeconds { Self.appendSeconds(lifetime, to: &out) }
+        }
+        out.append(Self.space)
+        appendProcessName(observed, to: &out)
         if style.ancestry, !observed.ancestors.isEmpty {
-            let chain = observed.ancestors.reversed().map { $0.name.isEmpty ? "\($0.pid)" : $0.name }
-                + [observed.process?.name ?? "?"]
-            line += "  [" + chain.joined(separator: " → ") + "]"
+            out.append(ascii: "  [")
+            for ancestor in observed.ancestors.reversed() {
+                if ancestor.name.isEmpty { out.append(number: ancestor.pid) } else { out.append(utf8: ancestor.name) }
+                out.append(ascii: " → ")
+            }
+            out.append(utf8: observed.process?.name ?? "?")
+            out.append(UInt8(ascii: "]"))
         }
-        while line.last == " " { line.removeLast() }
-        return style.colour ? colourise(line, event) : line
+        while out.count > lineStart, out.last == Self.space { out.removeLast() }
+        if style.colour { out.append(ascii: "\u{1B}[0m") }
+    }
+
+    private static let space = UInt8(ascii: " ")
+
+    /// Characters (not bytes) from `start`: UTF-8 continuation bytes do not count.
+    private static func characters(_ out: [UInt8], from start: Int) -> Int {
+        var count = 0
+        for index in start..<out.count where out[index] & 0xC0 != 0x80 { count += 1 }
+        return count
+    }
+
+    /// Writes a column and pads it with spaces on the right to `width` characters.
+    private static func leftAligned(_ out: inout [UInt8], width: Int, _ body: (inout [UInt8]) -> Void) {
+        let start = out.count
+        body(&out)
+        let written = characters(out, from: start)
+        if written < width { out.append(contentsOf: repeatElement(space, count: width - written)) }
+    }
+
+    /// Writes a column and pads it with spaces on the left to `width` characters.
+    private static func rightAligned(_ out: inout [UInt8], width: Int, _ body: (inout [UInt8]) -> Void) {
+        let start = out.count
+        body(&out)
+        let written = characters(out, from: start)
+        if written < width { out.insert(contentsOf: repeatElement(space, count: width - written), at: start) }
+    }
+
+    private func appendInfo(_ observed: ObservedEvent, to out: inout [UInt8]) {
+        switch observed.event.detail {
+        case .fork(_, let child):
+            if child.isThread {
+                out.append(ascii: "thread ")
+                out.append(number: child.tid)
+            } else {
+                out.append(ascii: "child")
+            }
+        case .exec:
+            if let previous = observed.previousName, !previous.isEmpty {
+                out.append(ascii: "was ")
+                out.append(utf8: previous)
+            }
+        case .exit(let task, let status, _, _):
+            if task.isThread {
+                out.append(ascii: "thread ")
+                out.append(number: task.tid)
+                out.append(Self.space)
+            }
+            if case .exited(let code) = ExitStatus(waitStatus: status) {
+                out.append(ascii: "exit ")
+                out.append(number: code)
+            } else {
+                out.append(utf8: ExitStatus(waitStatus: status).description)
+            }
+        default:
+            out.append(utf8: info(observed))
+        }
+    }
+
+    private func appendProcessName(_ observed: ObservedEvent, to out: inout [UInt8]) {
+        guard let process = observed.process else {
+            if observed.event.kind != nil { out.append(UInt8(ascii: "?")) }
+            return
+        }
+        if style.name == .comm || process.commandLine.isEmpty {
+            if process.name.isEmpty {
+                out.append(UInt8(ascii: "?"))
+            } else if process.commandLine.isEmpty && style.name != .comm {
+                out.append(UInt8(ascii: "["))
+                out.append(utf8: process.name)
+                out.append(UInt8(ascii: "]"))
+            } else {
+                out.append(utf8: process.name)
+            }
+            return
+        }
+        let argv0 = process.commandLine[0]
+        if style.stripDirectory, let slash = argv0.utf8.lastIndex(of: UInt8(ascii: "/")) {
+            out.append(utf8: String(argv0[argv0.utf8.index(after: slash)...]))
+        } else {
+            out.append(utf8: argv0)
+        }
+        guard style.name != .short else { return }
+        for argument in process.commandLine.dropFirst() {
+            out.append(Self.space)
+            out.append(utf8: argument)
+        }
+    }
+
+    /// `1.234s`
+    static func seconds(_ value: Double) -> String {
+        var bytes: [UInt8] = []
+        appendSeconds(value, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    static func appendSeconds(_ value: Double, to out: inout [UInt8]) {
+        let millis = Int64((value * 1000).rounded())
+        out.append(decimal: millis / 1000)
+        out.append(UInt8(ascii: "."))
+        out.append(decimal: millis % 1000, width: 3)
+        out.append(UInt8(ascii: "s"))
     }
 
     // MARK: Columns
@@ -93,23 +237,6 @@ struct TextRenderer {
         }
     }
 
-    func processName(_ observed: ObservedEvent) -> String {
-        guard let process = observed.process else { return observed.event.kind == nil ? "" : "?" }
-        if style.name == .comm || process.commandLine.isEmpty {
-            if process.name.isEmpty { return "?" }
-            return process.commandLine.isEmpty && style.name != .comm ? "[\(process.name)]" : process.name
-        }
-        var argv0 = process.commandLine[0]
-        if style.stripDirectory, let slash = argv0.lastIndex(of: "/") { argv0 = String(argv0[argv0.index(after: slash)...]) }
-        if style.name == .short { return argv0 }
-        return ([argv0] + process.commandLine.dropFirst()).joined(separator: " ")
-    }
-
-    static func seconds(_ value: Double) -> String {
-        let millis = Int64((value * 1000).rounded())
-        return "\(millis / 1000).\(WallClock.pad(millis % 1000, 3))s"
-    }
-
     // MARK: Looks
 
     func glyph(_ event: ProcessEvent) -> String {
@@ -127,20 +254,18 @@ struct TextRenderer {
         }
     }
 
-    func colourise(_ line: String, _ event: ProcessEvent) -> String {
-        let code: String
+    static func colourCode(_ event: ProcessEvent) -> StaticString {
         switch event.detail {
-        case .fork: code = "36"  // cyan
-        case .exec: code = "32"  // green
-        case .exit(_, let status, _, _): code = status == 0 ? "2" : "31"  // dim / red
-        case .coredump: code = "1;31"
-        case .uid, .gid: code = "35"
-        case .sid, .comm: code = "34"
-        case .ptrace: code = "33"
-        case .lost: code = "1;33"
-        case .unknown: code = "2"
+        case .fork: "36"  // cyan
+        case .exec: "32"  // green
+        case .exit(_, let status, _, _): status == 0 ? "2" : "31"  // dim / red
+        case .coredump: "1;31"
+        case .uid, .gid: "35"
+        case .sid, .comm: "34"
+        case .ptrace: "33"
+        case .lost: "1;33"
+        case .unknown: "2"
         }
-        return "\u{1B}[\(code)m\(line)\u{1B}[0m"
     }
 
     func pad(_ text: String, _ width: Int) -> String {
