@@ -1,6 +1,10 @@
 import CProcWatch
 
 /// One netlink message inside a datagram: the `nlmsghdr` fields and its payload.
+///
+/// Frozen and inlinable (with ``NetlinkMessages``): the decoders in other modules iterate
+/// messages for every event, and a cross-module call per message showed in the profile.
+@frozen
 package struct NetlinkMessage {
     /// `nlmsg_type`: NLMSG_NOOP (1), NLMSG_ERROR (2), NLMSG_DONE (3), NLMSG_OVERRUN (4), or a family's type.
     package var type: UInt16
@@ -12,6 +16,15 @@ package struct NetlinkMessage {
     package var portID: UInt32
     /// The bytes after the header, as long as `nlmsg_len` says.
     package var payload: UnsafeRawBufferPointer
+
+    @inlinable
+    package init(type: UInt16, flags: UInt16, sequence: UInt32, portID: UInt32, payload: UnsafeRawBufferPointer) {
+        self.type = type
+        self.flags = flags
+        self.sequence = sequence
+        self.portID = portID
+        self.payload = payload
+    }
 
     package static let headerSize = 16
     package static let noop: UInt16 = UInt16(NLMSG_NOOP)
@@ -38,25 +51,28 @@ package enum NetlinkFramingError: Error, Sendable, Equatable {
 ///
 /// Yields `.failure` once and stops at the first framing error, so a truncated or
 /// corrupt datagram is reported rather than read past its end.
+@frozen
 package struct NetlinkMessages: Sequence, IteratorProtocol {
-    private let bytes: UnsafeRawBufferPointer
-    private var offset = 0
-    private var finished = false
+    @usableFromInline let bytes: UnsafeRawBufferPointer
+    @usableFromInline var offset = 0
+    @usableFromInline var finished = false
 
+    @inlinable
     package init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
 
+    @inlinable
     package mutating func next() -> Result<NetlinkMessage, NetlinkFramingError>? {
         guard !finished else { return nil }
         let remaining = bytes.count - offset
         if remaining == 0 { finished = true; return nil }
-        guard remaining >= NetlinkMessage.headerSize else {
+        guard remaining >= 16 else {  // nlmsghdr
             finished = true
             // Trailing alignment padding (fewer than 4 zero bytes) is not an error.
             if remaining < 4, bytes[offset...].allSatisfy({ $0 == 0 }) { return nil }
             return .failure(.shortHeader(offset: offset, remaining: remaining))
         }
         let length = bytes.readUnchecked(UInt32.self, at: offset)
-        guard length >= UInt32(NetlinkMessage.headerSize), Int(length) <= remaining else {
+        guard length >= 16, Int(length) <= remaining else {
             finished = true
             return .failure(.badLength(offset: offset, length: length, remaining: remaining))
         }
@@ -65,9 +81,9 @@ package struct NetlinkMessages: Sequence, IteratorProtocol {
             flags: bytes.readUnchecked(UInt16.self, at: offset + 6),
             sequence: bytes.readUnchecked(UInt32.self, at: offset + 8),
             portID: bytes.readUnchecked(UInt32.self, at: offset + 12),
-            payload: UnsafeRawBufferPointer(rebasing: bytes[(offset + NetlinkMessage.headerSize)..<(offset + Int(length))])
+            payload: UnsafeRawBufferPointer(rebasing: bytes[(offset + 16)..<(offset + Int(length))])
         )
-        offset += Swift.min(Int(procwatch_nlmsg_align(length)), remaining)
+        offset += Swift.min(Int((length &+ 3) & ~3), remaining)  // NLMSG_ALIGN
         return .success(message)
     }
 }

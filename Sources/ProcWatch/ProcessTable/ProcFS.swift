@@ -14,6 +14,45 @@ final class ProcFS: @unchecked Sendable {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
+        return readAll(fd)
+    }
+
+    /// What an exec changed: command line, comm and executable, read through one descriptor
+    /// of /proc/PID (the costly pid lookup happens once, not three times, and all three
+    /// describe the same process even if the pid is reused meanwhile). Each is nil when
+    /// the process was gone before it could be read.
+    func afterExec(_ pid: Int32) -> (commandLine: [String]?, name: String?, executable: String?) {
+        var path: (UInt64, UInt64, UInt64) = (0, 0, 0)  // "/proc/" + up to 10 digits + NUL
+        let directory = withUnsafeMutableBytes(of: &path) { raw -> Int32 in
+            var length = 0
+            for byte in "/proc/".utf8 { raw[length] = byte; length += 1 }
+            var digits: [UInt8] = []
+            var value = UInt32(bitPattern: pid)
+            repeat { digits.append(UInt8(ascii: "0") + UInt8(value % 10)); value /= 10 } while value > 0
+            for byte in digits.reversed() { raw[length] = byte; length += 1 }
+            raw[length] = 0
+            return open(raw.baseAddress!.assumingMemoryBound(to: CChar.self), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        }
+        guard directory >= 0 else { return (nil, nil, nil) }
+        defer { close(directory) }
+        let commandLine = read(at: directory, "cmdline").map(Self.splitCommandLine)
+        let name = read(at: directory, "comm").flatMap(Self.trimmedName)
+        let length = linkTarget.withUnsafeMutableBytes { readlinkat(directory, "exe", $0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count) }
+        let executable = length > 0 ? String(decoding: linkTarget[..<length], as: UTF8.self) : nil
+        return (commandLine, name, executable)
+    }
+
+    private var linkTarget = [UInt8](repeating: 0, count: 4096)
+
+    /// The bytes of a small file under an open /proc/PID directory.
+    private func read(at directory: Int32, _ name: StaticString) -> ArraySlice<UInt8>? {
+        let fd = name.withUTF8Buffer { openat(directory, UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), O_RDONLY | O_CLOEXEC) }
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        return readAll(fd)
+    }
+
+    private func readAll(_ fd: Int32) -> ArraySlice<UInt8> {
         var total = 0
         while total < buffer.count {
             let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + total, $0.count - total) }
@@ -24,20 +63,27 @@ final class ProcFS: @unchecked Sendable {
         return buffer[..<total]
     }
 
-    /// `/proc/PID/cmdline` split at NULs (empty for kernel threads and zombies); nil when gone.
-    func commandLine(_ pid: Int32) -> [String]? {
-        guard let bytes = read("/proc/\(pid)/cmdline") else { return nil }
+    private static func splitCommandLine(_ bytes: ArraySlice<UInt8>) -> [String] {
         var trimmed = bytes
         while trimmed.last == 0 { trimmed = trimmed.dropLast() }
         if trimmed.isEmpty { return [] }
         return trimmed.split(separator: 0, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
     }
 
+    private static func trimmedName(_ bytes: ArraySlice<UInt8>) -> String? {
+        var bytes = bytes
+        if bytes.last == 0x0A { bytes = bytes.dropLast() }
+        return bytes.isEmpty ? nil : String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// `/proc/PID/cmdline` split at NULs (empty for kernel threads and zombies); nil when gone.
+    func commandLine(_ pid: Int32) -> [String]? {
+        read("/proc/\(pid)/cmdline").map(Self.splitCommandLine)
+    }
+
     /// `/proc/PID/comm` without its newline; nil when gone.
     func name(_ pid: Int32) -> String? {
-        guard var bytes = read("/proc/\(pid)/comm"), !bytes.isEmpty else { return nil }
-        if bytes.last == 0x0A { bytes = bytes.dropLast() }
-        return String(decoding: bytes, as: UTF8.self)
+        read("/proc/\(pid)/comm").flatMap(Self.trimmedName)
     }
 
     /// The target of `/proc/PID/exe`; nil when gone or unreadable (kernel threads).

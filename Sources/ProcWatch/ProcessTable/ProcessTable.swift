@@ -93,7 +93,7 @@ public final class ProcessTable: Sendable {
                 return record
             }
         case .exec(let task):
-            let (commandLine, name, executable) = procfs.withLock { ($0.commandLine(task.pid), $0.name(task.pid), $0.executable(task.pid)) }
+            let (commandLine, name, executable) = procfs.withLock { $0.afterExec(task.pid) }
             // Everything inherited at fork described the program before the exec: replace it
             // all, and leave blank what /proc could no longer tell (the process is exiting or
             // gone; its exit record will name it). Never keep the pre-exec name.

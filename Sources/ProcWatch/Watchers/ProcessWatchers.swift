@@ -241,6 +241,10 @@ public final class ProcessWatchers: Sendable {
         }
     }
 
+    /// Runs the watchers on `event` as the reader thread would, without a kernel.
+    /// SPI (`Benchmarks`): for timing the dispatch alone.
+    @_spi(Benchmarks) public func dispatchForBenchmark(_ event: ProcessEvent) { dispatch(event) }
+
     private func dispatch(_ event: ProcessEvent) {
         let chain = registry.withLock { $0.chains[Self.chainIndex(of: event)] }
         let tracksTrees = !trees.withLock { $0.isEmpty }

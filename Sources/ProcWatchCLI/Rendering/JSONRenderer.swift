@@ -4,7 +4,11 @@ import ProcWatch
 /// Fields that do not apply are absent, never null (except a `lost` event's unknown `count`).
 ///
 /// Written straight into the output's bytes: no `String` is built per event.
-struct JSONRenderer {
+/// SPI (`Benchmarks`): public only so the micro-benchmarks can time it.
+@_spi(Benchmarks) public struct JSONRenderer {
+    /// A renderer (it holds no state).
+    public init() {}
+
     /// The line as a `String` (tests, one-off uses).
     func render(_ observed: ObservedEvent) -> String {
         var bytes: [UInt8] = []
@@ -13,7 +17,7 @@ struct JSONRenderer {
     }
 
     /// Appends the line (without its newline) to `output`.
-    func render(_ observed: ObservedEvent, into output: inout [UInt8]) {
+    public func render(_ observed: ObservedEvent, into output: inout [UInt8]) {
         var json = JSONObject()
         swap(&json.bytes, &output)  // build in place: no copy, no allocation
         defer { swap(&json.bytes, &output) }

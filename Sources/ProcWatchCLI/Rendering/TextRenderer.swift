@@ -1,8 +1,11 @@
 import ProcWatch
 
 /// The live view's lines: aligned columns, colour and glyphs on a terminal.
-struct TextRenderer {
-    struct Style {
+///
+/// SPI (`Benchmarks`): public only so the micro-benchmarks can time it.
+@_spi(Benchmarks) public struct TextRenderer {
+    /// What the columns show.
+    public struct Style {
         /// Which name to show: the command line (default), argv[0] only (`-s`), or comm (`-c`).
         enum Name { case commandLine, short, comm }
         var name: Name = .commandLine
@@ -18,9 +21,15 @@ struct TextRenderer {
         var ancestry = false
         /// Seconds east of UTC for the time column.
         var utcOffsetSeconds: Int64 = 0
+
+        /// The default: command lines, no colour, no glyphs, UTC.
+        public init() {}
     }
 
     var style: Style
+
+    /// A renderer with the given columns.
+    public init(style: Style) { self.style = style }
     let names = AccountNames()
     let terminals = TerminalNames()
 
@@ -39,7 +48,7 @@ struct TextRenderer {
 
     /// Appends the line (without its newline) to `out`, written as bytes: the hot kinds
     /// (fork, exec, exit) build no `String` at all.
-    func render(_ observed: ObservedEvent, into out: inout [UInt8]) {
+    public func render(_ observed: ObservedEvent, into out: inout [UInt8]) {
         let event = observed.event
         let lineStart = out.count
         if style.colour {
