@@ -97,9 +97,9 @@ package final class NetlinkSocket: NetlinkTransport {
     /// Drains with `recvmmsg(MSG_DONTWAIT)` first and only waits when the queue is empty,
     /// so a busy socket costs one syscall per batch and an idle one sleeps in `poll`.
     ///
-    /// Adaptive coalescing: when the queue runs dry less than ``coalescingPauseNanoseconds``
-    /// after it last did, the next wait is a fixed pause of that length instead of a `poll`
-    /// that would wake for every single datagram. Under a storm that turns thousands of wakeups per second into one per
+    /// Adaptive coalescing: while datagrams arrive faster than ``coalescingRate`` per second,
+    /// a wait is a fixed pause of ``coalescingPauseNanoseconds`` instead of a `poll` that
+    /// would wake for every single datagram. Under a storm that turns thousands of wakeups per second into one per
     /// pause (the buffer holds far more than a pause's worth); at a low rate nothing
     /// changes, so an isolated event is still delivered at once.
     package func receive(into batch: DatagramBatch, timeout: Duration?) throws(NetlinkError) -> ReceiveOutcome {
@@ -108,7 +108,7 @@ package final class NetlinkSocket: NetlinkTransport {
             let received = procwatch_recvmmsg(descriptor, batch.headers, UInt32(batch.capacity), Int32(MSG_DONTWAIT), nil)
             if received > 0 {
                 batch.commitReceived(Int(received))
-                coalescingState.withLock { $0.receivedSinceWait &+= Int(received) }
+                coalescingState.withLock { $0.windowCount &+= Int(received) }
                 return .datagrams(Int(received))
             }
             if received == -1 {
@@ -121,13 +121,19 @@ package final class NetlinkSocket: NetlinkTransport {
             }
             // A caller that only drains (zero timeout) never waits.
             if timeout == .zero { return .timedOut }
-            // Busy: the queue ran dry again soon after it last did (datagrams come faster
-            // than one per pause), or the last pause found datagrams waiting.
+            // Busy: over the last window (at least 10 ms) datagrams came faster than
+            // `coalescingRate` per second. Decided per window, so a burst of a few events
+            // from one short-lived process never makes an idle watcher pause.
             let now = Self.monotonicNanoseconds()
-            let busy = coalescing.pausing
-                ? coalescing.receivedSinceWait > 0
-                : now &- coalescing.lastRanDry < coalescingPauseNanoseconds
-            coalescing = Coalescing(lastRanDry: now, receivedSinceWait: 0, pausing: busy)
+            let busy = coalescingState.withLock { state -> Bool in
+                let elapsed = now &- state.windowStart
+                if elapsed >= 10_000_000 {
+                    state.pausing = Int64(state.windowCount) * 1_000_000_000 >= coalescingRate * elapsed
+                    state.windowStart = now
+                    state.windowCount = 0
+                }
+                return state.pausing
+            }
             if busy, timeout == nil, coalescingPauseNanoseconds > 0 {
                 if pauseUnlessWoken() { return .woken }
                 continue
@@ -141,19 +147,19 @@ package final class NetlinkSocket: NetlinkTransport {
     }
 
     /// How long a coalescing pause lasts (see `receive`); zero turns coalescing off.
-    package let coalescingPauseNanoseconds: Int64 = 500_000
+    package let coalescingPauseNanoseconds: Int64 = 300_000
+    /// Datagrams per second above which the receiver pauses instead of polling. A wakeup
+    /// costs a few microseconds: below this rate they cost under 5% of a core.
+    package let coalescingRate: Int64 = 10_000
+
     private struct Coalescing {
-        var lastRanDry: Int64 = 0
-        var receivedSinceWait = 0
+        var windowStart: Int64 = 0
+        var windowCount = 0
         var pausing = false
     }
     /// Touched only by the one thread that receives; in a mutex only to keep the socket
     /// `Sendable` (uncontended: a few nanoseconds).
     private let coalescingState = Mutex(Coalescing())
-    private var coalescing: Coalescing {
-        get { coalescingState.withLock { $0 } }
-        set { coalescingState.withLock { $0 = newValue } }
-    }
 
     private static func monotonicNanoseconds() -> Int64 {
         var now = timespec()

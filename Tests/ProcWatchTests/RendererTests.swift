@@ -1,6 +1,6 @@
 import Testing
 @testable import ProcWatch
-@testable import ProcWatchCLI
+@_spi(Benchmarks) @testable import ProcWatchCLI
 
 /// The live view's renderers on fixed events (no kernel).
 @Suite("Renderers")

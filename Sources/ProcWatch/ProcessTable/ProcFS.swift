@@ -21,7 +21,7 @@ final class ProcFS: @unchecked Sendable {
     /// of /proc/PID (the costly pid lookup happens once, not three times, and all three
     /// describe the same process even if the pid is reused meanwhile). Each is nil when
     /// the process was gone before it could be read.
-    func afterExec(_ pid: Int32) -> (commandLine: [String]?, name: String?, executable: String?) {
+    func afterExec(_ pid: Int32, executable readsExecutable: Bool = true) -> (commandLine: [String]?, name: String?, executable: String?) {
         var path: (UInt64, UInt64, UInt64) = (0, 0, 0)  // "/proc/" + up to 10 digits + NUL
         let directory = withUnsafeMutableBytes(of: &path) { raw -> Int32 in
             var length = 0
@@ -37,6 +37,7 @@ final class ProcFS: @unchecked Sendable {
         defer { close(directory) }
         let commandLine = read(at: directory, "cmdline").map(Self.splitCommandLine)
         let name = read(at: directory, "comm").flatMap(Self.trimmedName)
+        guard readsExecutable else { return (commandLine, name, nil) }
         let length = linkTarget.withUnsafeMutableBytes { readlinkat(directory, "exe", $0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count) }
         let executable = length > 0 ? String(decoding: linkTarget[..<length], as: UTF8.self) : nil
         return (commandLine, name, executable)

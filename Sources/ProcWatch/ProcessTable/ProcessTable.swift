@@ -33,10 +33,16 @@ public final class ProcessTable: Sendable {
     /// Names from exit records not yet matched to an exit event, oldest first (bounded).
     private let recentExitNames = Mutex<(names: [Int32: String], order: [Int32])>(([:], []))
 
+    /// Whether an exec reads the executable's path (`/proc/PID/exe`).
+    private let readsExecutables: Bool
+
     /// Creates a table, seeded from /proc unless `seed` is false. With `exitNames`, a
     /// process that exited before /proc could be read is named from its taskstats exit record.
-    public init(seed: Bool = true, exitNames: TaskstatsListener? = nil) {
+    /// Without `executables`, an exec reads the command line and name only (one system
+    /// call less per exec, for views that never show the executable's path).
+    public init(seed: Bool = true, exitNames: TaskstatsListener? = nil, executables: Bool = true) {
         self.exitNames = exitNames
+        self.readsExecutables = executables
         var boot = timespec()
         var monotonic = timespec()
         clock_gettime(CLOCK_BOOTTIME, &boot)
@@ -93,7 +99,7 @@ public final class ProcessTable: Sendable {
                 return record
             }
         case .exec(let task):
-            let (commandLine, name, executable) = procfs.withLock { $0.afterExec(task.pid) }
+            let (commandLine, name, executable) = procfs.withLock { $0.afterExec(task.pid, executable: readsExecutables) }
             // Everything inherited at fork described the program before the exec: replace it
             // all, and leave blank what /proc could no longer tell (the process is exiting or
             // gone; its exit record will name it). Never keep the pre-exec name.
@@ -109,8 +115,10 @@ public final class ProcessTable: Sendable {
             return update(task.pid, at: event) { $0.uid = real }
         case .exit(let task, _, _, _):
             guard !task.isThread else { return ensure(task.pid, at: event) }
-            let known = state.withLock { $0.records[task.pid] }
-            let lateName = exitName(of: task.pid, needed: known.map { $0.name.isEmpty || $0.commandLine.isEmpty } ?? true)
+            let needed = state.withLock { state in
+                state.records[task.pid].map { $0.name.isEmpty || $0.commandLine.isEmpty } ?? true
+            }
+            let lateName = exitName(of: task.pid, needed: needed)
             return update(task.pid, at: event) { record in
                 record.endNanoseconds = event.timestamp.monotonicNanoseconds
                 // The kernel's record carries the final name: it beats an empty name, and a
@@ -131,16 +139,13 @@ public final class ProcessTable: Sendable {
 
     /// Removes a process whose exit event was delivered; sweeps dead entries when due.
     public func retire(_ event: ProcessEvent) {
-        if case .exit(let task, _, _, _) = event.detail, !task.isThread {
-            state.withLock { state in
-                if state.records[task.pid]?.endNanoseconds != nil {
-                    state.records[task.pid] = nil
-                    state.touched[task.pid] = nil
-                }
-            }
-        }
         let now = event.timestamp.monotonicNanoseconds
         let due = state.withLock { state -> Bool in
+            if case .exit(let task, _, _, _) = event.detail, !task.isThread,
+               state.records[task.pid]?.endNanoseconds != nil {
+                state.records[task.pid] = nil
+                state.touched[task.pid] = nil
+            }
             // After a loss (an exit may be among the missing) or every 30 s.
             // Out-of-order events (other CPUs) must not look like a long wait: no backwards subtraction.
             guard state.sweepDue || (now > state.lastSweep && now - state.lastSweep > 30_000_000_000) else { return false }
@@ -179,6 +184,9 @@ public final class ProcessTable: Sendable {
             return true
         }
         // The pid's entry goes either way: a later process with the same pid must not find it.
+        // A read takes every queued record, so a name is often known already: read again
+        // only when it is not.
+        if needed, let known = recentExitNames.withLock({ $0.names.removeValue(forKey: pid) }) { return known }
         guard due else { return recentExitNames.withLock { $0.names.removeValue(forKey: pid) }.flatMap { needed ? $0 : nil } }
         exitNames.drain { record in
             guard !record.isProcessTotal, record.id > 0 else { return }
@@ -211,6 +219,15 @@ public final class ProcessTable: Sendable {
     }
 
     private func update(_ pid: Int32, at event: ProcessEvent, _ change: (inout ProcessRecord) -> Void) -> ProcessRecord? {
+        let time = event.timestamp.monotonicNanoseconds
+        // Known (the usual case): changed in place, under one lock, without copying it out first.
+        let updated = state.withLock { state -> ProcessRecord? in
+            guard state.records[pid] != nil else { return nil }
+            change(&state.records[pid]!)
+            if time > state.touched[pid] ?? 0 { state.touched[pid] = time }
+            return state.records[pid]
+        }
+        if let updated { return updated }
         var record = ensure(pid, at: event) ?? ProcessRecord(pid: pid, parentPID: 0, name: "")
         change(&record)
         state.withLock { state in

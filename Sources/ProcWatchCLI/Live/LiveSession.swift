@@ -15,7 +15,10 @@ enum LiveSession {
         duration: Double?, realTime: Bool, tickInterval: Double? = nil, tick: @escaping @Sendable (LiveView) -> Void = { _ in }
     ) async throws -> LiveView {
         // As root, exit records name the processes that were gone before /proc could be read.
-        let table = ProcessTable(exitNames: try? TaskstatsListener())
+        // Only the JSON view shows the executable's path: the others skip reading it.
+        var showsExecutables = false
+        if case .json = format { showsExecutables = true }
+        let table = ProcessTable(exitNames: try? TaskstatsListener(), executables: showsExecutables)
         let view = LiveView(table: table, selection: selection, filter: filter, format: format,
                             ancestry: ancestry, output: output)
         try await run(kinds: selection.subscription, handle: { view.handle($0) }, batchEnded: { output.flush() },

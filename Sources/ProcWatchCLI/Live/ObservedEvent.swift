@@ -12,7 +12,7 @@ import ProcWatch
     var ancestors: [ProcessRecord] = []
 
     /// An event and the process it concerns.
-    public init(event: ProcessEvent, process: ProcessRecord?, previousName: String? = nil, ancestors: [ProcessRecord] = []) {
+    public init(event: ProcessEvent, process: ProcessRecord? = nil, previousName: String? = nil, ancestors: [ProcessRecord] = []) {
         self.event = event
         self.process = process
         self.previousName = previousName

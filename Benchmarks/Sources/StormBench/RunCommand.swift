@@ -1,0 +1,189 @@
+import ArgumentParser
+import Glibc
+
+/// `storm-bench run`: every storm against every consumer, one consumer at a time.
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the fork storms against each consumer and report events received, losses, CPU and memory."
+    )
+
+    @Option(name: .long, help: "Forks per forker in the plain storms.")
+    var count = 20_000
+
+    @Option(name: .long, help: "Forks per forker in the exec storm (default: half of --count; an exec costs about 3 forks).")
+    var execCount: Int?
+
+    @Option(name: .long, help: "Parallel forkers of the plain storms, comma-separated.")
+    var forkers = "1,2,4"
+
+    @Option(name: .long, help: "Parallel forkers of the exec storm, comma-separated (empty: no exec storm).")
+    var execForkers = "2"
+
+    @Option(name: .long, help: "Program the exec storm's children exec.")
+    var execProgram = "/bin/true"
+
+    @Flag(name: .long, help: "Tiny storms for CI: 2000 forks per forker, N=2 only.")
+    var smoke = false
+
+    @Option(name: .long, help: "Consumers to run, comma-separated: \(Consumer.Kind.allCases.map(\.rawValue).joined(separator: ",")).")
+    var consumers = Consumer.Kind.allCases.map(\.rawValue).joined(separator: ",")
+
+    @Option(name: .long, help: "The procwatch executable.")
+    var procwatch = ".build/release/procwatch"
+
+    @Option(name: .long, help: "The forkstat executable.")
+    var forkstat = "forkstat"
+
+    @Option(name: .long, help: "The naive C consumer (Benchmarks/Floor/naive-consumer.c, built).")
+    var floor = "Benchmarks/.build/naive-consumer"
+
+    @Option(name: .long, help: "Where to write the JSON report.")
+    var json = "bench-storm.json"
+
+    @Option(name: .long, help: "Seconds to let a consumer start and subscribe before the storm.")
+    var subscribeSeconds = 1.0
+
+    @Option(name: .long, help: "Keep every consumer's output in this directory (default: a temporary one, removed).")
+    var keep: String?
+
+    func validate() throws {
+        guard count > 0, (execCount ?? 1) > 0 else { throw ValidationError("counts must be positive") }
+        for kind in consumers.split(separator: ",") where Consumer.Kind(rawValue: String(kind)) == nil {
+            throw ValidationError("unknown consumer '\(kind)'")
+        }
+    }
+
+    func run() throws {
+        let storms = try plannedStorms()
+        let paths = Consumer.Paths(procwatch: procwatch, forkstat: forkstat, floor: floor)
+        let chosen = consumers.split(separator: ",").compactMap { Consumer.Kind(rawValue: String($0)) }.map { Consumer($0, paths: paths) }
+        guard let me = readLink("/proc/self/exe") else { throw BenchError("cannot read /proc/self/exe") }
+        let directory = try outputDirectory()
+        let runner = MeasurementRunner(forkerExecutable: me, outputDirectory: directory, subscribeSeconds: subscribeSeconds, keepOutput: keep != nil)
+        let system = SystemInfo.current()
+
+        var listenerLog: [String] = []
+        let start = try Listeners.settledState()
+        var countRaised = start.raised
+        let raisedAtStart = countRaised
+        if raisedAtStart {
+            let cause = start.live.isEmpty
+                ? "an earlier program leaked it (no connector socket is open)"
+                : "connector sockets with port ids \(start.live.map(String.init).joined(separator: ", ")) are open"
+            let warning = "warning: the kernel's proc-connector listener count is already above zero: \(cause); results are still valid, but leaks cannot be detected and forkstat's leak will not be repaired"
+            log(warning)
+            listenerLog.append(warning)
+        }
+
+        var measurements: [Measurement] = []
+        var deferredForkstatLeaks = 0
+        var index = 0
+        for storm in storms {
+            for consumer in chosen {
+                index += 1
+                log("[\(index)/\(storms.count * chosen.count)] \(storm.name), \(consumer.label) …")
+                // Probe right before forkstat (once other programs' live sockets have closed):
+                // its leak is repaired only if nobody listened before.
+                if consumer.isForkstat { countRaised = try Listeners.settledState().raised }
+                let listenedBefore = countRaised
+                var measurement = runner.measure(storm, with: consumer, index: index)
+                let after = try Listeners.settledState()
+                if !listenedBefore && after.raised {
+                    let others = after.live.isEmpty ? "" : " (connector sockets \(after.live.map(String.init).joined(separator: ", ")) still open)"
+                    if consumer.isForkstat {
+                        try Listeners.releaseOne()
+                        countRaised = try Listeners.anyoneListening()
+                        measurement.listenerNote = countRaised
+                            ? "forkstat leaked the listener count; released one, but someone still listens\(others)"
+                            : "forkstat leaked the listener count; released one, back to zero"
+                    } else {
+                        countRaised = true
+                        measurement.listenerNote = after.live.isEmpty
+                            ? "\(consumer.label) left the listener count raised (not repaired: only forkstat's leak is)"
+                            : "the listener count is raised, but connector sockets \(after.live.map(String.init).joined(separator: ", ")) are open: cannot tell whether \(consumer.label) leaked"
+                    }
+                    listenerLog.append("\(storm.name), \(consumer.label): \(measurement.listenerNote!)")
+                } else {
+                    if consumer.isForkstat && listenedBefore {
+                        if raisedAtStart {
+                            measurement.listenerNote = "the count was already raised before forkstat: its leak cannot be confirmed and was not repaired"
+                        } else {
+                            // The count was zero at the start, so once nobody listens any more,
+                            // what is left is leaks: forkstat's is given back then.
+                            deferredForkstatLeaks += 1
+                            measurement.listenerNote = "someone else listened before forkstat: its leak is given back at the end of the run"
+                        }
+                        listenerLog.append("\(storm.name), \(consumer.label): \(measurement.listenerNote!)")
+                    }
+                    countRaised = after.raised
+                }
+                log("    " + Report.summary(measurement))
+                measurements.append(measurement)
+            }
+        }
+        if keep == nil { rmdir(directory) }
+        if deferredForkstatLeaks > 0 {
+            // Only leaks are left once no connector socket is open: give back forkstat's,
+            // one at a time, each only while the count is still above zero.
+            var released = 0
+            while released < deferredForkstatLeaks {
+                let state = try Listeners.settledState(patience: 60)
+                guard state.raised && state.live.isEmpty else { break }
+                try Listeners.releaseOne()
+                released += 1
+            }
+            listenerLog.append("released \(released) of \(deferredForkstatLeaks) deferred forkstat leaks")
+        }
+        let end = try Listeners.settledState()
+        let finalState = !end.raised ? "nobody listens (count zero)"
+            : end.live.isEmpty ? "count above zero, no connector socket open (a leak)"
+            : "someone listens (connector sockets \(end.live.map(String.init).joined(separator: ", ")) open)"
+        listenerLog.append("at the end: \(finalState)")
+
+        let report = Report(system: system, storms: storms, measurements: measurements, listenerLog: listenerLog,
+                            settings: settingsDescription(storms), raisedAtStart: raisedAtStart)
+        print(report.table())
+        try writeText(report.json().rendered() + "\n", to: json)
+        print("JSON: \(json)")
+    }
+
+    func plannedStorms() throws -> [Storm] {
+        func numbers(_ list: String) throws -> [Int] {
+            try list.split(separator: ",").map {
+                guard let n = Int($0), n > 0 else { throw ValidationError("bad forker count '\($0)'") }
+                return n
+            }
+        }
+        let plainCount = smoke ? 2000 : count
+        let execPerForker = smoke ? 2000 : (execCount ?? max(1, count / 2))
+        let plain = smoke ? [2] : try numbers(forkers)
+        let exec = smoke ? [2] : try numbers(execForkers)
+        return plain.map { Storm(forkers: $0, count: plainCount, exec: nil) }
+            + exec.map { Storm(forkers: $0, count: execPerForker, exec: execProgram) }
+    }
+
+    func settingsDescription(_ storms: [Storm]) -> [(String, JSON)] {
+        [
+            ("smoke", .bool(smoke)),
+            ("storms", .array(storms.map { .object([("name", .string($0.name)), ("forkers", .int($0.forkers)), ("forks_per_forker", .int($0.count)), ("exec", .optional($0.exec))]) })),
+            ("subscribe_seconds", .number(subscribeSeconds)),
+            ("procwatch", .string(procwatch)),
+            ("forkstat", .string(forkstat)),
+            ("floor", .string(floor)),
+        ]
+    }
+
+    func outputDirectory() throws -> String {
+        if let keep {
+            mkdir(keep, 0o755)
+            return keep
+        }
+        var template = Array("/tmp/storm-bench.XXXXXX".utf8CString)
+        guard mkdtemp(&template) != nil else { throw BenchError.posix("mkdtemp") }
+        return template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+    }
+
+    func log(_ line: String) {
+        printError(line)
+    }
+}
