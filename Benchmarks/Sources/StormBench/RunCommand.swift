@@ -25,6 +25,9 @@ struct Run: ParsableCommand {
     @Flag(name: .long, help: "Tiny storms for CI: 2000 forks per forker, N=2 only.")
     var smoke = false
 
+    @Flag(name: .long, help: "Exit 1 unless every procwatch run lost nothing, received every storm event and named every exec-storm exit, and the listener count ends at zero when it started there.")
+    var check = false
+
     @Option(name: .long, help: "Consumers to run, comma-separated: \(Consumer.Kind.allCases.map(\.rawValue).joined(separator: ",")).")
     var consumers = Consumer.Kind.allCases.map(\.rawValue).joined(separator: ",")
 
@@ -145,6 +148,28 @@ struct Run: ParsableCommand {
         print(report.table())
         try writeText(report.json().rendered() + "\n", to: json)
         print("JSON: \(json)")
+        if check {
+            let problems = Self.problems(measurements) + (!raisedAtStart && end.raised ? ["the listener count ends raised: \(finalState)"] : [])
+            for problem in problems { printError("check failed: \(problem)") }
+            if !problems.isEmpty { throw ExitCode(1) }
+        }
+    }
+
+    /// What `--check` holds procwatch to: the targets that a small storm can show.
+    static func problems(_ measurements: [Measurement]) -> [String] {
+        measurements.filter { !$0.consumer.isForkstat && $0.consumer.kind != .floor }.flatMap { run -> [String] in
+            let name = "\(run.storm.name), \(run.consumer.label)"
+            if let failure = run.failure { return ["\(name): \(failure)"] }
+            var problems: [String] = []
+            if let lost = run.observation?.lost, lost > 0 { problems.append("\(name): \(lost) events lost") }
+            if let received = run.received, received < run.expected {
+                problems.append("\(name): received \(received) of \(run.expected) storm events")
+            }
+            if let share = run.namedShare, share < 1 {
+                problems.append("\(name): \(Int((share * 100).rounded(.down)))% of the exec storm's exits named right")
+            }
+            return problems
+        }
     }
 
     func plannedStorms() throws -> [Storm] {
