@@ -53,6 +53,9 @@ public enum ProcEventDecoder {
     }
 
     /// Decodes one netlink message; nil for NLMSG_NOOP, which carries nothing.
+    /// (Inlined with the next one into the loop: returning the large message through memory
+    /// twice was a good part of the cost per event.)
+    @inline(__always)
     static func decode(message: NetlinkMessage, unixOffsetNanoseconds: Int64) -> ConnectorMessage? {
         switch message.type {
         case NetlinkMessage.noop:
@@ -86,6 +89,7 @@ public enum ProcEventDecoder {
     }
 
     /// Decodes a `struct proc_event` (the `cn_msg` data).
+    @inline(__always)
     static func decode(
         event bytes: UnsafeRawBufferPointer, sequence: UInt32, acknowledgement: UInt32, unixOffsetNanoseconds: Int64
     ) -> ConnectorMessage {
