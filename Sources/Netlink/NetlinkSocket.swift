@@ -99,9 +99,10 @@ package final class NetlinkSocket: NetlinkTransport {
     ///
     /// Adaptive coalescing: while datagrams arrive faster than ``coalescingRate`` per second,
     /// a wait is a fixed pause of ``coalescingPauseNanoseconds`` instead of a `poll` that
-    /// would wake for every single datagram. Under a storm that turns thousands of wakeups per second into one per
-    /// pause (the buffer holds far more than a pause's worth); at a low rate nothing
-    /// changes, so an isolated event is still delivered at once.
+    /// would wake for every single datagram. Under a storm that turns thousands of wakeups
+    /// per second into one per pause (the buffer holds far more than a pause's worth). At
+    /// a low rate nothing changes: an isolated event is delivered at once, except in the
+    /// 10 ms window right after a busy one, where it can wait one pause.
     package func receive(into batch: DatagramBatch, timeout: Duration?) throws(NetlinkError) -> ReceiveOutcome {
         while true {
             batch.resetHeaders()
@@ -128,7 +129,10 @@ package final class NetlinkSocket: NetlinkTransport {
             let busy = coalescingState.withLock { state -> Bool in
                 let elapsed = now &- state.windowStart
                 if elapsed >= 10_000_000 {
-                    state.pausing = Int64(state.windowCount) * 1_000_000_000 >= coalescingRate * elapsed
+                    // count / elapsed >= rate, written so nothing can overflow (an idle
+                    // window can last for days): count is at most millions, the nanoseconds
+                    // per datagram at the threshold rate 100k.
+                    state.pausing = Int64(state.windowCount) * (1_000_000_000 / coalescingRate) >= elapsed
                     state.windowStart = now
                     state.windowCount = 0
                 }
@@ -146,7 +150,7 @@ package final class NetlinkSocket: NetlinkTransport {
         }
     }
 
-    /// How long a coalescing pause lasts (see `receive`); zero turns coalescing off.
+    /// How long a coalescing pause lasts (see `receive`).
     package let coalescingPauseNanoseconds: Int64 = 300_000
     /// Datagrams per second above which the receiver pauses instead of polling. A wakeup
     /// costs a few microseconds: below this rate they cost under 5% of a core.

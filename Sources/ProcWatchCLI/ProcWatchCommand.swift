@@ -52,7 +52,7 @@ struct ProcWatchCommand: AsyncParsableCommand {
     @Flag(name: .customShort("c"), help: "Name processes by their kernel task name (comm) instead of their command line. Example: procwatch -c")
     var commNames = false
 
-    @Flag(name: .customShort("l"), help: "Line-buffered output (always on: every line is written as it happens). Example: procwatch -l | grep exec")
+    @Flag(name: .customShort("l"), help: "Line-buffered output (always on: lines are written as soon as the events of each kernel read are handled, never held back). Example: procwatch -l | grep exec")
     var lineBuffered = false
 
     @Flag(name: .customShort("r"), help: "Run with real-time FIFO scheduling (needs root or CAP_SYS_NICE). Example: procwatch -r")

@@ -83,6 +83,7 @@ struct Phase {
                         workload: () throws -> Void) throws -> (watcher: Phase, raw: Phase) {
         let recorder = Recorder(capacity: expected * 2 + 1024)
         let raw = try RawListener(kinds: rawKinds, capacity: expected * 2 + 1024)
+        defer { raw.stop() }  // IGNORE on every way out (stop is idempotent)
         raw.start()
         let watchers = ProcessWatchers()
         watchers.on(kinds) { event in

@@ -11,7 +11,9 @@ final class RawListener: @unchecked Sendable {
     private let kinds: Set<UInt32>
     let recorder: Recorder
     private let stopping = Atomic<Bool>(false)
+    private let stopped = Atomic<Bool>(false)
     private var thread = pthread_t()
+    private var started = false
 
     /// Listens for the cn_proc `what` values in `kinds` (1 fork, 2 exec, 0x80000000 exit).
     init(kinds: Set<UInt32>, capacity: Int) throws {
@@ -27,10 +29,12 @@ final class RawListener: @unchecked Sendable {
         self.socket = socket
         self.kinds = kinds
         recorder = Recorder(capacity: capacity)
+        RawListener.releaseOnSignal(socket)
         send(operation: 1)  // LISTEN
     }
 
     func start() {
+        started = true
         let context = Unmanaged.passRetained(self).toOpaque()
         pthread_create(&thread, nil, { context in
             let listener = Unmanaged<RawListener>.fromOpaque(context!).takeRetainedValue()
@@ -39,11 +43,46 @@ final class RawListener: @unchecked Sendable {
         }, context)
     }
 
+    /// Stops the thread and sends IGNORE (never leave the kernel's listener count raised).
+    /// Safe to call more than once.
     func stop() {
+        guard !stopped.exchange(true, ordering: .relaxed) else { return }
         stopping.store(true, ordering: .relaxed)
-        pthread_join(thread, nil)
-        send(operation: 2)  // IGNORE: never leave the kernel's listener count raised
+        if started { pthread_join(thread, nil) }
+        send(operation: 2)
+        RawListener.signalSocket.store(-1, ordering: .relaxed)
         close(socket)
+    }
+
+    /// The socket a SIGINT/SIGTERM handler must release before the process dies by it.
+    private static let signalSocket = Atomic<Int32>(-1)
+    /// IGNORE, built once so the handler only calls `sendto` (async-signal-safe).
+    nonisolated(unsafe) private static var ignoreMessage: [UInt8] = message(operation: 2)
+
+    private static func releaseOnSignal(_ socket: Int32) {
+        _ = ignoreMessage.count
+        signalSocket.store(socket, ordering: .relaxed)
+        for signal in [SIGINT, SIGTERM, SIGHUP] {
+            var action = sigaction()
+            action.__sigaction_handler.sa_handler = { signal in
+                let socket = RawListener.signalSocket.exchange(-1, ordering: .relaxed)
+                if socket >= 0 {
+                    var kernel = NetlinkAddress(groups: 0)
+                    RawListener.ignoreMessage.withUnsafeBytes { bytes in
+                        _ = withUnsafePointer(to: &kernel) {
+                            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                                sendto(socket, bytes.baseAddress, bytes.count, 0, $0, socklen_t(MemoryLayout<NetlinkAddress>.size))
+                            }
+                        }
+                    }
+                }
+                var restore = sigaction()
+                sigaction(signal, &restore, nil)  // SIG_DFL
+                raise(signal)
+            }
+            sigemptyset(&action.sa_mask)
+            sigaction(signal, &action, nil)
+        }
     }
 
     private func loop() {
@@ -62,11 +101,7 @@ final class RawListener: @unchecked Sendable {
     }
 
     private func send(operation: UInt32) {
-        var message = [UInt8]()
-        func put<T: FixedWidthInteger>(_ value: T) { withUnsafeBytes(of: value.littleEndian) { message.append(contentsOf: $0) } }
-        put(UInt32(16 + 20 + 4)); put(UInt16(3)); put(UInt16(0)); put(UInt32(0)); put(UInt32(getpid()))  // nlmsghdr
-        put(UInt32(1)); put(UInt32(1)); put(UInt32(0)); put(UInt32(0)); put(UInt16(4)); put(UInt16(0))  // cn_msg
-        put(operation)
+        let message = Self.message(operation: operation)
         var kernel = NetlinkAddress(groups: 0)
         _ = message.withUnsafeBytes { bytes in
             withUnsafePointer(to: &kernel) {
@@ -75,6 +110,16 @@ final class RawListener: @unchecked Sendable {
                 }
             }
         }
+    }
+
+    /// nlmsghdr + cn_msg + the 4-byte proc connector operation.
+    private static func message(operation: UInt32) -> [UInt8] {
+        var message = [UInt8]()
+        func put<T: FixedWidthInteger>(_ value: T) { withUnsafeBytes(of: value.littleEndian) { message.append(contentsOf: $0) } }
+        put(UInt32(16 + 20 + 4)); put(UInt16(3)); put(UInt16(0)); put(UInt32(0)); put(UInt32(0))  // nlmsghdr
+        put(UInt32(1)); put(UInt32(1)); put(UInt32(0)); put(UInt32(0)); put(UInt16(4)); put(UInt16(0))  // cn_msg
+        put(operation)
+        return message
     }
 }
 

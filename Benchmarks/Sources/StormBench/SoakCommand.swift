@@ -34,9 +34,20 @@ struct SoakCommand: ParsableCommand {
         var samples: [(bytes: Int, rssKiB: Int)] = []
         let sampler = Sampler(pid: consumer, output: output)
         sampler.start()
-        let made = try runner.runForkers(storm)
+        let made: (pids: [pid_t], children: Int)
+        do {
+            made = try runner.runForkers(storm)
+        } catch {
+            _ = sampler.stop()
+            kill(consumer, SIGINT)
+            _ = waitFor(consumer)
+            throw error
+        }
         _ = waitUntilIdle(consumer)
         samples = sampler.stop()
+        // The peak is the kernel's high-water mark (VmHWM), read before SIGINT: 200 ms
+        // samples of VmRSS could miss a spike between them.
+        let highWater = peakRSSKiB(of: consumer) ?? 0
         kill(consumer, SIGINT)
         let end = waitFor(consumer)
         guard end.exitedCleanly else { throw BenchError("procwatch ended with \(end.description)") }
@@ -47,7 +58,7 @@ struct SoakCommand: ParsableCommand {
         if let bytes = readBytes(output) { for byte in bytes where byte == 0x0A { lines += 1 } }
         let bytesPerLine = max(1, (samples.last?.bytes ?? 0) / max(1, lines))
         let afterFirst100k = samples.first { $0.bytes >= 100_000 * bytesPerLine }?.rssKiB
-        let peak = samples.map(\.rssKiB).max() ?? 0
+        let peak = max(highWater, samples.map(\.rssKiB).max() ?? 0)
         let growth = afterFirst100k.map { peak - $0 }
         let passed = Double(peak) / 1024 < limitMiB && (growth ?? Int.max) < 1024
         print("soak: \(2 * made.children) events made, \(lines) lines written")

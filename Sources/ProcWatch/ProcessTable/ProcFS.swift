@@ -26,10 +26,15 @@ final class ProcFS: @unchecked Sendable {
         let directory = withUnsafeMutableBytes(of: &path) { raw -> Int32 in
             var length = 0
             for byte in "/proc/".utf8 { raw[length] = byte; length += 1 }
-            var digits: [UInt8] = []
-            var value = UInt32(bitPattern: pid)
-            repeat { digits.append(UInt8(ascii: "0") + UInt8(value % 10)); value /= 10 } while value > 0
-            for byte in digits.reversed() { raw[length] = byte; length += 1 }
+            // The pid's digits, written in place (no allocation per exec).
+            let value = UInt32(bitPattern: pid)
+            var divisor: UInt32 = 1
+            while value / divisor >= 10 { divisor *= 10 }
+            while divisor > 0 {
+                raw[length] = UInt8(ascii: "0") + UInt8(value / divisor % 10)
+                length += 1
+                divisor /= 10
+            }
             raw[length] = 0
             return open(raw.baseAddress!.assumingMemoryBound(to: CChar.self), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         }
@@ -39,7 +44,8 @@ final class ProcFS: @unchecked Sendable {
         let name = read(at: directory, "comm").flatMap(Self.trimmedName)
         guard readsExecutable else { return (commandLine, name, nil) }
         let length = linkTarget.withUnsafeMutableBytes { readlinkat(directory, "exe", $0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count) }
-        let executable = length > 0 ? String(decoding: linkTarget[..<length], as: UTF8.self) : nil
+        // A result filling the buffer may be cut short: no path rather than a wrong one.
+        let executable = length > 0 && length < linkTarget.count ? String(decoding: linkTarget[..<length], as: UTF8.self) : nil
         return (commandLine, name, executable)
     }
 

@@ -114,7 +114,11 @@ public final class ProcessTable: Sendable {
         case .uid(let task, let real, _):
             return update(task.pid, at: event) { $0.uid = real }
         case .exit(let task, _, _, _):
-            guard !task.isThread else { return ensure(task.pid, at: event) }
+            guard !task.isThread else {
+                // A thread's exit sends a record too: count it, so the socket is read as often.
+                if let exitNames, countExitDue() { drainExitNames(exitNames) }
+                return ensure(task.pid, at: event)
+            }
             let needed = state.withLock { state in
                 state.records[task.pid].map { $0.name.isEmpty || $0.commandLine.isEmpty } ?? true
             }
@@ -173,21 +177,29 @@ public final class ProcessTable: Sendable {
     /// The name in `pid`'s taskstats exit record (sent before the exit event, so queued).
     ///
     /// The socket is read only when a name is `needed` (the exec could not be read) or
-    /// every `exitsPerDrain` exits: one read then takes many records, and the socket's
-    /// queue stays short, so the newest records are never the ones dropped.
+    /// every `exitsPerDrain` exits of processes and threads (one read then takes many
+    /// records, and the socket's queue stays far below its limit). A needed name is looked
+    /// up only after a read: the fresh record then replaces any older one filed under the
+    /// same pid by an earlier read.
     private func exitName(of pid: Int32, needed: Bool) -> String? {
         guard let exitNames else { return nil }
-        let due = state.withLock { state -> Bool in
+        if needed || countExitDue() { drainExitNames(exitNames) }
+        // The pid's entry goes either way: a later process with the same pid must not find it.
+        let name = recentExitNames.withLock { $0.names.removeValue(forKey: pid) }
+        return needed ? name : nil
+    }
+
+    /// Counts an exit (of a process or a thread); true when a periodic read is due.
+    private func countExitDue() -> Bool {
+        state.withLock { state in
             state.exitsSinceDrain += 1
-            guard needed || state.exitsSinceDrain >= Self.exitsPerDrain else { return false }
+            guard state.exitsSinceDrain >= Self.exitsPerDrain else { return false }
             state.exitsSinceDrain = 0
             return true
         }
-        // The pid's entry goes either way: a later process with the same pid must not find it.
-        // A read takes every queued record, so a name is often known already: read again
-        // only when it is not.
-        if needed, let known = recentExitNames.withLock({ $0.names.removeValue(forKey: pid) }) { return known }
-        guard due else { return recentExitNames.withLock { $0.names.removeValue(forKey: pid) }.flatMap { needed ? $0 : nil } }
+    }
+
+    private func drainExitNames(_ exitNames: TaskstatsListener) {
         exitNames.drain { record in
             guard !record.isProcessTotal, record.id > 0 else { return }
             recentExitNames.withLock { recent in
@@ -198,7 +210,6 @@ public final class ProcessTable: Sendable {
                 }
             }
         }
-        return recentExitNames.withLock { $0.names.removeValue(forKey: pid) }.flatMap { needed ? $0 : nil }
     }
 
     private static let exitsPerDrain = 32

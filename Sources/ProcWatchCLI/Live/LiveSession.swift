@@ -21,13 +21,16 @@ enum LiveSession {
         let table = ProcessTable(exitNames: try? TaskstatsListener(), executables: showsExecutables)
         let view = LiveView(table: table, selection: selection, filter: filter, format: format,
                             ancestry: ancestry, output: output)
+        // Held exec lines and buffered output go out however the watch ends.
+        defer {
+            view.flushUnnamedExecs()
+            output.flush()
+        }
         try await run(kinds: selection.subscription, handle: { view.handle($0) }, batchEnded: { output.flush() },
                       duration: duration, realTime: realTime, tickInterval: tickInterval, tick: { tick(view) }, started: {
                           if case .text(let renderer) = format { output.write(renderer.header) }
                           output.flush()
                       })
-        view.flushUnnamedExecs()
-        output.flush()
         return view
     }
 

@@ -106,63 +106,64 @@ final class LiveView: @unchecked Sendable {
 
 /// Standard output (or another descriptor), written whole even after short writes.
 ///
-/// Buffered (the live views): lines collect in memory and go out in one `write` when the
-/// reader finishes a batch (``flush()``), or when 64 KiB piled up; so output is line-timely
-/// but costs one syscall per batch rather than per line. Unbuffered: each line at once.
-final class LineOutput: @unchecked Sendable {
-    // @unchecked: a buffered output is written and flushed only on the reader thread, or
-    // after it stopped.
+/// Buffered (the event view): lines collect in memory and go out in one `write` when the
+/// reader finishes a kernel batch (``flush()``), or when 64 KiB piled up; so output follows
+/// the events as closely as the reader does, but costs one syscall per batch rather than
+/// per line. Unbuffered: each line at once. The buffer is behind a lock (uncontended on the
+/// reader thread: a few nanoseconds), because the header and `stats` ticks are written
+/// from other threads.
+final class LineOutput: Sendable {
     private let descriptor: Int32
     private let buffered: Bool
-    private var pending: [UInt8] = []
-    private(set) var failed = false
+    private let state: Mutex<(pending: [UInt8], failed: Bool)>
 
     init(descriptor: Int32 = 1, buffered: Bool = false) {
         self.descriptor = descriptor
         self.buffered = buffered
+        var pending: [UInt8] = []
         if buffered { pending.reserveCapacity(Self.flushThreshold + 4096) }
+        state = Mutex((pending, false))
     }
 
     private static let flushThreshold = 64 * 1024
 
+    /// Whether a write failed (e.g. EPIPE where SIGPIPE is ignored); nothing is written after.
+    var failed: Bool { state.withLock { $0.failed } }
+
     func write(_ line: String) {
-        guard !failed else { return }
-        var text = line
-        text.append("\n")
-        if buffered {
-            pending.append(contentsOf: text.utf8)
-            if pending.count >= Self.flushThreshold { flush() }
-            return
-        }
-        text.withUTF8 { writeAll($0) }
+        writeLine { $0.append(utf8: line) }
     }
 
     /// Appends one line that `body` writes as bytes, then its newline.
     func writeLine(_ body: (inout [UInt8]) -> Void) {
-        guard !failed else { return }
-        body(&pending)
-        pending.append(UInt8(ascii: "\n"))
-        if !buffered || pending.count >= Self.flushThreshold { flush() }
+        state.withLock { state in
+            guard !state.failed else { return }
+            body(&state.pending)
+            state.pending.append(UInt8(ascii: "\n"))
+            if !buffered || state.pending.count >= Self.flushThreshold { writeOut(&state) }
+        }
     }
 
     /// Writes what is buffered.
     func flush() {
-        guard !pending.isEmpty else { return }
-        pending.withUnsafeBufferPointer { writeAll($0) }
-        pending.removeAll(keepingCapacity: true)
+        state.withLock { writeOut(&$0) }
     }
 
-    private func writeAll(_ bytes: UnsafeBufferPointer<UInt8>) {
-        guard !failed else { return }
-        var offset = 0
-        while offset < bytes.count {
-            let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
-            if written < 0 {
-                if errno == EINTR { continue }
-                failed = true  // e.g. EPIPE where SIGPIPE is ignored: stop writing
-                return
+    private func writeOut(_ state: inout (pending: [UInt8], failed: Bool)) {
+        defer { state.pending.removeAll(keepingCapacity: true) }
+        guard !state.failed, !state.pending.isEmpty else { return }
+        let failed = state.pending.withUnsafeBufferPointer { bytes -> Bool in
+            var offset = 0
+            while offset < bytes.count {
+                let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    return true  // e.g. EPIPE where SIGPIPE is ignored: stop writing
+                }
+                offset += written
             }
-            offset += written
+            return false
         }
+        if failed { state.failed = true }
     }
 }

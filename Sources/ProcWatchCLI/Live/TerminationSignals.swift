@@ -42,6 +42,9 @@ enum TerminationSignals {
         // Without the pipe, the signals keep their default action (the library then
         // releases the subscription from its own handler).
         guard installed else { return nil }
+        // A signal left over from an earlier watch in this process must not end this one.
+        var stale = [UInt8](repeating: 0, count: 64)
+        while read(readEnd, &stale, stale.count) > 0 {}
         let source = DispatchSource.makeReadSource(fileDescriptor: readEnd)
         source.setEventHandler {
             var drain = [UInt8](repeating: 0, count: 64)
