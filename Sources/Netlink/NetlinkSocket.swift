@@ -129,10 +129,7 @@ package final class NetlinkSocket: NetlinkTransport {
             let busy = coalescingState.withLock { state -> Bool in
                 let elapsed = now &- state.windowStart
                 if elapsed >= 10_000_000 {
-                    // count / elapsed >= rate, written so nothing can overflow (an idle
-                    // window can last for days): count is at most millions, the nanoseconds
-                    // per datagram at the threshold rate 100k.
-                    state.pausing = Int64(state.windowCount) * (1_000_000_000 / coalescingRate) >= elapsed
+                    state.pausing = Self.exceeds(rate: coalescingRate, count: state.windowCount, in: elapsed)
                     state.windowStart = now
                     state.windowCount = 0
                 }
@@ -164,6 +161,14 @@ package final class NetlinkSocket: NetlinkTransport {
     /// Touched only by the one thread that receives; in a mutex only to keep the socket
     /// `Sendable` (uncontended: a few nanoseconds).
     private let coalescingState = Mutex(Coalescing())
+
+    /// Whether `count` datagrams in `nanoseconds` come at `rate` per second or faster.
+    /// Written so nothing can overflow: an idle window can last for days (a naive
+    /// `rate * nanoseconds` trapped after 10.7 days).
+    package static func exceeds(rate: Int64, count: Int, in nanoseconds: Int64) -> Bool {
+        let (product, overflow) = Int64(count).multipliedReportingOverflow(by: 1_000_000_000 / rate)
+        return overflow || product >= nanoseconds
+    }
 
     private static func monotonicNanoseconds() -> Int64 {
         var now = timespec()
