@@ -35,6 +35,18 @@ struct SelectionOptions: ParsableArguments {
         _ = try filter()
     }
 
+    /// The options given, as typed (`-e exec --comm make`), or nil when none was.
+    var described: String? {
+        var parts: [String] = []
+        if let events { parts.append("-e \(events)") }
+        if allEvents { parts.append("-E") }
+        if let pid { parts.append("--pid \(pid)") }
+        if let tree { parts.append("--tree \(tree)") }
+        if let comm { parts.append("--comm \(comm)") }
+        if let user { parts.append("--user \(user)") }
+        return parts.isEmpty ? nil : parts.joined(separator: " ")
+    }
+
     func selection() throws -> EventSelection {
         if allEvents { return .all }
         guard let events else { return .all }
