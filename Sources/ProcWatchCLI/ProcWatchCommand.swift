@@ -31,7 +31,7 @@ struct ProcWatchCommand: AsyncParsableCommand {
               procwatch record -o build.db -- make   every event and process of a build, in SQLite
               procwatch report build.db --svg t.svg  its summary, process tree and timeline
             """,
-        subcommands: [StatsCommand.self, RunCommand.self, JobsCommand.self, RecordCommand.self])
+        subcommands: [StatsCommand.self, RunCommand.self, JobsCommand.self, RecordCommand.self, ReportCommand.self])
 
     @Option(name: .customShort("D"), help: ArgumentHelp("Stop after this many seconds. Example: -D 10", valueName: "SECONDS"))
     var duration: Double?
