@@ -4,31 +4,46 @@ import ProcWatch
 public struct RecordingReport: Sendable {
     /// One recording session (a `meta` row).
     public struct Session: Sendable, Hashable {
+        /// The `meta` row id (events and processes refer to it as `recording`).
         public var id: Int64
+        /// Where it was recorded: host name and `uname -sr`.
         public var host: String, kernel: String
+        /// The recorded command, or nil for the whole host.
         public var command: [String]?
+        /// The filters given to `record`, as typed.
         public var filters: String?
+        /// Start and end, RFC 3339 UTC (no end when cut short).
         public var started: String, ended: String?
         /// Why it ended (`signal`, `duration`, `command`, `error`); nil when cut short (kill -9).
         public var endReason: String?
+        /// Whether taskstats figures (CPU, memory, I/O) were recorded.
         public var taskstats: Bool
     }
 
     /// A recorded command's job (a `jobs` row).
     public struct JobTotals: Sendable, Hashable {
+        /// The command line and the pid it ran as.
         public var command: [String]
         public var rootPID: Int32
+        /// How the command ended (nil if the recording ended first).
         public var status: ExitStatus?
+        /// From its start to its exit.
         public var wallSeconds: Double?
+        /// Processes and threads in its tree, and the processes that failed.
         public var processes: Int, threads: Int, failed: Int
+        /// User plus system CPU of the whole tree (taskstats).
         public var cpuSeconds: Double
+        /// The tree's largest peak RSS, and its storage bytes read and written.
         public var peakRSSKiB: Int64, readBytes: Int64, writeBytes: Int64
     }
 
     /// Processes of one program: how many ran, their CPU and their summed lifetimes.
     public struct CommandTotals: Sendable, Hashable {
+        /// The program (command line's first word without its directory, else the name).
         public var program: String
+        /// How many processes ran it.
         public var count: Int
+        /// Their CPU seconds and summed lifetimes.
         public var cpuSeconds: Double
         public var wallSeconds: Double
     }

@@ -17,6 +17,7 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
     /// Any other SQLite failure.
     case database(path: String, message: String)
 
+    /// The one-line message (`procwatch: ` is added by the command).
     public var description: String {
         switch self {
         case .notSQLite(let path): "\(path) is not an SQLite database"
