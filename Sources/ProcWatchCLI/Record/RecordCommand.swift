@@ -18,7 +18,8 @@ struct RecordCommand: AsyncParsableCommand {
             is in WAL mode and committed at the end of every batch the kernel delivers, so \
             kill -9 loses at most the batch in hand. Without a command: the whole host until \
             Ctrl-C, SIGTERM or -D. With one: its tree, until it exits (procwatch then exits \
-            with its status). Read it back with `procwatch report` or sqlite3.
+            with its status). The live view's -e, --pid, --tree, --comm, --user and -D \
+            select and stop. Read it back with `procwatch report` or sqlite3.
 
             Examples:
               procwatch record -o host.db -D 3600
@@ -29,21 +30,16 @@ struct RecordCommand: AsyncParsableCommand {
     @Option(name: [.customShort("o"), .long], help: ArgumentHelp("The SQLite file to write (created, or appended to). Example: -o run.db", valueName: "FILE"))
     var output: String
 
-    @Option(name: .customShort("D"), help: ArgumentHelp("Stop after this many seconds. Example: -D 60", valueName: "SECONDS"))
-    var duration: Double?
-
-    @OptionGroup var selecting: SelectionOptions
+    /// `-D` and the selection options (`-e`, `--pid`, `--tree`, `--comm`, `--user`) are the
+    /// root command's (an option both declared would be parsed into the root's), as for the live view.
+    @ParentCommand var root: ProcWatchCommand
 
     @Argument(parsing: .postTerminator, help: ArgumentHelp("A command to run and record, after --. Example: -- make -j2", valueName: "COMMAND"))
     var command: [String] = []
 
-    func validate() throws {
-        if let duration, !(duration > 0 && duration <= 1e7) {
-            throw ValidationError("-D takes a positive number of seconds (at most 10000000), not \(duration)")
-        }
-    }
-
     func run() async throws {
+        let selecting = root.selecting
+        let duration = root.duration
         var arguments = command
         if arguments.first == "--" { arguments.removeFirst() }
         let selection = try selecting.selection()

@@ -12,6 +12,7 @@ struct ReportCommand: ParsableCommand {
         discussion: """
             Reads a file written by `procwatch record` (one still being written, or cut short \
             by kill -9, reads too). Text by default; --json gives the same as one document; \
+            --pid PID, --tree PID and --comm REGEX select processes of the recording; \
             --svg and --html write a timeline (one bar per process, nested under its parent, \
             coloured by program, failed exits in red; the HTML page zooms).
 
@@ -25,8 +26,9 @@ struct ReportCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("The recording (written by procwatch record). Example: build.db", valueName: "FILE"))
     var file: String
 
-    @Flag(name: .long, help: "The report as one JSON document. Example: procwatch report build.db --json")
-    var json = false
+    /// `--json`, `--pid`, `--tree` and `--comm` are the root command's options (an option
+    /// both declared would be parsed into the root's): read from there.
+    @ParentCommand var root: ProcWatchCommand
 
     @Option(name: .long, help: ArgumentHelp("Write the timeline as SVG. Example: --svg timeline.svg", valueName: "FILE"))
     var svg: String?
@@ -42,17 +44,7 @@ struct ReportCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Only what ran at or before this time (as --since). Example: --until 60", valueName: "TIME"))
     var until: String?
 
-    @Option(name: .long, help: ArgumentHelp("Only processes with this pid. Example: --pid 1234", valueName: "PID"))
-    var pid: Int32?
-
-    @Option(name: .long, help: ArgumentHelp("Only this process and its descendants. Example: --tree 1234", valueName: "PID"))
-    var tree: Int32?
-
-    @Option(name: .long, help: ArgumentHelp("Only processes whose name or program matches. Example: --comm '^(cc1|ld)$'", valueName: "REGEX"))
-    var comm: String?
-
     func validate() throws {
-        if pid != nil, tree != nil { throw ValidationError("--pid and --tree cannot be combined: --tree already includes the process") }
         _ = try filter()
     }
 
@@ -65,9 +57,9 @@ struct ReportCommand: ParsableCommand {
             }
             if flag == "--since" { filter.since = bound } else { filter.until = bound }
         }
-        filter.pid = pid
-        filter.tree = tree
-        if let comm {
+        filter.pid = root.selecting.pid
+        filter.tree = root.selecting.tree
+        if let comm = root.selecting.comm {
             do { filter.comm = try Regex(comm) } catch {
                 throw ValidationError("--comm '\(comm)' is not a valid regular expression: \(error)")
             }
@@ -84,7 +76,7 @@ struct ReportCommand: ParsableCommand {
         let timeline = TimelineSVG(report: report)
         if let svg { try write(timeline.render(), to: svg) }
         if let html { try write(TimelineHTML(timeline: timeline).render(), to: html) }
-        if json {
+        if root.json {
             do { FileHandleOutput.standardOutput(try report.json()) } catch {
                 FileHandleOutput.standardError("procwatch: report: \(error)")
                 throw ExitCode(1)

@@ -77,11 +77,11 @@ enum StoreFile {
             close(descriptor)
         }
         let directory = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
-        let probe = (directory.isEmpty ? "/" : directory) + "/.procwatch-\(getpid())-probe"
+        let probe = (directory.isEmpty ? "/" : directory) + "/.procwatch-\(getpid())-\(UInt64.random(in: 0...UInt64.max))-probe"
         let descriptor = open(probe, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
             let shown = directory.isEmpty ? "/" : directory
-            if errno == ENOENT { throw .notWritable(path: path, reason: "no such directory \(shown)") }
+            if errno == ENOENT, access(shown, F_OK) != 0 { throw .notWritable(path: path, reason: "no such directory \(shown)") }
             throw .notWritable(path: path, reason: "its directory \(shown) is not writable (\(String(cString: strerror(errno))))")
         }
         close(descriptor)
