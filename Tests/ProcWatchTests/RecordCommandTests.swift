@@ -99,7 +99,7 @@ extension LiveKernelTests {
                 unlink(html)
             }
             let run = try Spawn.capture([Spawn.procwatchBinary, "record", "-o", path, "--", "/bin/sh", "-c",
-                                         "/bin/sh -c '/bin/true; kill -9 $$'; sleep 0.01; exit 0"])
+                                         "/bin/sh -c 'sleep 0.02; kill -9 $$'; sleep 0.01; exit 0"])
             #expect(run.status == 0, "\(run.stderr)")
             let report = try Spawn.capture([Spawn.procwatchBinary, "report", "--json", "--svg", svg, "--html", html, path])
             #expect(report.status == 0, "\(report.stderr)")
@@ -107,12 +107,12 @@ extension LiveKernelTests {
             let tree = try #require(json["tree"] as? [[String: Any]])
             #expect(tree.count == 1)
             let children = try #require(tree.first?["children"] as? [[String: Any]])
-            #expect(children.map { $0["cmdline"] as? [String] ?? [] } == [["/bin/sh", "-c", "/bin/true; kill -9 $$"], ["sleep", "0.01"]])
+            #expect(children.map { $0["cmdline"] as? [String] ?? [] } == [["/bin/sh", "-c", "sleep 0.02; kill -9 $$"], ["sleep", "0.01"]])
             let killed = try #require(children.first?["status"] as? [String: Any])
             #expect(killed["signaled"] as? Int == 9)
             #expect(killed["core"] as? Bool == false)
             let failed = try #require(json["failed"] as? [[String: Any]])
-            #expect(failed.map { $0["cmdline"] as? [String] ?? [] } == [["/bin/sh", "-c", "/bin/true; kill -9 $$"]])
+            #expect(failed.map { $0["cmdline"] as? [String] ?? [] } == [["/bin/sh", "-c", "sleep 0.02; kill -9 $$"]])
             let document = try String(contentsOfFile: svg, encoding: .utf8)
             let parser = XMLParser(data: Data(document.utf8))
             let structure = TimelineTests.Structure()

@@ -33,8 +33,13 @@ struct ProcessLedger {
             return row.id
         case .exec(let task):
             return update(task.pid, event, process) { row in
-                row.adopt(process)
-                row.execs.append(process?.commandLine ?? [])
+                // All that was inherited at fork described the program before the exec: what
+                // /proc could no longer tell stays blank (the exit record names it later).
+                row.commandLine = process?.commandLine ?? []
+                row.comm = process?.name ?? ""
+                row.executable = process?.executable
+                if let uid = process?.uid { row.uid = uid }
+                row.execs.append(row.commandLine)
             }
         case .comm(let task, let name):
             return update(task.pid, event, process) { $0.comm = name }
