@@ -43,6 +43,8 @@ let package = Package(
             dependencies: [
                 "ProcWatch",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // The system SQLite GRDB is built on: the recorder binds its hot inserts directly.
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ]
         ),
         // The front end: options, live view, rendering, `run`, `jobs`, `stats`, `record`, `report`.

@@ -44,7 +44,8 @@ struct ProcessRow {
         if let id = record.uid { uid = id }
     }
 
-    func arguments(recording: Int64) -> StatementArguments {
+    /// The values, in ``columns`` order.
+    func values(recording: Int64) -> [DatabaseValue] {
         let status = waitStatus.map(ExitStatus.init(waitStatus:))
         var duration: Double?
         if let start, let end, end >= start { duration = Double(end - start) / 1e9 }
@@ -59,7 +60,7 @@ struct ProcessRow {
             figures.map { Int64(clamping: $0.peakRSSKiB) }, figures.map { Int64(clamping: $0.readBytes) },
             figures.map { Int64(clamping: $0.writeBytes) },
         ]
-        return StatementArguments(values)
+        return values.map { $0?.databaseValue ?? .null }
     }
 }
 

@@ -16,6 +16,8 @@ public final class Recorder: Sendable {
         var ledger: ProcessLedger
         var failure: StoreError?
         var committedEvents = 0
+        /// CLOCK_MONOTONIC nanoseconds of the last commit.
+        var lastCommit: Int64 = 0
     }
 
     private let path: String
@@ -75,6 +77,17 @@ public final class Recorder: Sendable {
     /// The write error that stopped the recording, if any.
     public var failure: StoreError? { pending.withLock { $0.failure } }
 
+    /// Commits what is pending if the last commit is at least `interval` seconds old, or
+    /// `maxPending` events wait: called at the end of every kernel batch, so a storm's
+    /// many small batches share a transaction while a quiet stream is still written at once.
+    public func flush(ifOlderThan interval: Double, maxPending: Int = 4096) throws(StoreError) {
+        let due = pending.withLock { pending in
+            pending.events.count >= maxPending
+                || StoreClock.monotonicNanoseconds() - pending.lastCommit >= Int64(interval * 1e9)
+        }
+        if due { try flush() }
+    }
+
     /// Commits what is pending in one transaction (processes first, then events).
     public func flush() throws(StoreError) {
         try writing.withLock { _ throws(StoreError) in
@@ -85,12 +98,13 @@ public final class Recorder: Sendable {
             }
             if let failure { throw failure }
             guard !events.isEmpty || !processes.isEmpty else { return }
+            defer { pending.withLock { $0.lastCommit = StoreClock.monotonicNanoseconds() } }
             do {
                 try queue.write { db in
-                    let upsert = try db.cachedStatement(sql: ProcessRow.upsertSQL)
-                    for row in processes { try upsert.execute(arguments: row.arguments(recording: recording)) }
-                    let insert = try db.cachedStatement(sql: EventRow.insertSQL)
-                    for row in events { try insert.execute(arguments: row.arguments(recording: recording)) }
+                    let upsert = try BulkInsert(db, sql: ProcessRow.upsertSQL)
+                    for row in processes { try upsert.run(row.values(recording: recording)) }
+                    let insert = try BulkInsert(db, sql: EventRow.insertSQL)
+                    for row in events { try insert.run(row.values(recording: recording)) }
                 }
                 pending.withLock { $0.committedEvents += events.count }
             } catch {
