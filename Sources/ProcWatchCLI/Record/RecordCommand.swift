@@ -15,8 +15,8 @@ struct RecordCommand: AsyncParsableCommand {
             Writes the events (the JSON contract's fields as columns, lost events included), \
             one row per process (command lines, uid changes, lifetime, exit status, CPU, memory \
             and I/O from taskstats as root) and, with a command, its tree as a job. The file \
-            is in WAL mode and committed at the end of every batch the kernel delivers, so \
-            kill -9 loses at most the batch in hand. Without a command: the whole host until \
+            is in WAL mode and committed at least every 10 ms while events arrive, so kill -9 \
+            loses at most the events of the last 10 to 20 ms. Without a command: the whole host until \
             Ctrl-C, SIGTERM or -D. With one: its tree, until it exits (procwatch then exits \
             with its status). The live view's -e, --pid, --tree, --comm, --user and -D \
             select and stop. Read it back with `procwatch report` or sqlite3.
