@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
     ],
     targets: [
         // Everything Swift cannot import from the Linux uapi headers, with layouts pinned.
@@ -36,11 +37,22 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // The front end: options, live view, rendering, `run`, `jobs`, `stats`.
+        // The durable record: the SQLite schema, the recorder, and the reports read back from it.
+        .target(
+            name: "ProcWatchStore",
+            dependencies: [
+                "ProcWatch",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                // The system SQLite GRDB is built on: the recorder binds its hot inserts directly.
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ]
+        ),
+        // The front end: options, live view, rendering, `run`, `jobs`, `stats`, `record`, `report`.
         .target(
             name: "ProcWatchCLI",
             dependencies: [
                 "ProcWatch",
+                "ProcWatchStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -48,7 +60,8 @@ let package = Package(
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "CProcWatch"]),
         .testTarget(
             name: "ProcWatchTests",
-            dependencies: ["ProcWatch", "ProcWatchCLI", "Netlink", "CProcWatch", "procwatch"],
+            dependencies: ["ProcWatch", "ProcWatchCLI", "ProcWatchStore", "Netlink", "CProcWatch", "procwatch",
+                           .product(name: "GRDB", package: "GRDB.swift")],
             resources: [.copy("FuzzRegressions")]
         ),
     ],

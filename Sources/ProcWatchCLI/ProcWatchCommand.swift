@@ -28,8 +28,10 @@ struct ProcWatchCommand: AsyncParsableCommand {
               procwatch -q -D 5                      statistics only, after five seconds
               procwatch stats                        a live table per command, refreshed like top
               procwatch run -- make -j2              time(1) for a whole process tree
+              procwatch record -o build.db -- make   every event and process of a build, in SQLite
+              procwatch report build.db --svg t.svg  its summary, process tree and timeline
             """,
-        subcommands: [StatsCommand.self, RunCommand.self, JobsCommand.self])
+        subcommands: [StatsCommand.self, RunCommand.self, JobsCommand.self, RecordCommand.self, ReportCommand.self])
 
     @Option(name: .customShort("D"), help: ArgumentHelp("Stop after this many seconds. Example: -D 10", valueName: "SECONDS"))
     var duration: Double?

@@ -35,16 +35,16 @@ enum LiveSession {
     }
 
     /// Subscribes to `kinds`, calls `handle` for each event on the reader thread and `tick`
-    /// every `tickInterval` seconds, until SIGINT, SIGTERM or `duration`; returns once the
-    /// kernel subscription has been released.
+    /// every `tickInterval` seconds, until SIGINT, SIGTERM, `duration` or `stop` fires;
+    /// returns once the kernel subscription has been released.
     static func run(
         kinds: ProcessEventKinds, handle: @escaping @Sendable (ProcessEvent) -> Void,
         batchEnded: @escaping @Sendable () -> Void = {}, duration: Double?, realTime: Bool,
-        tickInterval: Double? = nil, tick: @escaping @Sendable () -> Void = {}, started: () -> Void = {}
+        tickInterval: Double? = nil, tick: @escaping @Sendable () -> Void = {}, stop: StopSignal = StopSignal(),
+        started: () throws -> Void = {}
     ) async throws {
         // Signal handling is in place before the subscription starts: a SIGINT that arrived
         // between the two would otherwise be ignored and the watch would never end.
-        let stop = StopSignal()
         let signals = TerminationSignals.watch(stop)
         defer { signals?.cancel() }
 
@@ -62,7 +62,10 @@ enum LiveSession {
             FileHandleOutput.standardError("procwatch: -r: \(problem)")
             throw ExitCode(2)
         }
-        started()
+        do { try started() } catch {
+            watchers.stop()
+            throw error
+        }
 
         let running = Task { try await watchers.run() }
         stop.onFire { running.cancel() }

@@ -32,7 +32,21 @@ struct SelectionOptions: ParsableArguments {
         if pid != nil, tree != nil { throw ValidationError("--pid and --tree cannot be combined: --tree already includes the process") }
         if events != nil, allEvents { throw ValidationError("-e and -E/-X both choose events: use one") }
         _ = try selection()
-        _ = try filter()
+        // Whether --pid/--tree name a live process is checked when a live command starts
+        // (`filter()`): `procwatch report` takes them for processes of a recording.
+        _ = try filter(checkingProcesses: false)
+    }
+
+    /// The options given, as typed (`-e exec --comm make`), or nil when none was.
+    var described: String? {
+        var parts: [String] = []
+        if let events { parts.append("-e \(events)") }
+        if allEvents { parts.append("-E") }
+        if let pid { parts.append("--pid \(pid)") }
+        if let tree { parts.append("--tree \(tree)") }
+        if let comm { parts.append("--comm \(comm)") }
+        if let user { parts.append("--user \(user)") }
+        return parts.isEmpty ? nil : parts.joined(separator: " ")
     }
 
     func selection() throws -> EventSelection {
@@ -41,10 +55,10 @@ struct SelectionOptions: ParsableArguments {
         do { return try EventSelection(parsing: events) } catch { throw ValidationError(error.description) }
     }
 
-    func filter() throws -> LiveFilter {
+    func filter(checkingProcesses: Bool = true) throws -> LiveFilter {
         var filter = LiveFilter()
         for (flag, value) in [("--pid", pid), ("--tree", tree)] {
-            guard let value else { continue }
+            guard let value, checkingProcesses else { continue }
             guard value > 0, kill(value, 0) == 0 || errno == EPERM else {
                 throw ValidationError("\(flag) \(value): no such process")
             }

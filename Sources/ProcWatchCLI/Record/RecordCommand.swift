@@ -1,0 +1,133 @@
+import ArgumentParser
+import ProcWatch
+import ProcWatchStore
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `procwatch record -o FILE.db`: every event, process and job, kept in SQLite.
+struct RecordCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "record",
+        abstract: "Record every event, every process and the job of a command into an SQLite file.",
+        discussion: """
+            Writes the events (the JSON contract's fields as columns, lost events included), \
+            one row per process (command lines, uid changes, lifetime, exit status, CPU, memory \
+            and I/O from taskstats as root) and, with a command, its tree as a job. The file \
+            is in WAL mode and committed at least every 10 ms while events arrive, so kill -9 \
+            loses at most the events of the last 10 to 20 ms. Without a command: the whole host until \
+            Ctrl-C, SIGTERM or -D. With one: its tree, until it exits (procwatch then exits \
+            with its status). The live view's -e, --pid, --tree, --comm, --user and -D \
+            select and stop. Read it back with `procwatch report` or sqlite3.
+
+            Examples:
+              procwatch record -o host.db -D 3600
+              procwatch record -o build.db -- make -j2
+              procwatch record -o failures.db -e nonzeroexit
+            """)
+
+    @Option(name: [.customShort("o"), .long], help: ArgumentHelp("The SQLite file to write (created, or appended to). Example: -o run.db", valueName: "FILE"))
+    var output: String
+
+    /// `-D` and the selection options (`-e`, `--pid`, `--tree`, `--comm`, `--user`) are the
+    /// root command's (an option both declared would be parsed into the root's), as for the live view.
+    @ParentCommand var root: ProcWatchCommand
+
+    @Argument(parsing: .postTerminator, help: ArgumentHelp("A command to run and record, after --. Example: -- make -j2", valueName: "COMMAND"))
+    var command: [String] = []
+
+    /// Seconds between commits while events arrive.
+    static let commitInterval = 0.01
+
+    func run() async throws {
+        let selecting = root.selecting
+        let duration = root.duration
+        var arguments = command
+        if arguments.first == "--" { arguments.removeFirst() }
+        let selection = try selecting.selection()
+        let filter = try selecting.filter()
+        let taskstats = try? TaskstatsListener()
+        let session = RecordingSession(arguments: Array(CommandLine.arguments.dropFirst()),
+                                       command: arguments.isEmpty ? nil : arguments,
+                                       filters: selecting.described, taskstats: taskstats != nil)
+        let recorder: Recorder
+        do { recorder = try Recorder(path: output, session: session) } catch {
+            FileHandleOutput.standardError("procwatch: \(error)")
+            throw ExitCode(64)
+        }
+        let pipeline = RecordPipeline(recorder: recorder, selection: selection, filter: filter, taskstats: taskstats,
+                                      ownPID: getpid(), recordsCommand: !arguments.isEmpty)
+        let stop = StopSignal()
+        let commandRun = CommandRun()
+        let started = RunCommand.seconds()
+        do {
+            try await LiveSession.run(
+                kinds: selection.subscription, handle: { pipeline.handle($0) },
+                // Committed at the end of a batch once the last commit is 10 ms old, and by the
+                // ticker every 10 ms (a quiet stream's last batch): kill -9 loses at most the
+                // events received in the last 20 ms or so.
+                batchEnded: { if (try? recorder.flush(ifOlderThan: Self.commitInterval)) == nil { stop.fire() } },
+                duration: duration, realTime: false,
+                tickInterval: Self.commitInterval, tick: { if (try? recorder.flush()) == nil { stop.fire() } }, stop: stop,
+                started: {
+                    guard !arguments.isEmpty else { return }
+                    let start = Clocks.monotonicNanoseconds()
+                    let child: Int32
+                    do { child = try CommandSpawner.spawn(arguments) } catch {
+                        FileHandleOutput.standardError("procwatch: record: \(arguments[0]): \(error)")
+                        throw ExitCode(127)
+                    }
+                    commandRun.state.withLock { $0 = (child, start, nil) }
+                    Task {
+                        let status = await ReaderThread.offPool {
+                            var status: Int32 = 0
+                            while waitpid(child, &status, 0) == -1, errno == EINTR {}
+                            return status
+                        }
+                        commandRun.state.withLock { $0.status = status }
+                        // The exit event was sent before the child could be reaped: let it arrive.
+                        let deadline = RunCommand.seconds() + 2
+                        while RunCommand.seconds() < deadline,
+                              pipeline.jobSnapshot?.members.contains(where: { $0.pid == child && $0.end != nil }) != true {
+                            try? await Task.sleep(for: .milliseconds(10))
+                        }
+                        stop.fire()
+                    }
+                })
+        } catch let exit as ExitCode where exit.rawValue == 127 {
+            _ = try? recorder.finish(reason: "error")
+            throw exit
+        }
+        let ran = commandRun.state.withLock { $0 }
+        var reason = "signal"
+        if recorder.failure != nil {
+            reason = "error"
+        } else if ran.status != nil {
+            reason = "command"
+        } else if let duration, RunCommand.seconds() - started >= duration - 0.05 {
+            reason = "duration"
+        }
+        var job: RecordedJob?
+        if ran.pid != 0, let snapshot = pipeline.jobSnapshot {
+            let root = snapshot.members.first { $0.pid == ran.pid }
+            job = RecordedJob(command: arguments, rootPID: ran.pid, start: root?.start ?? ran.start, end: root?.end,
+                              waitStatus: ran.status.map { UInt32(bitPattern: $0) }, members: snapshot.members)
+        }
+        do { try recorder.finish(reason: reason, job: job) } catch {
+            FileHandleOutput.standardError("procwatch: \(error)")
+            throw ExitCode(1)
+        }
+        if let status = ran.status {
+            switch ExitStatus(waitStatus: UInt32(bitPattern: status)) {
+            case .exited(let code): throw ExitCode(code)
+            case .signaled(let signal, _): throw ExitCode(128 + signal)
+            }
+        }
+    }
+}
+
+/// The recorded command: its pid, when it was started, and its wait status once reaped.
+final class CommandRun: Sendable {
+    let state = Mutex<(pid: Int32, start: UInt64, status: Int32?)>((0, 0, nil))
+}

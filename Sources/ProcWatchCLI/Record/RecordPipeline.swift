@@ -1,0 +1,60 @@
+import ProcWatch
+import ProcWatchStore
+import Synchronization
+
+/// What `procwatch record` runs on the reader thread for every event: process table →
+/// the command's tree (with a command) → the live view's filters → the recorder.
+final class RecordPipeline: @unchecked Sendable {
+    // @unchecked: `filter` is used on the reader thread only; the job is behind a Mutex.
+    private let table = ProcessTable(executables: true)
+    private let recorder: Recorder
+    private let selection: EventSelection
+    private var filter: LiveFilter
+    private let taskstats: TaskstatsListener?
+    private let job: Mutex<Job>
+    private let recordsCommand: Bool
+    private let ownPID: Int32
+
+    /// With `recordsCommand`, only the tree of processes this process starts is recorded.
+    init(recorder: Recorder, selection: EventSelection, filter: LiveFilter, taskstats: TaskstatsListener?,
+         ownPID: Int32, recordsCommand: Bool) {
+        self.recorder = recorder
+        self.selection = selection
+        self.filter = filter
+        self.taskstats = taskstats
+        self.ownPID = ownPID
+        self.recordsCommand = recordsCommand
+        job = Mutex(Job(root: ownPID, includeRoot: false))
+    }
+
+    /// The recorded command's job so far.
+    var jobSnapshot: Job? { recordsCommand ? job.withLock { $0 } : nil }
+
+    func handle(_ event: ProcessEvent) {
+        // Exit records are sent just before the exit event: take them first.
+        if case .exit = event.detail, let taskstats {
+            var records: [TaskstatsRecord] = []
+            _ = taskstats.drain { records.append($0) }
+            for record in records { recorder.account(record) }
+            if recordsCommand { job.withLock { job in for record in records { job.account(record) } } }
+        }
+        filter.admit(event)
+        let process = table.apply(event)
+        defer {
+            table.retire(event)
+            filter.retire(event)
+        }
+        var wanted = true
+        if recordsCommand {
+            wanted = job.withLock { job in
+                var member = event.subject.map { $0.pid != ownPID && job.contains($0.pid) } ?? true
+                if case .fork(let parent, let child) = event.detail, !child.isThread, job.contains(parent.pid) { member = true }
+                job.apply(event, record: process)
+                return member
+            }
+        }
+        guard wanted, event.kind == nil || selection.shows(event),
+              filter.matches(ObservedEvent(event: event, process: process)) else { return }
+        recorder.record(event, process: process)
+    }
+}

@@ -1,0 +1,103 @@
+import ArgumentParser
+import ProcWatchStore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `procwatch report FILE.db`: what a recording holds, as text, JSON, SVG or HTML.
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Summarize a recording: processes, failures, lost events, the process tree, top commands, a timeline.",
+        discussion: """
+            Reads a file written by `procwatch record` (one still being written, or cut short \
+            by kill -9, reads too). Text by default; --json gives the same as one document; \
+            --pid PID, --tree PID and --comm REGEX select processes of the recording; \
+            --svg and --html write a timeline (one bar per process, nested under its parent, \
+            coloured by program, failed exits in red; the HTML page zooms).
+
+            Examples:
+              procwatch report build.db
+              procwatch report build.db --svg timeline.svg --html timeline.html
+              procwatch report host.db --since 2026-11-23T03:00Z --until 2026-11-23T04:00Z --comm '^cc1$'
+              procwatch report host.db --tree 1234 --json
+            """)
+
+    @Argument(help: ArgumentHelp("The recording (written by procwatch record). Example: build.db", valueName: "FILE"))
+    var file: String
+
+    /// `--json`, `--pid`, `--tree` and `--comm` are the root command's options (an option
+    /// both declared would be parsed into the root's): read from there.
+    @ParentCommand var root: ProcWatchCommand
+
+    @Option(name: .long, help: ArgumentHelp("Write the timeline as SVG. Example: --svg timeline.svg", valueName: "FILE"))
+    var svg: String?
+
+    @Option(name: .long, help: ArgumentHelp("Write the timeline as a zoomable HTML page. Example: --html timeline.html", valueName: "FILE"))
+    var html: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Only what ran at or after this time: UTC timestamp, or seconds after the recording started. Example: --since 2026-11-23T03:00Z or --since 10",
+        valueName: "TIME"))
+    var since: String?
+
+    @Option(name: .long, help: ArgumentHelp("Only what ran at or before this time (as --since). Example: --until 60", valueName: "TIME"))
+    var until: String?
+
+    func validate() throws {
+        _ = try filter()
+    }
+
+    func filter() throws -> ReportFilter {
+        var filter = ReportFilter()
+        for (flag, value) in [("--since", since), ("--until", until)] {
+            guard let value else { continue }
+            guard let bound = TimeBound(parsing: value) else {
+                throw ValidationError("\(flag) '\(value)' is neither a UTC time (2026-11-23T03:00:00Z) nor a number of seconds")
+            }
+            if flag == "--since" { filter.since = bound } else { filter.until = bound }
+        }
+        filter.pid = root.selecting.pid
+        filter.tree = root.selecting.tree
+        if let comm = root.selecting.comm {
+            do { filter.comm = try Regex(comm) } catch {
+                throw ValidationError("--comm '\(comm)' is not a valid regular expression: \(error)")
+            }
+        }
+        return filter
+    }
+
+    func run() throws {
+        let report: RecordingReport
+        do { report = try ReportReader.load(path: file, filter: try filter()) } catch {
+            FileHandleOutput.standardError("procwatch: \(error)")
+            throw ExitCode(64)
+        }
+        let timeline = TimelineSVG(report: report)
+        if let svg { try write(timeline.render(), to: svg) }
+        if let html { try write(TimelineHTML(timeline: timeline).render(), to: html) }
+        if root.json {
+            do { FileHandleOutput.standardOutput(try report.json()) } catch {
+                FileHandleOutput.standardError("procwatch: report: \(error)")
+                throw ExitCode(1)
+            }
+        } else {
+            FileHandleOutput.standardOutput(report.text())
+        }
+    }
+
+    private func write(_ text: String, to path: String) throws {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else {
+            FileHandleOutput.standardError("procwatch: cannot write \(path): \(String(cString: strerror(errno)))")
+            throw ExitCode(64)
+        }
+        let output = LineOutput(descriptor: descriptor)
+        output.write(text)
+        close(descriptor)
+        if output.failed {
+            FileHandleOutput.standardError("procwatch: cannot write \(path): \(String(cString: strerror(errno)))")
+            throw ExitCode(1)
+        }
+    }
+}

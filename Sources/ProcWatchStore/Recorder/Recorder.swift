@@ -1,0 +1,142 @@
+import GRDB
+import ProcWatch
+import Synchronization
+
+/// Writes a recording: every event, one row per process, and the job of a recorded command,
+/// into an SQLite file (WAL mode) in batched transactions.
+///
+/// ``record(_:process:)`` and ``account(_:)`` only append to memory (the reader thread calls
+/// them per event); ``flush()`` commits everything pending in one transaction. Call it at the
+/// end of every kernel batch and on a timer: what a `kill -9` can lose is what was
+/// received since the last commit. After a write fails (disk full), the recorder keeps
+/// nothing more and every later ``flush()`` throws the same error; what was committed stays.
+public final class Recorder: Sendable {
+    private struct Pending {
+        var events: [EventRow] = []
+        var ledger: ProcessLedger
+        var failure: StoreError?
+        var committedEvents = 0
+        /// CLOCK_MONOTONIC nanoseconds of the last commit.
+        var lastCommit: Int64 = 0
+    }
+
+    private let path: String
+    private let queue: DatabaseQueue
+    /// This recording's `meta` row id.
+    public let recording: Int64
+    private let pending: Mutex<Pending>
+    /// Serializes commits, so rows go to the file in the order they were recorded.
+    private let writing = Mutex(())
+
+    /// Opens (or creates) `path` and starts a recording in it.
+    ///
+    /// Throws one-line errors for a file that is not SQLite, another program's database, a
+    /// schema version other than ``StoreSchema/version``, and a path that cannot be written.
+    public init(path: String, session: RecordingSession) throws(StoreError) {
+        self.path = path
+        queue = try StoreFile.openForRecording(path)
+        let started = StoreClock.unixNanoseconds()
+        let monotonic = StoreClock.monotonicNanoseconds()
+        let firstProcess: Int64
+        do {
+            (recording, firstProcess) = try queue.write { db in
+                try db.execute(sql: """
+                    INSERT INTO meta (schema_version, program, host, kernel, arguments, command, filters, started,
+                                      started_ktime_ns, clock_offset_ns, taskstats)
+                    VALUES (?, 'procwatch', ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [StoreSchema.version, session.host, session.kernel, JSONText.strings(session.arguments),
+                                     session.command.map(JSONText.strings), session.filters,
+                                     StoreClock.rfc3339(unixNanoseconds: started), monotonic, started - monotonic, session.taskstats])
+                let id = db.lastInsertedRowID
+                let nextProcess = (try Int64.fetchOne(db, sql: "SELECT max(id) FROM processes") ?? 0) + 1
+                return (id, nextProcess)
+            }
+        } catch {
+            throw StoreFile.translate(error, path: path)
+        }
+        pending = Mutex(Pending(ledger: ProcessLedger(firstID: firstProcess)))
+    }
+
+    /// Adds an event (with what the process table knew of its subject after it) to the next commit.
+    public func record(_ event: ProcessEvent, process: ProcessRecord?) {
+        pending.withLock { pending in
+            guard pending.failure == nil else { return }
+            let id = pending.ledger.apply(event, process: process)
+            pending.events.append(EventRow(event: event, process: process, processID: id))
+        }
+    }
+
+    /// Adds a taskstats exit record; its figures go to the process whose exit event follows.
+    public func account(_ record: TaskstatsRecord) {
+        pending.withLock { $0.ledger.account(record) }
+    }
+
+    /// Events committed so far.
+    public var committedEvents: Int { pending.withLock { $0.committedEvents } }
+
+    /// The write error that stopped the recording, if any.
+    public var failure: StoreError? { pending.withLock { $0.failure } }
+
+    /// Commits what is pending if the last commit is at least `interval` seconds old, or
+    /// `maxPending` events wait: called at the end of every kernel batch, so a storm's
+    /// many small batches share a transaction while a quiet stream is still written at once.
+    public func flush(ifOlderThan interval: Double, maxPending: Int = 4096) throws(StoreError) {
+        let due = pending.withLock { pending in
+            pending.events.count >= maxPending
+                || StoreClock.monotonicNanoseconds() - pending.lastCommit >= Int64(interval * 1e9)
+        }
+        if due { try flush() }
+    }
+
+    /// Commits what is pending in one transaction (processes first, then events).
+    public func flush() throws(StoreError) {
+        try writing.withLock { _ throws(StoreError) in
+            let (events, processes, failure) = pending.withLock { pending in
+                let taken = (pending.events, pending.ledger.takeChanges(), pending.failure)
+                pending.events.removeAll(keepingCapacity: true)
+                return taken
+            }
+            if let failure { throw failure }
+            guard !events.isEmpty || !processes.isEmpty else { return }
+            defer { pending.withLock { $0.lastCommit = StoreClock.monotonicNanoseconds() } }
+            do {
+                try queue.write { db in
+                    let upsert = try BulkInsert(db, sql: ProcessRow.upsertSQL)
+                    for row in processes { try upsert.run(row.values(recording: recording)) }
+                    let insert = try BulkInsert(db, sql: EventRow.insertSQL)
+                    for row in events { try insert.run(row.values(recording: recording)) }
+                }
+                pending.withLock { $0.committedEvents += events.count }
+            } catch {
+                let failure = StoreFile.translate(error, path: path)
+                pending.withLock { pending in
+                    pending.failure = failure
+                    pending.events.removeAll()
+                }
+                throw failure
+            }
+        }
+    }
+
+    /// Commits what is pending, the job (if any) and the end of the recording
+    /// (`ended`, `end_reason`: `signal`, `duration`, `command`, or `error`), then checkpoints.
+    public func finish(reason: String, job: RecordedJob? = nil) throws(StoreError) {
+        var firstError: StoreError?
+        do { try flush() } catch { firstError = error }
+        let ended = StoreClock.unixNanoseconds()
+        let monotonic = StoreClock.monotonicNanoseconds()
+        do {
+            try queue.write { db in
+                if let job { try JobRow(job).insert(db, recording: recording) }
+                try db.execute(sql: "UPDATE meta SET ended = ?, ended_ktime_ns = ?, end_reason = ? WHERE id = ?",
+                               arguments: [StoreClock.rfc3339(unixNanoseconds: ended), monotonic,
+                                           firstError == nil ? reason : "error", recording])
+            }
+            try queue.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+        } catch {
+            firstError = firstError ?? StoreFile.translate(error, path: path)
+        }
+        try? queue.close()
+        if let firstError { throw firstError }
+    }
+}

@@ -1,0 +1,98 @@
+import ProcWatch
+
+/// Everything `procwatch report` shows, read from a recording file and filtered.
+public struct RecordingReport: Sendable {
+    /// One recording session (a `meta` row).
+    public struct Session: Sendable, Hashable {
+        /// The `meta` row id (events and processes refer to it as `recording`).
+        public var id: Int64
+        /// Where it was recorded: host name and `uname -sr`.
+        public var host: String, kernel: String
+        /// The recorded command, or nil for the whole host.
+        public var command: [String]?
+        /// The filters given to `record`, as typed.
+        public var filters: String?
+        /// Start and end, RFC 3339 UTC (no end when cut short).
+        public var started: String, ended: String?
+        /// Why it ended (`signal`, `duration`, `command`, `error`); nil when cut short (kill -9).
+        public var endReason: String?
+        /// Whether taskstats figures (CPU, memory, I/O) were recorded.
+        public var taskstats: Bool
+    }
+
+    /// A recorded command's job (a `jobs` row).
+    public struct JobTotals: Sendable, Hashable {
+        /// The command line and the pid it ran as.
+        public var command: [String]
+        public var rootPID: Int32
+        /// How the command ended (nil if the recording ended first).
+        public var status: ExitStatus?
+        /// From its start to its exit.
+        public var wallSeconds: Double?
+        /// Processes and threads in its tree, and the processes that failed.
+        public var processes: Int, threads: Int, failed: Int
+        /// User plus system CPU of the whole tree (taskstats).
+        public var cpuSeconds: Double
+        /// The tree's largest peak RSS, and its storage bytes read and written.
+        public var peakRSSKiB: Int64, readBytes: Int64, writeBytes: Int64
+    }
+
+    /// Processes of one program: how many ran, their CPU and their summed lifetimes.
+    public struct CommandTotals: Sendable, Hashable {
+        /// The program (command line's first word without its directory, else the name).
+        public var program: String
+        /// How many processes ran it.
+        public var count: Int
+        /// Their CPU seconds and summed lifetimes.
+        public var cpuSeconds: Double
+        public var wallSeconds: Double
+    }
+
+    /// The file it was read from.
+    public var path: String
+    /// The recording sessions in the file, oldest first.
+    public var sessions: [Session]
+    /// The window shown (Unix nanoseconds).
+    public var start: Int64, end: Int64
+    /// The selected processes, depth-first: each followed by its descendants, children by start.
+    public var processes: [StoredProcess]
+    /// Depth in the tree of each process in ``processes`` (0 for a root).
+    public var depths: [Int]
+    /// Events per kind in the window (for the selected processes when a process filter is given).
+    public var eventCounts: [String: Int]
+    /// `lost` reports in the window and the events they count (unknown counts excluded).
+    public var lostReports: Int, lostEvents: Int
+    /// Lost events per reason.
+    public var lostByReason: [String: Int]
+    /// Jobs of recorded commands.
+    public var jobs: [JobTotals]
+
+    /// Seconds the window spans.
+    public var spanSeconds: Double { Double(end - start) / 1e9 }
+
+    /// The processes that failed, in the order they ended.
+    public var failed: [StoredProcess] {
+        processes.filter(\.failed).sorted { ($0.end ?? .max, $0.id) < ($1.end ?? .max, $1.id) }
+    }
+
+    /// Threads created by the selected processes.
+    public var threads: Int { processes.reduce(0) { $0 + $1.threads } }
+
+    /// Totals per program, ordered by `key` (descending), then by name.
+    public func topCommands(by key: KeyPath<CommandTotals, Double>, limit: Int = 10) -> [CommandTotals] {
+        var totals: [String: CommandTotals] = [:]
+        for process in processes {
+            var entry = totals[process.program] ?? CommandTotals(program: process.program, count: 0, cpuSeconds: 0, wallSeconds: 0)
+            entry.count += 1
+            entry.cpuSeconds += process.cpuSeconds ?? 0
+            entry.wallSeconds += process.durationSeconds ?? Double(end - process.start) / 1e9
+            totals[process.program] = entry
+        }
+        return Array(totals.values.sorted { ($0[keyPath: key], $1.program) > ($1[keyPath: key], $0.program) }.prefix(limit))
+    }
+}
+
+extension RecordingReport.CommandTotals {
+    /// The count as a `Double`, to sort by it like the other figures.
+    public var countValue: Double { Double(count) }
+}

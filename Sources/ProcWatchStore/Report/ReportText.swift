@@ -1,0 +1,66 @@
+import ProcWatch
+
+extension RecordingReport {
+    /// The text report: summary, process tree, top commands, failed exits.
+    public func text() -> String {
+        var lines = ["procwatch report: \(path)"]
+        lines.append("  span       \(StoreClock.rfc3339(unixNanoseconds: start)) to \(StoreClock.rfc3339(unixNanoseconds: end))"
+                     + " (\(Self.seconds(spanSeconds)) s)")
+        for session in sessions {
+            let ended = session.endReason.map { "ended by \($0)" } ?? "cut short (no end recorded)"
+            var line = "  recording  #\(session.id) on \(session.host) (\(session.kernel)), \(ended)"
+            if let command = session.command { line += ": " + command.joined(separator: " ") }
+            if let filters = session.filters { line += " [\(filters)]" }
+            if !session.taskstats { line += "; no taskstats (CPU unknown)" }
+            lines.append(line)
+        }
+        for job in jobs {
+            lines.append("  command    \(job.command.joined(separator: " ")): \(job.status.map { "\($0)" } ?? "running")"
+                         + (job.wallSeconds.map { ", wall \(Self.seconds($0)) s" } ?? "")
+                         + ", cpu \(Self.seconds(job.cpuSeconds)) s, \(job.processes) processes, \(job.failed) failed")
+        }
+        lines.append("  processes  \(processes.count) (\(failed.count) failed, \(threads) threads)")
+        let kinds = eventCounts.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map { "\($0.key) \($0.value)" }
+        lines.append("  events     \(eventCounts.values.reduce(0, +))" + (kinds.isEmpty ? "" : " (\(kinds.joined(separator: ", ")))"))
+        let reasons = lostByReason.keys.sorted().map { "\($0) \(lostByReason[$0] ?? 0)" }
+        lines.append("  lost       \(lostEvents) events in \(lostReports) reports" + (reasons.isEmpty ? "" : " (\(reasons.joined(separator: ", ")))"))
+
+        lines.append("process tree (lifetime, CPU, exit):")
+        for (process, depth) in zip(processes, depths) {
+            let indent = String(repeating: "  ", count: depth + 1)
+            let lifetime = process.durationSeconds.map { "\(Self.seconds($0))s" } ?? "running"
+            let cpu = process.cpuSeconds.map { "cpu \(Self.seconds($0))s" } ?? "cpu -"
+            let status = process.status.map { "\($0)" } ?? "-"
+            lines.append("\(indent)\(process.pid) \(process.displayName)  \(lifetime)  \(cpu)  \(status)")
+        }
+        for (title, key) in [("count", \CommandTotals.countValue), ("CPU", \.cpuSeconds), ("wall time", \.wallSeconds)] {
+            lines.append("top commands by \(title):")
+            lines.append("  " + Self.pad("COMMAND", 24) + Self.left("COUNT", 7) + Self.left("CPU", 12) + Self.left("WALL", 12))
+            for entry in topCommands(by: key, limit: 5) {
+                lines.append("  " + Self.pad(entry.program, 24) + Self.left("\(entry.count)", 7)
+                             + Self.left(Self.seconds(entry.cpuSeconds) + "s", 12) + Self.left(Self.seconds(entry.wallSeconds) + "s", 12))
+            }
+        }
+        lines.append("failed exits:")
+        if failed.isEmpty { lines.append("  none") }
+        for process in failed {
+            lines.append("  \(process.pid) \(process.displayName)  \(process.status.map { "\($0)" } ?? "")")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// Seconds with microseconds: `0.052211`.
+    static func seconds(_ value: Double) -> String {
+        let micros = Int64((value * 1e6).rounded())
+        let fraction = String(micros.magnitude % 1_000_000)
+        return (micros < 0 ? "-" : "") + "\(micros.magnitude / 1_000_000)." + String(repeating: "0", count: 6 - fraction.count) + fraction
+    }
+
+    private static func pad(_ text: String, _ width: Int) -> String {
+        text.count >= width ? String(text.prefix(width - 1)) + " " : text + String(repeating: " ", count: width - text.count)
+    }
+
+    private static func left(_ text: String, _ width: Int) -> String {
+        text.count >= width ? " " + text : String(repeating: " ", count: width - text.count) + text
+    }
+}

@@ -1,0 +1,114 @@
+import GRDB
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Opens recording files, refusing what is not one of ours before SQLite touches it.
+enum StoreFile {
+    /// The first 16 bytes of every SQLite 3 database.
+    private static let header = Array("SQLite format 3\u{0}".utf8)
+
+    /// Opens (creating it if needed) a file to record into: WAL mode, schema checked or created.
+    static func openForRecording(_ path: String) throws(StoreError) -> DatabaseQueue {
+        let existing = try checkHeader(path)
+        try checkWritable(path, exists: existing)
+        var configuration = Configuration()
+        configuration.label = "procwatch.record"
+        let queue: DatabaseQueue
+        do {
+            queue = try DatabaseQueue(path: path, configuration: configuration)
+            try queue.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA journal_mode = WAL")
+                // WAL with synchronous NORMAL: a commit is durable against a crash of the
+                // process (kill -9), not against a power cut before the next checkpoint.
+                try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            }
+            try queue.write { db in try checkOrCreateSchema(db, path: path) }
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw translate(error, path: path)
+        }
+        return queue
+    }
+
+    /// Opens a recording read-only (a recording in progress or cut short by kill -9 opens too).
+    static func openForReading(_ path: String) throws(StoreError) -> DatabaseQueue {
+        guard try checkHeader(path) else { throw .missing(path: path) }
+        var configuration = Configuration()
+        configuration.readonly = true
+        configuration.label = "procwatch.report"
+        do {
+            let queue = try DatabaseQueue(path: path, configuration: configuration)
+            try queue.read { db in
+                guard try db.tableExists("meta") else { throw StoreError.foreignDatabase(path: path) }
+                let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+                if version > StoreSchema.version { throw StoreError.newerSchema(path: path, version: version) }
+                if version < StoreSchema.version { throw StoreError.olderSchema(path: path, version: version) }
+            }
+            return queue
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw translate(error, path: path)
+        }
+    }
+
+    /// Whether the file exists (and is not empty); throws if it is not SQLite.
+    private static func checkHeader(_ path: String) throws(StoreError) -> Bool {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            if errno == ENOENT { return false }
+            throw .notWritable(path: path, reason: String(cString: strerror(errno)))
+        }
+        defer { close(descriptor) }
+        var bytes = [UInt8](repeating: 0, count: header.count)
+        let count = read(descriptor, &bytes, bytes.count)
+        if count == 0 { return false }
+        guard count == header.count, bytes == header else { throw .notSQLite(path: path) }
+        return true
+    }
+
+    /// SQLite needs the file and, for its WAL and shared-memory files, the directory.
+    private static func checkWritable(_ path: String, exists: Bool) throws(StoreError) {
+        if exists || access(path, F_OK) == 0 {
+            let descriptor = open(path, O_RDWR | O_CLOEXEC)
+            guard descriptor >= 0 else { throw .notWritable(path: path, reason: String(cString: strerror(errno))) }
+            close(descriptor)
+        }
+        let directory = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
+        let probe = (directory.isEmpty ? "/" : directory) + "/.procwatch-\(getpid())-\(UInt64.random(in: 0...UInt64.max))-probe"
+        let descriptor = open(probe, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            let shown = directory.isEmpty ? "/" : directory
+            if errno == ENOENT, access(shown, F_OK) != 0 { throw .notWritable(path: path, reason: "no such directory \(shown)") }
+            throw .notWritable(path: path, reason: "its directory \(shown) is not writable (\(String(cString: strerror(errno))))")
+        }
+        close(descriptor)
+        unlink(probe)
+    }
+
+    private static func checkOrCreateSchema(_ db: Database, path: String) throws {
+        let tables = try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master") ?? 0
+        if tables == 0 {
+            try StoreSchema.create(db)
+            return
+        }
+        guard try db.tableExists("meta") else { throw StoreError.foreignDatabase(path: path) }
+        let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+        if version > StoreSchema.version { throw StoreError.newerSchema(path: path, version: version) }
+        if version < StoreSchema.version { throw StoreError.olderSchema(path: path, version: version) }
+    }
+
+    /// GRDB's errors as one line each.
+    static func translate(_ error: any Error, path: String) -> StoreError {
+        guard let error = error as? DatabaseError else { return .database(path: path, message: "\(error)") }
+        switch error.resultCode {
+        case .SQLITE_NOTADB, .SQLITE_CORRUPT: return .notSQLite(path: path)
+        case .SQLITE_FULL: return .diskFull(path: path)
+        case .SQLITE_READONLY, .SQLITE_CANTOPEN, .SQLITE_PERM, .SQLITE_IOERR:
+            return .notWritable(path: path, reason: error.message ?? "\(error.resultCode)")
+        default: return .database(path: path, message: error.message ?? "\(error)")
+        }
+    }
+}

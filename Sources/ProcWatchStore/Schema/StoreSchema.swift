@@ -1,0 +1,121 @@
+import GRDB
+
+/// The recording's SQLite schema, version 1. The README's "Recording schema" section
+/// documents every column for people who query the file with `sqlite3`.
+///
+/// The version is kept twice: in `PRAGMA user_version` and in each `meta` row. Times are
+/// kept as the kernel's CLOCK_MONOTONIC nanoseconds (`*_ktime_ns`, comparable within one
+/// boot) and as RFC 3339 UTC text (`time`, `started`, …).
+public enum StoreSchema {
+    /// The schema version this procwatch writes and reads.
+    public static let version = 1
+
+    /// `PRAGMA application_id`: "pwch".
+    static let applicationID: Int32 = 0x7077_6368
+
+    /// Creates every table and index (the file must be empty).
+    static func create(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE meta (
+                id INTEGER PRIMARY KEY,
+                schema_version INTEGER NOT NULL,
+                program TEXT NOT NULL,
+                host TEXT NOT NULL,
+                kernel TEXT NOT NULL,
+                arguments TEXT NOT NULL,
+                command TEXT,
+                filters TEXT,
+                started TEXT NOT NULL,
+                started_ktime_ns INTEGER NOT NULL,
+                clock_offset_ns INTEGER NOT NULL,
+                ended TEXT,
+                ended_ktime_ns INTEGER,
+                end_reason TEXT,
+                taskstats INTEGER NOT NULL
+            );
+            CREATE TABLE processes (
+                id INTEGER PRIMARY KEY,
+                recording INTEGER NOT NULL REFERENCES meta(id),
+                pid INTEGER NOT NULL,
+                ppid INTEGER NOT NULL,
+                parent INTEGER REFERENCES processes(id),
+                forked INTEGER NOT NULL,
+                first_seen TEXT NOT NULL,
+                first_seen_ktime_ns INTEGER NOT NULL,
+                start_ktime_ns INTEGER,
+                end_ktime_ns INTEGER,
+                comm TEXT NOT NULL,
+                cmdline TEXT,
+                exe TEXT,
+                execs TEXT NOT NULL,
+                uid INTEGER,
+                uid_changes TEXT NOT NULL,
+                threads INTEGER NOT NULL,
+                exit_code INTEGER,
+                status TEXT,
+                failed INTEGER,
+                duration_s REAL,
+                cpu_user_us INTEGER,
+                cpu_system_us INTEGER,
+                peak_rss_kb INTEGER,
+                read_bytes INTEGER,
+                write_bytes INTEGER
+            );
+            CREATE INDEX processes_pid ON processes(pid);
+            CREATE INDEX processes_parent ON processes(parent);
+            CREATE TABLE events (
+                id INTEGER PRIMARY KEY,
+                recording INTEGER NOT NULL REFERENCES meta(id),
+                process INTEGER REFERENCES processes(id),
+                event TEXT NOT NULL,
+                time TEXT NOT NULL,
+                ktime_ns INTEGER NOT NULL,
+                cpu INTEGER,
+                seq INTEGER,
+                pid INTEGER,
+                tid INTEGER,
+                ppid INTEGER,
+                ptid INTEGER,
+                thread INTEGER,
+                ruid INTEGER, euid INTEGER,
+                rgid INTEGER, egid INTEGER,
+                sid INTEGER,
+                tracer_pid INTEGER, tracer_tid INTEGER,
+                comm TEXT,
+                cmdline TEXT,
+                exe TEXT,
+                uid INTEGER,
+                exit_code INTEGER,
+                exit_signal INTEGER,
+                status TEXT,
+                duration_s REAL,
+                count INTEGER,
+                reason TEXT
+            );
+            CREATE INDEX events_ktime ON events(ktime_ns);
+            CREATE INDEX events_pid ON events(pid);
+            CREATE TABLE jobs (
+                id INTEGER PRIMARY KEY,
+                recording INTEGER NOT NULL REFERENCES meta(id),
+                root INTEGER REFERENCES processes(id),
+                root_pid INTEGER NOT NULL,
+                command TEXT NOT NULL,
+                start_ktime_ns INTEGER NOT NULL,
+                end_ktime_ns INTEGER,
+                wall_s REAL,
+                exit_code INTEGER,
+                status TEXT,
+                processes INTEGER NOT NULL,
+                threads INTEGER NOT NULL,
+                failed INTEGER NOT NULL,
+                cpu_user_us INTEGER NOT NULL,
+                cpu_system_us INTEGER NOT NULL,
+                peak_rss_kb INTEGER NOT NULL,
+                read_bytes INTEGER NOT NULL,
+                write_bytes INTEGER NOT NULL
+            );
+            """)
+        try db.execute(sql: "PRAGMA user_version = \(version)")
+        try db.execute(sql: "PRAGMA application_id = \(applicationID)")
+    }
+}
