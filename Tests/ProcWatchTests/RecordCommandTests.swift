@@ -11,23 +11,7 @@ extension LiveKernelTests {
     /// `procwatch record` and `procwatch report` run as a user would, against the real kernel.
     @Suite("procwatch record")
     struct RecordCommandTests {
-        func rows(_ path: String, _ sql: String) throws -> [String] {
-            let queue = try DatabaseQueue(path: path)
-            defer { try? queue.close() }
-            return try queue.read { db in
-                try Row.fetchAll(db, sql: sql).map { row in
-                    row.databaseValues.map { value -> String in
-                        switch value.storage {
-                        case .null: "-"
-                        case .int64(let number): "\(number)"
-                        case .double(let number): "\(number)"
-                        case .string(let text): text
-                        case .blob(let bytes): "\(bytes)"
-                        }
-                    }.joined(separator: "|")
-                }
-            }
-        }
+        func rows(_ path: String, _ sql: String) throws -> [String] { try StoreWorkload.rows(path, sql) }
 
         @Test func aCommandsTreeExactly() throws {
             let path = StoreWorkload.temporaryPath("live.db")

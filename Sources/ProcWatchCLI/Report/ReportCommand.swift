@@ -59,11 +59,8 @@ struct ReportCommand: ParsableCommand {
         }
         filter.pid = root.selecting.pid
         filter.tree = root.selecting.tree
-        if let comm = root.selecting.comm {
-            do { filter.comm = try Regex(comm) } catch {
-                throw ValidationError("--comm '\(comm)' is not a valid regular expression: \(error)")
-            }
-        }
+        // The live view's option parsing, so --comm is compiled and refused the same way.
+        filter.comm = try root.selecting.filter(checkingProcesses: false).comm
         return filter
     }
 

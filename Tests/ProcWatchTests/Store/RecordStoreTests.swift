@@ -8,24 +8,7 @@ import Testing
 /// The recording store and its reports on a known workload, without the kernel.
 @Suite("Record and report (no kernel)")
 struct RecordStoreTests {
-    /// Each row as `a|b|c`, NULL as `-`.
-    func rows(_ path: String, _ sql: String) throws -> [String] {
-        let queue = try DatabaseQueue(path: path)
-        defer { try? queue.close() }
-        return try queue.read { db in
-            try Row.fetchAll(db, sql: sql).map { row in
-                row.databaseValues.map { value -> String in
-                    switch value.storage {
-                    case .null: "-"
-                    case .int64(let number): "\(number)"
-                    case .double(let number): "\(number)"
-                    case .string(let text): text
-                    case .blob(let bytes): "\(bytes)"
-                    }
-                }.joined(separator: "|")
-            }
-        }
-    }
+    func rows(_ path: String, _ sql: String) throws -> [String] { try StoreWorkload.rows(path, sql) }
 
     @Test func theWorkloadsRowsExactly() throws {
         let path = StoreWorkload.temporaryPath("rows.db")

@@ -1,3 +1,4 @@
+import GRDB
 import Glibc
 @testable import ProcWatch
 import ProcWatchStore
@@ -6,6 +7,25 @@ import ProcWatchStore
 /// by a pre-existing 100) that starts `sleep` (which changes uid and is accounted by
 /// taskstats), a thread, and `false` (exit 1), loses 5 events, and exits 3.
 enum StoreWorkload {
+    /// Each row of `sql` as `a|b|c`, NULL as `-`.
+    static func rows(_ path: String, _ sql: String) throws -> [String] {
+        let queue = try DatabaseQueue(path: path)
+        defer { try? queue.close() }
+        return try queue.read { db in
+            try Row.fetchAll(db, sql: sql).map { row in
+                row.databaseValues.map { value -> String in
+                    switch value.storage {
+                    case .null: "-"
+                    case .int64(let number): "\(number)"
+                    case .double(let number): "\(number)"
+                    case .string(let text): text
+                    case .blob(let bytes): "\(bytes)"
+                    }
+                }.joined(separator: "|")
+            }
+        }
+    }
+
     static let shell = ["/bin/sh", "-c", "work"]
 
     /// Records the workload into `path`; the events lie between the recording's start and end.
