@@ -70,8 +70,9 @@ struct JobsCommand: AsyncParsableCommand {
 
     func run() async throws {
         let groups = try JobGroups(rules: try rules())
-        let table = ProcessTable(seed: false)
         let taskstats = try? TaskstatsListener()
+        // The table reads each exit record before its exit event and hands it to the groups.
+        let table = ProcessTable(seed: false, exitNames: taskstats) { groups.account($0) }
         let query = try? TaskstatsQuery()
         let output = LineOutput()
         let redraw = isatty(1) == 1
@@ -95,11 +96,6 @@ struct JobsCommand: AsyncParsableCommand {
         try await LiveSession.run(
             kinds: [.fork, .exec, .comm, .uid, .exit],
             handle: { event in
-                if case .exit = event.detail, let taskstats {
-                    var records: [TaskstatsRecord] = []
-                    taskstats.drain { records.append($0) }
-                    for record in records { groups.account(record) }
-                }
                 let record = table.apply(event)
                 groups.apply(event, record: record)
                 table.retire(event)

@@ -115,14 +115,15 @@ struct RunCommand: AsyncParsableCommand {
 
 /// The job being run, updated on the reader thread, read by the command.
 final class JobRecorder: Sendable {
-    private let job: Mutex<Job>
-    private let table = ProcessTable(seed: false)
-    private let taskstats: TaskstatsListener?
+    private let job: SharedJob
+    private let table: ProcessTable
     private let commandPID = Atomic<Int32>(0)
 
     init(root: Int32, taskstats: TaskstatsListener?) {
-        job = Mutex(Job(root: root, includeRoot: false))
-        self.taskstats = taskstats
+        let job = SharedJob(Job(root: root, includeRoot: false))
+        self.job = job
+        // The table reads each exit record before its exit event and hands it to the job.
+        table = ProcessTable(seed: false, exitNames: taskstats) { record in job.withLock { $0.account(record) } }
     }
 
     var command: Int32 {
@@ -130,15 +131,9 @@ final class JobRecorder: Sendable {
         set { commandPID.store(newValue, ordering: .releasing) }
     }
 
-    var snapshot: Job { job.withLock { $0 } }
+    var snapshot: Job { job.snapshot }
 
     func handle(_ event: ProcessEvent) {
-        // Exit records are sent just before the exit event: read them first.
-        if case .exit = event.detail, let taskstats {
-            var records: [TaskstatsRecord] = []
-            taskstats.drain { records.append($0) }
-            job.withLock { job in for record in records { job.account(record) } }
-        }
         let record = table.apply(event)
         job.withLock { _ = $0.apply(event, record: record) }
         table.retire(event)

@@ -77,5 +77,42 @@ extension LiveKernelTests {
             let named = names.all.filter { pids.contains($0.0) }
             #expect(named.allSatisfy { $0.1 == "true" }, "\(named)")
         }
+
+        /// Events applied only after their processes were reaped, as under a storm: /proc has
+        /// nothing left at the exec, and the exit record names the exec'd program there.
+        /// With `onExitRecord` every record reaches the owner before its exit event.
+        @Test func anExecReadAfterTheProcessWasReapedIsNamedFromItsExitRecord() throws {
+            let accounted = Recorder<Int32>()
+            let table = ProcessTable(seed: false, exitNames: try TaskstatsListener()) { record in
+                if !record.isProcessTotal { accounted.append(record.id) }
+            }
+            let watchers = ProcessWatchers(source: ProcessEventSource())
+            let events = Recorder<ProcessEvent>()
+            watchers.on([.fork, .exec, .exit]) { events.append($0) }
+            try watchers.start()
+            defer { watchers.stop() }
+            var pids: [Int32] = []
+            for _ in 0..<10 { pids.append(try Spawn.run(["/bin/true"]).pid) }
+            #expect(eventually {
+                Set(events.all.compactMap { event -> Int32? in
+                    if case .exit(let task, _, _, _) = event.detail { return task.pid } else { return nil }
+                }).isSuperset(of: pids)
+            })
+            var execNames: [Int32: String] = [:]
+            var accountedBeforeExit: [Int32: Bool] = [:]
+            for event in events.all {
+                let record = table.apply(event)
+                switch event.detail {
+                case .exec(let task) where pids.contains(task.pid):
+                    execNames[task.pid] = record?.name
+                case .exit(let task, _, _, _) where pids.contains(task.pid):
+                    accountedBeforeExit[task.pid] = accounted.all.contains(task.tid)
+                default: break
+                }
+                table.retire(event)
+            }
+            #expect(execNames == Dictionary(uniqueKeysWithValues: pids.map { ($0, "true") }))
+            #expect(accountedBeforeExit == Dictionary(uniqueKeysWithValues: pids.map { ($0, true) }))
+        }
     }
 }

@@ -30,6 +30,9 @@ public final class ProcessTable: Sendable {
 
     /// Exit records that name processes too short-lived for /proc (root only).
     private let exitNames: TaskstatsListener?
+    /// Receives every exit record read, when the owner accounts for them (the socket is
+    /// then read before every exit event, so each exit's record is in before its event).
+    private let onExitRecord: (@Sendable (TaskstatsRecord) -> Void)?
     /// Names from exit records not yet matched to an exit event, oldest first (bounded).
     private let recentExitNames = Mutex<(names: [Int32: String], order: [Int32])>(([:], []))
 
@@ -40,8 +43,15 @@ public final class ProcessTable: Sendable {
     /// process that exited before /proc could be read is named from its taskstats exit record.
     /// Without `executables`, an exec reads the command line and name only (one system
     /// call less per exec, for views that never show the executable's path).
-    public init(seed: Bool = true, exitNames: TaskstatsListener? = nil, executables: Bool = true) {
+    ///
+    /// With `onExitRecord`, every record read from `exitNames` is also handed over (on the
+    /// thread that applies events), and the socket is read before each exit event is
+    /// applied: the table is then the one reader of that socket, and an owner that accounts
+    /// for exits gets each record before the exit event it belongs to.
+    public init(seed: Bool = true, exitNames: TaskstatsListener? = nil, executables: Bool = true,
+                onExitRecord: (@Sendable (TaskstatsRecord) -> Void)? = nil) {
         self.exitNames = exitNames
+        self.onExitRecord = onExitRecord
         self.readsExecutables = executables
         var boot = timespec()
         var monotonic = timespec()
@@ -100,12 +110,15 @@ public final class ProcessTable: Sendable {
             }
         case .exec(let task):
             let (commandLine, name, executable) = procfs.withLock { $0.afterExec(task.pid, executable: readsExecutables) }
+            // /proc/PID gone means the process has exited and been reaped: its exit record
+            // (sent before its exit event) is already queued and names the exec'd program.
+            // Looked up, not taken: its exit event takes it.
+            let goneName = name == nil ? queuedExitName(of: task.pid) : nil
             // Everything inherited at fork described the program before the exec: replace it
-            // all, and leave blank what /proc could no longer tell (the process is exiting or
-            // gone; its exit record will name it). Never keep the pre-exec name.
+            // all, and leave blank what nothing could tell. Never keep the pre-exec name.
             return update(task.pid, at: event) { record in
                 record.commandLine = commandLine ?? []
-                record.name = name ?? ""
+                record.name = name ?? goneName ?? ""
                 record.executable = executable
             }
         case .comm(let task, let name):
@@ -116,7 +129,9 @@ public final class ProcessTable: Sendable {
         case .exit(let task, _, _, _):
             guard !task.isThread else {
                 // A thread's exit sends a record too: count it, so the socket is read as often.
-                if let exitNames, countExitDue() { drainExitNames(exitNames) }
+                if let exitNames, onExitRecord != nil || countExitDue() { drainExitNames(exitNames) }
+                // Its record names a thread: a process that later gets this id must not find it.
+                if exitNames != nil { recentExitNames.withLock { _ = $0.names.removeValue(forKey: task.tid) } }
                 return ensure(task.pid, at: event)
             }
             let needed = state.withLock { state in
@@ -183,10 +198,17 @@ public final class ProcessTable: Sendable {
     /// same pid by an earlier read.
     private func exitName(of pid: Int32, needed: Bool) -> String? {
         guard let exitNames else { return nil }
-        if needed || countExitDue() { drainExitNames(exitNames) }
+        if needed || onExitRecord != nil || countExitDue() { drainExitNames(exitNames) }
         // The pid's entry goes either way: a later process with the same pid must not find it.
         let name = recentExitNames.withLock { $0.names.removeValue(forKey: pid) }
         return needed ? name : nil
+    }
+
+    /// The name in the queued exit record of `pid`, which has exited (read now; kept for its exit event).
+    private func queuedExitName(of pid: Int32) -> String? {
+        guard let exitNames else { return nil }
+        drainExitNames(exitNames)
+        return recentExitNames.withLock { $0.names[pid] }
     }
 
     /// Counts an exit (of a process or a thread); true when a periodic read is due.
@@ -201,6 +223,7 @@ public final class ProcessTable: Sendable {
 
     private func drainExitNames(_ exitNames: TaskstatsListener) {
         exitNames.drain { record in
+            onExitRecord?(record)
             guard !record.isProcessTotal, record.id > 0 else { return }
             recentExitNames.withLock { recent in
                 if recent.names.updateValue(record.name, forKey: record.id) == nil { recent.order.append(record.id) }

@@ -1,17 +1,15 @@
 import ProcWatch
 import ProcWatchStore
-import Synchronization
 
 /// What `procwatch record` runs on the reader thread for every event: process table →
 /// the command's tree (with a command) → the live view's filters → the recorder.
 final class RecordPipeline: @unchecked Sendable {
-    // @unchecked: `filter` is used on the reader thread only; the job is behind a Mutex.
-    private let table = ProcessTable(executables: true)
+    // @unchecked: `filter` is used on the reader thread only; the job is behind a lock.
+    private let table: ProcessTable
     private let recorder: Recorder
     private let selection: EventSelection
     private var filter: LiveFilter
-    private let taskstats: TaskstatsListener?
-    private let job: Mutex<Job>
+    private let job: SharedJob
     private let recordsCommand: Bool
     private let ownPID: Int32
 
@@ -21,23 +19,22 @@ final class RecordPipeline: @unchecked Sendable {
         self.recorder = recorder
         self.selection = selection
         self.filter = filter
-        self.taskstats = taskstats
         self.ownPID = ownPID
         self.recordsCommand = recordsCommand
-        job = Mutex(Job(root: ownPID, includeRoot: false))
+        let job = SharedJob(Job(root: ownPID, includeRoot: false))
+        self.job = job
+        // The table reads the exit records (each before its exit event) and names with
+        // them the processes /proc could not; the recorder and the job account for them.
+        table = ProcessTable(exitNames: taskstats, executables: true) { [recorder] record in
+            recorder.account(record)
+            if recordsCommand { job.withLock { $0.account(record) } }
+        }
     }
 
     /// The recorded command's job so far.
-    var jobSnapshot: Job? { recordsCommand ? job.withLock { $0 } : nil }
+    var jobSnapshot: Job? { recordsCommand ? job.snapshot : nil }
 
     func handle(_ event: ProcessEvent) {
-        // Exit records are sent just before the exit event: take them first.
-        if case .exit = event.detail, let taskstats {
-            var records: [TaskstatsRecord] = []
-            _ = taskstats.drain { records.append($0) }
-            for record in records { recorder.account(record) }
-            if recordsCommand { job.withLock { job in for record in records { job.account(record) } } }
-        }
         filter.admit(event)
         let process = table.apply(event)
         defer {
