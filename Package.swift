@@ -9,6 +9,8 @@ let package = Package(
         // The command's internals (renderers, live pipeline), public only as SPI for Benchmarks/.
         .library(name: "ProcWatchCLI", targets: ["ProcWatchCLI"]),
         .executable(name: "procwatch", targets: ["procwatch"]),
+        // `procwatch record` and `procwatch report` run here: the live view never loads SQLite and Foundation.
+        .executable(name: "procwatch-store", targets: ["procwatch-store"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
@@ -47,20 +49,33 @@ let package = Package(
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ]
         ),
-        // The front end: options, live view, rendering, `run`, `jobs`, `stats`, `record`, `report`.
+        // The front end: options, live view, rendering, `run`, `jobs`, `stats`; `record` and
+        // `report` only as forwarders to `procwatch-store`.
         .target(
             name: "ProcWatchCLI",
             dependencies: [
                 "ProcWatch",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // `record` and `report`: the front end of the durable record (links GRDB, SQLite, Foundation).
+        .target(
+            name: "ProcWatchStoreCLI",
+            dependencies: [
+                "ProcWatch",
+                "ProcWatchCLI",
                 "ProcWatchStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // No dependency on `procwatch-store`, not even on the executable target: SwiftPM would
+        // link its library targets (GRDB, and with it Foundation) into `procwatch` too.
         .executableTarget(name: "procwatch", dependencies: ["ProcWatchCLI"]),
+        .executableTarget(name: "procwatch-store", dependencies: ["ProcWatchStoreCLI"]),
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "CProcWatch"]),
         .testTarget(
             name: "ProcWatchTests",
-            dependencies: ["ProcWatch", "ProcWatchCLI", "ProcWatchStore", "Netlink", "CProcWatch", "procwatch",
+            dependencies: ["ProcWatch", "ProcWatchCLI", "ProcWatchStore", "ProcWatchStoreCLI", "Netlink", "CProcWatch", "procwatch", "procwatch-store",
                            .product(name: "GRDB", package: "GRDB.swift")],
             resources: [.copy("FuzzRegressions")]
         ),

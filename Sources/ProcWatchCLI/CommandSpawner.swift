@@ -5,14 +5,14 @@ import Glibc
 /// Starts a command the way a shell would: no blocked signals and default dispositions
 /// (Swift's worker threads block some, and exec keeps both), optionally with its standard
 /// output and error redirected. Used by `procwatch run` and by the tests.
-enum CommandSpawner {
-    struct Failure: Error, CustomStringConvertible {
+package enum CommandSpawner {
+    package struct Failure: Error, CustomStringConvertible {
         var code: Int32
-        var description: String { String(cString: strerror(code)) }
+        package var description: String { String(cString: strerror(code)) }
     }
 
     /// posix_spawnp(argv[0], argv); returns the child's pid.
-    static func spawn(_ argv: [String], stdout: Int32? = nil, stderr: Int32? = nil) throws(Failure) -> Int32 {
+    package static func spawn(_ argv: [String], stdout: Int32? = nil, stderr: Int32? = nil) throws(Failure) -> Int32 {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }

@@ -8,8 +8,12 @@ import Glibc
 
 /// `procwatch`: the live event view — everything forkstat does, without its blind spots.
 
-struct ProcWatchCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+package struct ProcWatchCommand: AsyncParsableCommand {
+    /// `record` and `report`: forwarders to `procwatch-store` in `procwatch`, the real commands
+    /// in `procwatch-store` (set by ``procwatchStoreMain(storeCommands:)`` before parsing).
+    nonisolated(unsafe) package static var storeCommands: [any ParsableCommand.Type] = [RecordForwarder.self, ReportForwarder.self]
+
+    package static var configuration: CommandConfiguration { CommandConfiguration(
         commandName: "procwatch",
         abstract: "Show what every process on this host does, as it happens.",
         discussion: """
@@ -31,10 +35,10 @@ struct ProcWatchCommand: AsyncParsableCommand {
               procwatch record -o build.db -- make   every event and process of a build, in SQLite
               procwatch report build.db --svg t.svg  its summary, process tree and timeline
             """,
-        subcommands: [StatsCommand.self, RunCommand.self, JobsCommand.self, RecordCommand.self, ReportCommand.self])
+        subcommands: [StatsCommand.self, RunCommand.self, JobsCommand.self] + storeCommands) }
 
     @Option(name: .customShort("D"), help: ArgumentHelp("Stop after this many seconds. Example: -D 10", valueName: "SECONDS"))
-    var duration: Double?
+    package var duration: Double?
 
     @Flag(name: .customShort("S"), help: "Show statistics at the end of the run (per command, forks/s, top forkers, failures, losses). Example: procwatch -S -D 10")
     var statistics = false
@@ -67,9 +71,9 @@ struct ProcWatchCommand: AsyncParsableCommand {
     var everything = false
 
     @Flag(name: .long, help: "JSON lines, one object per event, as the event contract says. Example: procwatch --json -e all")
-    var json = false
+    package var json = false
 
-    @OptionGroup var selecting: SelectionOptions
+    @OptionGroup package var selecting: SelectionOptions
 
     @Flag(name: .long, help: "Show each process's chain of ancestors (bash → make → cc1). Example: procwatch --ancestry -e exec")
     var ancestry = false
@@ -103,7 +107,9 @@ struct ProcWatchCommand: AsyncParsableCommand {
         }
     }
 
-    func validate() throws {
+    package init() {}
+
+    package func validate() throws {
         if let duration, !(duration > 0 && duration <= 1e7) {
             throw ValidationError("-D takes a positive number of seconds (at most 10000000), not \(duration)")
         }
@@ -112,7 +118,7 @@ struct ProcWatchCommand: AsyncParsableCommand {
         if selecting.events != nil, everything { throw ValidationError("-e and -E/-X both choose events: use one") }
     }
 
-    func run() async throws {
+    package func run() async throws {
         let selection = everything ? .all : try selecting.selection()
         let filter = try selecting.filter()
         let quiet = self.quiet
@@ -174,10 +180,12 @@ enum RealTime {
 }
 
 /// A one-shot stop request that may fire before anyone listens for it.
-final class StopSignal: Sendable {
+package final class StopSignal: Sendable {
+    package init() {}
+
     private let state = Mutex<(fired: Bool, action: (@Sendable () -> Void)?)>((false, nil))
 
-    func fire() {
+    package func fire() {
         let action = state.withLock { state -> (@Sendable () -> Void)? in
             state.fired = true
             return state.action
@@ -185,7 +193,7 @@ final class StopSignal: Sendable {
         action?()
     }
 
-    func onFire(_ action: @escaping @Sendable () -> Void) {
+    package func onFire(_ action: @escaping @Sendable () -> Void) {
         let firedAlready = state.withLock { state -> Bool in
             state.action = action
             return state.fired
@@ -194,10 +202,10 @@ final class StopSignal: Sendable {
     }
 }
 
-enum FileHandleOutput {
-    static func standardOutput(_ line: String) { LineOutput().write(line) }
+package enum FileHandleOutput {
+    package static func standardOutput(_ line: String) { LineOutput().write(line) }
 
-    static func standardError(_ line: String) {
+    package static func standardError(_ line: String) {
         var text = line
         text.append("\n")
         _ = text.withCString { write(2, $0, strlen($0)) }
@@ -207,6 +215,17 @@ enum FileHandleOutput {
 /// Runs the `procwatch` command on the process's arguments and exits: the whole body of the
 /// `procwatch` executable.
 public func procwatchMain() async -> Never {
+    if ProcWatchCommand.storeCommands.first is RecordForwarder.Type, StoreBinary.isHelpForStoreCommand(CommandLine.arguments) {
+        StoreBinary.exec()
+    }
+    await ProcWatchCommand.main()
+    exit(0)
+}
+
+/// `procwatch-store`'s entry point: the same command tree, with the real `record` and
+/// `report` in place of the forwarders.
+package func procwatchStoreMain(storeCommands: [any ParsableCommand.Type]) async -> Never {
+    ProcWatchCommand.storeCommands = storeCommands
     await ProcWatchCommand.main()
     exit(0)
 }

@@ -62,7 +62,7 @@ struct RunCommand: AsyncParsableCommand {
         // procwatch stays to write the report and exit with the command's status.
         signal(SIGINT, SIG_IGN)
         signal(SIGQUIT, SIG_IGN)
-        let started = Self.seconds()
+        let started = Clocks.monotonicSeconds()
         let child: Int32
         do { child = try CommandSpawner.spawn(arguments) } catch {
             watchers.stop()
@@ -84,7 +84,7 @@ struct RunCommand: AsyncParsableCommand {
                 job.liveMembers.allSatisfy { kill($0.pid, 0) != 0 && errno == ESRCH }
             }
         }
-        let wall = Self.seconds() - started
+        let wall = Clocks.monotonicSeconds() - started
         watchers.stop()
         let job = recorder.snapshot
         var report = RunReport(command: arguments, status: ExitStatus(waitStatus: UInt32(bitPattern: status)),
@@ -108,9 +108,6 @@ struct RunCommand: AsyncParsableCommand {
         case .signaled(let signal, _): throw ExitCode(128 + signal)
         }
     }
-
-    /// CLOCK_MONOTONIC in seconds.
-    static func seconds() -> Double { Double(Clocks.monotonicNanoseconds()) / 1e9 }
 }
 
 /// The job being run, updated on the reader thread, read by the command.
@@ -141,8 +138,8 @@ final class JobRecorder: Sendable {
 
     /// Polls `condition` every 20 ms until it holds or `timeout` seconds pass.
     func waitUntil(timeout: Double, _ condition: (Job) -> Bool) async -> Bool {
-        let deadline = RunCommand.seconds() + timeout
-        while RunCommand.seconds() < deadline {
+        let deadline = Clocks.monotonicSeconds() + timeout
+        while Clocks.monotonicSeconds() < deadline {
             if job.withLock({ condition($0) }) { return true }
             try? await Task.sleep(for: .milliseconds(20))
         }

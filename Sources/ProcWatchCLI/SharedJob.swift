@@ -3,16 +3,16 @@ import Synchronization
 
 /// A job updated on the reader thread and read by the command that watches it: one
 /// reference, so the process table's exit-record feed can account to it too.
-final class SharedJob: Sendable {
+package final class SharedJob: Sendable {
     private let job: Mutex<Job>
 
-    init(_ job: Job) { self.job = Mutex(job) }
+    package init(_ job: Job) { self.job = Mutex(job) }
 
     /// The job as it stands.
-    var snapshot: Job { job.withLock { $0 } }
+    package var snapshot: Job { job.withLock { $0 } }
 
     /// Runs `body` with the job locked.
-    func withLock<Result: Sendable>(_ body: (inout Job) -> Result) -> Result {
+    package func withLock<Result: Sendable>(_ body: (inout Job) -> Result) -> Result {
         job.withLock { body(&$0) }
     }
 }

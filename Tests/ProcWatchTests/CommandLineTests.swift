@@ -422,6 +422,44 @@ extension LiveKernelTests {
             #expect(withoutExample.isEmpty, "\(withoutExample)")
         }
 
+        /// The live view's process maps neither SQLite nor Foundation proper (only
+        /// FoundationEssentials, which swift-argument-parser imports): `record` and `report`
+        /// run in `procwatch-store`, which keeps the live view's resident memory small.
+        @Test func theLiveViewLoadsNoDatabaseLibraries() throws {
+            let run = try Spawn.capture([Spawn.procwatchBinary, "-q", "-D", "0.5"], primed: false) { pid in
+                usleep(200_000)
+                let maps = (try? String(contentsOfFile: "/proc/\(pid)/maps", encoding: .utf8)) ?? ""
+                #expect(maps.contains("/procwatch\n"))
+                for library in ["libsqlite3", "libFoundation.so", "libFoundationInternationalization", "lib_FoundationICU"] {
+                    #expect(!maps.contains(library), "the live view maps \(library)")
+                }
+            }
+            #expect(run.status == 0)
+        }
+
+        /// `procwatch record` and `report` are `procwatch-store`'s: help, errors and exit
+        /// codes come from there; without it, one line says how to get it.
+        @Test func recordAndReportRunInProcwatchStore() throws {
+            let help = try Spawn.capture([Spawn.procwatchBinary, "record", "--help"])
+            #expect(help.status == 0)
+            #expect(help.stdout.contains("-o, --output <FILE>"))
+            let topic = try Spawn.capture([Spawn.procwatchBinary, "help", "report"])
+            #expect(topic.status == 0)
+            #expect(topic.stdout.contains("--svg <FILE>"))
+            let missing = try Spawn.capture([Spawn.procwatchBinary, "report", "/nonexistent/x.db"])
+            #expect(missing.status == 64 << 8)
+            #expect(missing.stderr == "procwatch: /nonexistent/x.db: no such file\n")
+
+            let directory = "/tmp/procwatch-alone-\(getpid())"
+            mkdir(directory, 0o700)
+            defer { _ = try? Spawn.run(["rm", "-rf", directory]) }
+            #expect(try Spawn.run(["cp", Spawn.procwatchBinary, directory + "/procwatch"]).status == 0)
+            let alone = try Spawn.capture([directory + "/procwatch", "record", "-o", directory + "/x.db"])
+            #expect(alone.status == 2 << 8)
+            #expect(alone.stderr == "procwatch: record needs \(directory)/procwatch-store (No such file or directory): "
+                    + "build it with `swift build -c release`, which puts it next to procwatch\n")
+        }
+
         @Test func missingPrivilegeForRealTimeIsNamed() throws {
             let run = try Spawn.capture(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", Spawn.procwatchBinary, "-r", "-D", "1"])
             #expect(run.status == 2 << 8)

@@ -48,6 +48,9 @@ package enum Clocks {
         return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
     }
 
+    /// CLOCK_MONOTONIC now, in seconds (for deadlines and elapsed times).
+    package static func monotonicSeconds() -> Double { Double(monotonicNanoseconds()) / 1e9 }
+
     /// CLOCK_REALTIME minus CLOCK_MONOTONIC, in nanoseconds: adds to a kernel timestamp
     /// to give Unix time. Read again for every batch so clock steps are followed.
     package static func unixOffsetNanoseconds() -> Int64 {

@@ -1,22 +1,22 @@
 import ProcWatch
 
 /// `--pid`, `--tree`, `--comm`, `--user`: all given ones must match. Loss reports always pass.
-struct LiveFilter: @unchecked Sendable {
+package struct LiveFilter: @unchecked Sendable {
     // @unchecked: Regex is not Sendable; the filter is used by the reader thread only.
     var pid: Int32?
     var tree: ProcessTree?
-    var comm: Regex<AnyRegexOutput>?
+    package var comm: Regex<AnyRegexOutput>?
     var uid: UInt32?
 
     var isEmpty: Bool { pid == nil && tree == nil && comm == nil && uid == nil }
 
     /// Updates the tree before the event is shown (a fork by a member adds the child).
-    mutating func admit(_ event: ProcessEvent) { tree?.admit(event) }
+    package mutating func admit(_ event: ProcessEvent) { tree?.admit(event) }
 
     /// Updates the tree after the event was shown (an exit removes the member).
-    mutating func retire(_ event: ProcessEvent) { tree?.retire(event) }
+    package mutating func retire(_ event: ProcessEvent) { tree?.retire(event) }
 
-    func matches(_ observed: ObservedEvent) -> Bool {
+    package func matches(_ observed: ObservedEvent) -> Bool {
         let event = observed.event
         guard let subject = event.subject else { return true }
         if let pid {

@@ -7,7 +7,7 @@ import Glibc
 
 /// Runs a live view until SIGINT, SIGTERM or the duration ends; shared by the event view
 /// and `procwatch stats`.
-enum LiveSession {
+package enum LiveSession {
     /// Watches; calls `tick` every `tickInterval` seconds while running; returns the view
     /// once the kernel subscription has been released.
     static func watch(
@@ -37,7 +37,7 @@ enum LiveSession {
     /// Subscribes to `kinds`, calls `handle` for each event on the reader thread and `tick`
     /// every `tickInterval` seconds, until SIGINT, SIGTERM, `duration` or `stop` fires;
     /// returns once the kernel subscription has been released.
-    static func run(
+    package static func run(
         kinds: ProcessEventKinds, handle: @escaping @Sendable (ProcessEvent) -> Void,
         batchEnded: @escaping @Sendable () -> Void = {}, duration: Double?, realTime: Bool,
         tickInterval: Double? = nil, tick: @escaping @Sendable () -> Void = {}, stop: StopSignal = StopSignal(),

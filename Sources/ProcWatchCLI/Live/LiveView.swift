@@ -112,12 +112,12 @@ final class LiveView: @unchecked Sendable {
 /// per line. Unbuffered: each line at once. The buffer is behind a lock (uncontended on the
 /// reader thread: a few nanoseconds), because the header and `stats` ticks are written
 /// from other threads.
-final class LineOutput: Sendable {
+package final class LineOutput: Sendable {
     private let descriptor: Int32
     private let buffered: Bool
     private let state: Mutex<(pending: [UInt8], failed: Bool)>
 
-    init(descriptor: Int32 = 1, buffered: Bool = false) {
+    package init(descriptor: Int32 = 1, buffered: Bool = false) {
         self.descriptor = descriptor
         self.buffered = buffered
         var pending: [UInt8] = []
@@ -128,9 +128,9 @@ final class LineOutput: Sendable {
     private static let flushThreshold = 64 * 1024
 
     /// Whether a write failed (e.g. EPIPE where SIGPIPE is ignored); nothing is written after.
-    var failed: Bool { state.withLock { $0.failed } }
+    package var failed: Bool { state.withLock { $0.failed } }
 
-    func write(_ line: String) {
+    package func write(_ line: String) {
         writeLine { $0.append(utf8: line) }
     }
 
@@ -145,7 +145,7 @@ final class LineOutput: Sendable {
     }
 
     /// Writes what is buffered.
-    func flush() {
+    package func flush() {
         state.withLock { writeOut(&$0) }
     }
 

@@ -1,7 +1,7 @@
 import ProcWatch
 
 /// What `-e LIST` asked for, in forkstat's vocabulary and ours.
-struct EventSelection: Equatable {
+package struct EventSelection: Equatable {
     /// Kernel kinds to show.
     var kinds: ProcessEventKinds = []
     /// `fork`: process creation; `clone`: thread creation (both are the kernel's fork event).
@@ -50,14 +50,14 @@ struct EventSelection: Equatable {
     /// What to subscribe to: the selection plus what the process table needs to name
     /// processes (fork, exec, comm, uid, and exits to retire them). With only failed exits
     /// asked for, the kernel filter keeps successful exits out; the table sweeps instead.
-    var subscription: ProcessEventKinds {
+    package var subscription: ProcessEventKinds {
         var needed = kinds.union([.fork, .exec, .comm, .uid])
         if !kinds.contains(.failedExit) || kinds.contains(.exit) { needed.insert(.exit) }
         return needed
     }
 
     /// Whether an event is one the user asked to see.
-    func shows(_ event: ProcessEvent) -> Bool {
+    package func shows(_ event: ProcessEvent) -> Bool {
         if case .fork(_, let child) = event.detail { return child.isThread ? threadForks : processForks }
         return kinds.admits(event)
     }

@@ -5,7 +5,7 @@ import Glibc
 #endif
 
 /// Which events and processes to watch: shared by the live view and `procwatch stats`.
-struct SelectionOptions: ParsableArguments {
+package struct SelectionOptions: ParsableArguments {
     @Option(name: .customShort("e"), help: ArgumentHelp(
         "Events to show, comma-separated: fork, clone (threads), exec, exit, core, comm, ptrace, uid, gid, sid, nonzeroexit, all. Example: -e exec,exit",
         valueName: "LIST"))
@@ -15,12 +15,12 @@ struct SelectionOptions: ParsableArguments {
     var allEvents = false
 
     @Option(name: .long, help: ArgumentHelp("Only this process (and the forks it makes). Example: --pid 1234", valueName: "PID"))
-    var pid: Int32?
+    package var pid: Int32?
 
     @Option(name: .long, help: ArgumentHelp(
         "This process and every descendant, including ones born during the run and ones that daemonize. Example: --tree $$",
         valueName: "PID"))
-    var tree: Int32?
+    package var tree: Int32?
 
     @Option(name: .long, help: ArgumentHelp("Only processes whose name (comm or program) matches. Example: --comm '^make$'", valueName: "REGEX"))
     var comm: String?
@@ -28,7 +28,9 @@ struct SelectionOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Only processes of this user. Example: --user root or --user 1000", valueName: "NAME|UID"))
     var user: String?
 
-    func validate() throws {
+    package init() {}
+
+    package func validate() throws {
         if pid != nil, tree != nil { throw ValidationError("--pid and --tree cannot be combined: --tree already includes the process") }
         if events != nil, allEvents { throw ValidationError("-e and -E/-X both choose events: use one") }
         _ = try selection()
@@ -38,7 +40,7 @@ struct SelectionOptions: ParsableArguments {
     }
 
     /// The options given, as typed (`-e exec --comm make`), or nil when none was.
-    var described: String? {
+    package var described: String? {
         var parts: [String] = []
         if let events { parts.append("-e \(events)") }
         if allEvents { parts.append("-E") }
@@ -49,13 +51,13 @@ struct SelectionOptions: ParsableArguments {
         return parts.isEmpty ? nil : parts.joined(separator: " ")
     }
 
-    func selection() throws -> EventSelection {
+    package func selection() throws -> EventSelection {
         if allEvents { return .all }
         guard let events else { return .all }
         do { return try EventSelection(parsing: events) } catch { throw ValidationError(error.description) }
     }
 
-    func filter(checkingProcesses: Bool = true) throws -> LiveFilter {
+    package func filter(checkingProcesses: Bool = true) throws -> LiveFilter {
         var filter = LiveFilter()
         for (flag, value) in [("--pid", pid), ("--tree", tree)] {
             guard let value, checkingProcesses else { continue }

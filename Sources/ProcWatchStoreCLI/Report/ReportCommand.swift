@@ -1,4 +1,5 @@
 import ArgumentParser
+import ProcWatchCLI
 import ProcWatchStore
 #if canImport(Glibc)
 import Glibc
@@ -6,22 +7,7 @@ import Glibc
 
 /// `procwatch report FILE.db`: what a recording holds, as text, JSON, SVG or HTML.
 struct ReportCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "report",
-        abstract: "Summarize a recording: processes, failures, lost events, the process tree, top commands, a timeline.",
-        discussion: """
-            Reads a file written by `procwatch record` (one still being written, or cut short \
-            by kill -9, reads too). Text by default; --json gives the same as one document; \
-            --pid PID, --tree PID and --comm REGEX select processes of the recording; \
-            --svg and --html write a timeline (one bar per process, nested under its parent, \
-            coloured by program, failed exits in red; the HTML page zooms).
-
-            Examples:
-              procwatch report build.db
-              procwatch report build.db --svg timeline.svg --html timeline.html
-              procwatch report host.db --since 2026-11-23T03:00Z --until 2026-11-23T04:00Z --comm '^cc1$'
-              procwatch report host.db --tree 1234 --json
-            """)
+    static let configuration = StoreCommandConfigurations.report
 
     @Argument(help: ArgumentHelp("The recording (written by procwatch record). Example: build.db", valueName: "FILE"))
     var file: String

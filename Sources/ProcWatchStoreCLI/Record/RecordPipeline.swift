@@ -1,4 +1,5 @@
 import ProcWatch
+@_spi(Benchmarks) import ProcWatchCLI
 import ProcWatchStore
 
 /// What `procwatch record` runs on the reader thread for every event: process table →

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ProcWatch
+import ProcWatchCLI
 import ProcWatchStore
 import Synchronization
 #if canImport(Glibc)
@@ -8,24 +9,7 @@ import Glibc
 
 /// `procwatch record -o FILE.db`: every event, process and job, kept in SQLite.
 struct RecordCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "record",
-        abstract: "Record every event, every process and the job of a command into an SQLite file.",
-        discussion: """
-            Writes the events (the JSON contract's fields as columns, lost events included), \
-            one row per process (command lines, uid changes, lifetime, exit status, CPU, memory \
-            and I/O from taskstats as root) and, with a command, its tree as a job. The file \
-            is in WAL mode and committed at least every 10 ms while events arrive, so kill -9 \
-            loses at most the events of the last 10 to 20 ms. Without a command: the whole host until \
-            Ctrl-C, SIGTERM or -D. With one: its tree, until it exits (procwatch then exits \
-            with its status). The live view's -e, --pid, --tree, --comm, --user and -D \
-            select and stop. Read it back with `procwatch report` or sqlite3.
-
-            Examples:
-              procwatch record -o host.db -D 3600
-              procwatch record -o build.db -- make -j2
-              procwatch record -o failures.db -e nonzeroexit
-            """)
+    static let configuration = StoreCommandConfigurations.record
 
     @Option(name: [.customShort("o"), .long], help: ArgumentHelp("The SQLite file to write (created, or appended to). Example: -o run.db", valueName: "FILE"))
     var output: String
@@ -60,7 +44,7 @@ struct RecordCommand: AsyncParsableCommand {
                                       ownPID: getpid(), recordsCommand: !arguments.isEmpty)
         let stop = StopSignal()
         let commandRun = CommandRun()
-        let started = RunCommand.seconds()
+        let started = Clocks.monotonicSeconds()
         do {
             try await LiveSession.run(
                 kinds: selection.subscription, handle: { pipeline.handle($0) },
@@ -87,8 +71,8 @@ struct RecordCommand: AsyncParsableCommand {
                         }
                         commandRun.state.withLock { $0.status = status }
                         // The exit event was sent before the child could be reaped: let it arrive.
-                        let deadline = RunCommand.seconds() + 2
-                        while RunCommand.seconds() < deadline,
+                        let deadline = Clocks.monotonicSeconds() + 2
+                        while Clocks.monotonicSeconds() < deadline,
                               pipeline.jobSnapshot?.members.contains(where: { $0.pid == child && $0.end != nil }) != true {
                             try? await Task.sleep(for: .milliseconds(10))
                         }
@@ -105,7 +89,7 @@ struct RecordCommand: AsyncParsableCommand {
             reason = "error"
         } else if ran.status != nil {
             reason = "command"
-        } else if let duration, RunCommand.seconds() - started >= duration - 0.05 {
+        } else if let duration, Clocks.monotonicSeconds() - started >= duration - 0.05 {
             reason = "duration"
         }
         var job: RecordedJob?

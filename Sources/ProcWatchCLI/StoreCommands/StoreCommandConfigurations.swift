@@ -1,0 +1,41 @@
+import ArgumentParser
+
+/// What `procwatch --help`, `procwatch record --help` and `procwatch report --help` say of the
+/// commands that run in `procwatch-store`: one text for the forwarder and the real command.
+package enum StoreCommandConfigurations {
+    package static let record = CommandConfiguration(
+        commandName: "record",
+        abstract: "Record every event, every process and the job of a command into an SQLite file.",
+        discussion: """
+            Writes the events (the JSON contract's fields as columns, lost events included), \
+            one row per process (command lines, uid changes, lifetime, exit status, CPU, memory \
+            and I/O from taskstats as root) and, with a command, its tree as a job. The file \
+            is in WAL mode and committed at least every 10 ms while events arrive, so kill -9 \
+            loses at most the events of the last 10 to 20 ms. Without a command: the whole host until \
+            Ctrl-C, SIGTERM or -D. With one: its tree, until it exits (procwatch then exits \
+            with its status). The live view's -e, --pid, --tree, --comm, --user and -D \
+            select and stop. Read it back with `procwatch report` or sqlite3.
+
+            Examples:
+              procwatch record -o host.db -D 3600
+              procwatch record -o build.db -- make -j2
+              procwatch record -o failures.db -e nonzeroexit
+            """)
+
+    package static let report = CommandConfiguration(
+        commandName: "report",
+        abstract: "Summarize a recording: processes, failures, lost events, the process tree, top commands, a timeline.",
+        discussion: """
+            Reads a file written by `procwatch record` (one still being written, or cut short \
+            by kill -9, reads too). Text by default; --json gives the same as one document; \
+            --pid PID, --tree PID and --comm REGEX select processes of the recording; \
+            --svg and --html write a timeline (one bar per process, nested under its parent, \
+            coloured by program, failed exits in red; the HTML page zooms).
+
+            Examples:
+              procwatch report build.db
+              procwatch report build.db --svg timeline.svg --html timeline.html
+              procwatch report host.db --since 2026-11-23T03:00Z --until 2026-11-23T04:00Z --comm '^cc1$'
+              procwatch report host.db --tree 1234 --json
+            """)
+}
