@@ -148,7 +148,7 @@ package final class NetlinkSocket: NetlinkTransport {
     }
 
     /// How long a coalescing pause lasts (see `receive`).
-    package let coalescingPauseNanoseconds: Int64 = 300_000
+    package let coalescingPauseNanoseconds: Int64 = 600_000
     /// Datagrams per second above which the receiver pauses instead of polling. A wakeup
     /// costs a few microseconds: below this rate they cost under 5% of a core.
     package let coalescingRate: Int64 = 10_000
