@@ -72,7 +72,10 @@ struct JobsCommand: AsyncParsableCommand {
         let groups = try JobGroups(rules: try rules())
         let taskstats = try? TaskstatsListener()
         // The table reads each exit record before its exit event and hands it to the groups.
-        let table = ProcessTable(seed: false, exitNames: taskstats) { groups.account($0) }
+        let table = ProcessTable(exitNames: taskstats) { groups.account($0) }
+        // The processes running already join their groups now (rules and roots alike), as
+        // if watched since birth: a rule claims a daemon that started before procwatch.
+        groups.adopt(table.records, at: Clocks.monotonicNanoseconds())
         let query = try? TaskstatsQuery()
         let output = LineOutput()
         let redraw = isatty(1) == 1

@@ -157,6 +157,27 @@ extension LiveKernelTests {
             #expect(events.contains { $0["event"] as? String == "exit" && ($0["pid"] as? Int) == Int(root) })
         }
 
+        /// `--tree` includes the descendants the root already had when procwatch started.
+        @Test func treeIncludesDescendantsThatRanBeforeTheWatch() throws {
+            let root = try Spawn.start(["/bin/sh", "-c", "/bin/sh -c '/bin/sleep 1.2; exit 5'; exit 0"])
+            usleep(100_000)  // the child shell and its sleep exist before procwatch starts
+            let run = try watch(["--json", "--tree", "\(root)", "-e", "exit"], duration: "2.5") { _ = Spawn.wait(root) }
+            let exits = try jsonLines(run.stdout).map { event in
+                "\(event["comm"] as? String ?? "?") \((event["status"] as? [String: Any])?["exited"] as? Int ?? -1)"
+            }
+            #expect(exits == ["sleep 0", "sh 5", "sh 0"], "\(run.stdout)")
+        }
+
+        /// `jobs` rules claim processes that were running before it started.
+        @Test func jobsAdoptsProcessesRunningAtTheStart() throws {
+            let sleeper = try Spawn.start(["/bin/sleep", "1.2"])
+            usleep(100_000)
+            let run = try watch(["jobs", "--interval", "5", "--group", "sleepers=^sleep$"], duration: "2.5") { _ = Spawn.wait(sleeper) }
+            let sleepers = try #require(run.stdout.split(separator: "\n").first { $0.hasPrefix("sleepers") }, "\(run.stdout)")
+            let numbers = sleepers.split(separator: " ").dropFirst().prefix(5).compactMap { Int($0) }
+            #expect(numbers == [0, 1, 0, 0, 1], "\(sleepers)")  // live, started, threads, failed, peak
+        }
+
         @Test func statisticsCountWhatTheTestStarted() throws {
             let gate = try gatedRoot("for i in 1 2 3 4 5; do /bin/sleep 0.02; done; /bin/sh -c 'sleep 0.02; exit 1'; exit 0")
             let run = try watch(["-q", "--tree", "\(gate.pid)"]) {

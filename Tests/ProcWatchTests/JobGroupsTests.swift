@@ -64,6 +64,36 @@ struct JobGroupsTests {
         #expect(groups.summaries.map(\.started) == [3, 1])
     }
 
+    /// Processes running before the watch join by ancestry: the nearest claim up the
+    /// chain wins, a root brings its descendants, and unclaimed processes stay out.
+    @Test func processesRunningAtTheStartAreAdoptedByAncestry() throws {
+        let groups = try JobGroups(rules: [("session", .process(60)), ("build", .name("^make$")), ("cron", .executable("/usr/sbin/cron"))])
+        let joined = Recorder<String>()
+        groups.onJoin { group, pid in joined.append("\(group) \(pid)") }
+        func running(_ pid: Int32, parent: Int32, _ name: String, executable: String? = nil) -> ProcessRecord {
+            ProcessRecord(pid: pid, parentPID: parent, name: name, commandLine: [name], executable: executable)
+        }
+        groups.adopt([
+            running(1, parent: 0, "init"),
+            running(60, parent: 1, "bash"), running(61, parent: 60, "vim"),
+            running(62, parent: 60, "make"), running(63, parent: 62, "cc1"), running(64, parent: 63, "as"),
+            running(70, parent: 1, "cron", executable: "/usr/sbin/cron"), running(71, parent: 70, "sh"),
+            running(80, parent: 1, "sshd"), running(81, parent: 999, "orphan"),
+        ], at: 5)
+        #expect(groups.members(of: "session") == [60, 61])
+        #expect(groups.members(of: "build") == [62, 63, 64])
+        #expect(groups.members(of: "cron") == [70, 71])
+        #expect(groups.tree(of: "build").map { "\($0.pid)<\($0.parent)" } == ["62<60", "63<62", "64<63"])
+        #expect(joined.all == ["session 61", "build 62", "build 63", "build 64", "cron 70", "cron 71"])  // by pid; the root was in from the start
+        #expect(groups.summaries.map(\.started) == [2, 3, 2])
+        #expect(groups.summaries.map(\.live) == [2, 3, 2])
+        // Adopted members are then followed like any other: a fork joins, an exit leaves.
+        groups.apply(event(.fork(parent: task(71), child: task(72)), 6), record: nil)
+        groups.apply(event(.exit(task(70), waitStatus: 0, exitSignal: 17, parent: task(1)), 7), record: nil)
+        #expect(groups.members(of: "cron") == [71, 72])
+        #expect(groups.summaries.map(\.firstJoin) == [5, 5, 5])
+    }
+
     @Test func exitWatchersGetTheMembersAccounting() throws {
         let groups = try JobGroups(rules: [("session", .process(50))])
         let exits = Recorder<String>()

@@ -114,6 +114,36 @@ struct WatcherTests {
         watchers.stop()
     }
 
+    /// A tree of a running process starts with the descendants it has (read from /proc)
+    /// and reads them again at the first event; a plain tree holds only its root.
+    @Test func aTreeOfARunningProcessStartsWithItsLiveDescendants() throws {
+        let root = try Spawn.start(["/bin/sh", "-c", "/bin/sleep 5 & /bin/sh -c '/bin/sleep 5; :'; wait"])
+        func children(_ pid: Int32) -> [Int32] {
+            ((try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? "")
+                .split(separator: " ").compactMap { Int32($0) }
+        }
+        var expected: Set<Int32> = []
+        #expect(eventually {
+            let first = children(root)
+            expected = Set(first + first.flatMap(children))
+            return expected.count == 3  // sleep, sh, and that sh's sleep
+        })
+        defer {
+            for pid in expected { kill(pid, SIGKILL) }
+            Spawn.wait(root)
+        }
+        var tree = ProcessTree(root: root, includingLiveDescendants: true)
+        #expect(tree.members == expected.union([root]))
+        #expect(ProcessTree(root: root).members == [root])
+        // At the first event the descendants are read again: a process gone meanwhile leaves.
+        let gone = try #require(children(root).first { children($0).isEmpty })  // the background sleep
+        kill(gone, SIGKILL)
+        #expect(eventually { !children(root).contains(gone) })
+        tree.admit(ProcessEvent(detail: .comm(TaskID(pid: 1, tid: 1), name: "x"),
+                                timestamp: EventTimestamp(monotonicNanoseconds: 1, unixNanoseconds: 1)))
+        #expect(tree.members == expected.subtracting([gone]).union([root]))
+    }
+
     @Test func treeScopeFollowsDescendantsAndDaemonsButNotPidReuse() throws {
         let (kernel, watchers) = try running()
         let seen = Recorder<String>()

@@ -210,6 +210,42 @@ public final class JobGroups: @unchecked Sendable {
         for group in emptied { for handler in current.empty { handler(group) } }
     }
 
+    /// Places the processes that were running before the watch began (a seeded
+    /// ``ProcessTable``'s ``ProcessTable/records``): each joins the group of the nearest
+    /// process up its ancestry, itself included, that a rule claims — as if it had been
+    /// watched since its birth — so a rule matches a daemon already running and the jobs it
+    /// forks, and a root process brings its existing descendants. `time` is the kernel's
+    /// CLOCK_MONOTONIC now (their join time). Processes events have already placed keep
+    /// their group.
+    public func adopt(_ records: [ProcessRecord], at time: UInt64) {
+        let byPID = Dictionary(records.map { ($0.pid, $0) }, uniquingKeysWith: { first, _ in first })
+        var resolved: [Int32: Int?] = [:]
+        func group(of pid: Int32, depth: Int) -> Int? {
+            if let known = resolved[pid] { return known }
+            guard depth < 512, let record = byPID[pid] else { return nil }
+            let parent = record.parentPID
+            let index = claim(record) ?? (parent > 0 && parent != pid ? group(of: parent, depth: depth + 1) : nil)
+            resolved[pid] = index
+            return index
+        }
+        var joined: [(String, Int32)] = []
+        state.withLock { state in
+            for record in records.sorted(by: { $0.pid < $1.pid }) where state.group[record.pid] == nil {
+                guard let index = group(of: record.pid, depth: 0) else { continue }
+                state.group[record.pid] = index
+                state.parent[record.pid] = record.parentPID
+                state.members[index].insert(record.pid)
+                state.summaries[index].started += 1
+                state.summaries[index].live = state.members[index].count
+                state.summaries[index].peak = Swift.max(state.summaries[index].peak, state.summaries[index].live)
+                if state.summaries[index].firstJoin == nil { state.summaries[index].firstJoin = time }
+                joined.append((rules[index].name, record.pid))
+            }
+        }
+        let current = handlers.withLock { $0.joined }
+        for (group, pid) in joined { for handler in current { handler(group, pid) } }
+    }
+
     /// Adds a taskstats exit record's CPU to the group of its task (call before its exit event).
     public func account(_ record: TaskstatsRecord) {
         guard !record.isProcessTotal else { return }

@@ -65,6 +65,9 @@ public final class ProcessTable: Sendable {
     /// How many processes the table holds.
     public var count: Int { state.withLock { $0.records.count } }
 
+    /// Every process the table holds now (in no particular order).
+    public var records: [ProcessRecord] { state.withLock { Array($0.records.values) } }
+
     /// The record of a live (or just exited) process.
     public subscript(pid: Int32) -> ProcessRecord? { state.withLock { $0.records[pid] } }
 

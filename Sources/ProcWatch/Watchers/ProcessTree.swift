@@ -9,11 +9,24 @@ public struct ProcessTree: Sendable, Hashable {
     public private(set) var members: Set<Int32>
     /// The process the tree grows from.
     public let root: Int32
+    /// Whether the descendants alive now are still to be read from /proc (at the first event).
+    private var seedPending: Bool
 
-    /// A tree holding only `root`.
+    /// A tree holding only `root` (for a root just started, which has no descendants yet).
     public init(root: Int32) {
+        self.init(root: root, includingLiveDescendants: false)
+    }
+
+    /// A tree holding `root` and, with `includingLiveDescendants`, every descendant it has
+    /// alive, read from /proc's parent links now and read again when the first event is
+    /// admitted. By then the subscription is live, so every process is either in /proc or
+    /// announced by a fork event still to come: none falls between the read and the stream
+    /// (and one that exited before the subscription is dropped again).
+    public init(root: Int32, includingLiveDescendants: Bool) {
         self.root = root
         members = [root]
+        seedPending = includingLiveDescendants
+        if includingLiveDescendants { members.formUnion(Self.liveDescendants(of: root)) }
     }
 
     /// Whether `pid` is in the tree.
@@ -21,6 +34,10 @@ public struct ProcessTree: Sendable, Hashable {
 
     /// Adds a child forked by a member. Call before the event is handled.
     public mutating func admit(_ event: ProcessEvent) {
+        if seedPending {
+            seedPending = false
+            members = Self.liveDescendants(of: root).union([root])
+        }
         if case .fork(let parent, let child) = event.detail, members.contains(parent.pid) || members.contains(parent.tid) {
             members.insert(child.pid)
         }
@@ -29,5 +46,21 @@ public struct ProcessTree: Sendable, Hashable {
     /// Drops a process that exited. Call after the event was handled.
     public mutating func retire(_ event: ProcessEvent) {
         if case .exit(let task, _, _, _) = event.detail, !task.isThread { members.remove(task.pid) }
+    }
+
+    /// `root`'s descendants alive now, from every process's parent in /proc.
+    static func liveDescendants(of root: Int32) -> Set<Int32> {
+        let procfs = ProcFS()
+        var children: [Int32: [Int32]] = [:]
+        for pid in procfs.pids() {
+            if let parent = procfs.status(pid)?.parent { children[parent, default: []].append(pid) }
+        }
+        var found: Set<Int32> = []
+        var pending = children[root] ?? []
+        while let pid = pending.popLast() {
+            guard found.insert(pid).inserted else { continue }
+            pending += children[pid] ?? []
+        }
+        return found
     }
 }

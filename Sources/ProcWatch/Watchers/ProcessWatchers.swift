@@ -102,7 +102,7 @@ public final class ProcessWatchers: Sendable {
         }
         if case .tree(let root) = scope {
             trees.withLock { trees in
-                if trees[root] == nil { trees[root] = ProcessTree(root: root) }
+                if trees[root] == nil { trees[root] = ProcessTree(root: root, includingLiveDescendants: true) }
             }
         }
         interestChanged()

@@ -18,7 +18,7 @@ package struct SelectionOptions: ParsableArguments {
     package var pid: Int32?
 
     @Option(name: .long, help: ArgumentHelp(
-        "This process and every descendant, including ones born during the run and ones that daemonize. Example: --tree $$",
+        "This process and every descendant: those it has already and those born during the run, daemons included. Example: --tree $$",
         valueName: "PID"))
     package var tree: Int32?
 
@@ -66,7 +66,7 @@ package struct SelectionOptions: ParsableArguments {
             }
         }
         filter.pid = pid
-        filter.tree = tree.map { ProcessTree(root: $0) }
+        filter.tree = tree.map { ProcessTree(root: $0, includingLiveDescendants: true) }
         if let comm {
             do { filter.comm = try Regex(comm) } catch {
                 throw ValidationError("--comm '\(comm)' is not a valid regular expression: \(error)")
