@@ -39,11 +39,20 @@ extension LiveKernelTests {
         }
 
         @Test func groupFiguresIncludeLiveMembersAskedOfTheKernel() throws {
+            // 4 MiB written to disk by this (live) thread: storage I/O a process (TGID) answer lacks.
+            let path = "/var/tmp/procwatch-io-\(getpid())"
+            let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+            defer { unlink(path) }
+            let block = [UInt8](repeating: 7, count: 1 << 20)
+            for _ in 0..<4 { #expect(write(descriptor, block, block.count) == block.count) }
+            #expect(fsync(descriptor) == 0)
+            close(descriptor)
             let groups = try JobGroups(rules: [("me", .process(getpid()))])
             let summary = try #require(groups.summary(of: "me", includingLiveUsing: try TaskstatsQuery()))
             #expect(summary.live == 1)
             #expect(summary.cpuMicroseconds > 0)  // this test process has run for a while
             #expect(summary.peakRSSKiB > 1000)
+            #expect(summary.writeBytes >= 4 << 20, "\(summary.writeBytes)")
         }
 
         @Test func liveProcessQuery() throws {

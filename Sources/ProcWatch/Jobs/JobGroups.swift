@@ -141,16 +141,20 @@ public final class JobGroups: @unchecked Sendable {
         return summary
     }
 
+    /// The live members' figures so far, from one query per live thread: a thread's answer
+    /// carries CPU, storage I/O and the process's peak RSS, while a process (TGID) answer
+    /// has no I/O and also counts its exited threads, which their exit records already added.
     private func liveFigures(of name: String, using query: TaskstatsQuery) -> Summary {
         var total = Summary(name: name, live: 0, started: 0, failed: 0, peak: 0, cpuMicroseconds: 0)
+        let procfs = ProcFS()
         for pid in members(of: name) {
-            if let process = try? query.process(pid) {
-                total.cpuMicroseconds += process.userMicroseconds + process.systemMicroseconds
-                total.readBytes += process.readBytes
-                total.writeBytes += process.writeBytes
+            for tid in procfs.threads(pid) {
+                guard let thread = try? query.thread(tid) else { continue }
+                total.cpuMicroseconds += thread.userMicroseconds + thread.systemMicroseconds
+                total.readBytes += thread.readBytes
+                total.writeBytes += thread.writeBytes
+                total.peakRSSKiB = Swift.max(total.peakRSSKiB, thread.peakRSSKiB)
             }
-            // Memory figures come only with a thread's answer: the main thread's holds the process's peak.
-            if let main = try? query.thread(pid) { total.peakRSSKiB = Swift.max(total.peakRSSKiB, main.peakRSSKiB) }
         }
         return total
     }

@@ -122,16 +122,21 @@ final class ProcFS: @unchecked Sendable {
     }
 
     /// Every numeric entry of /proc.
-    func pids() -> [Int32] {
-        guard let directory = opendir("/proc") else { return [] }
+    func pids() -> [Int32] { numericEntries(of: "/proc") }
+
+    /// The thread ids of a process (`/proc/PID/task`); empty once it is gone.
+    func threads(_ pid: Int32) -> [Int32] { numericEntries(of: "/proc/\(pid)/task") }
+
+    private func numericEntries(of path: String) -> [Int32] {
+        guard let directory = opendir(path) else { return [] }
         defer { closedir(directory) }
-        var pids: [Int32] = []
+        var ids: [Int32] = []
         while let entry = readdir(directory) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
                 String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
             }
-            if let pid = Int32(name) { pids.append(pid) }
+            if let id = Int32(name) { ids.append(id) }
         }
-        return pids
+        return ids
     }
 }
