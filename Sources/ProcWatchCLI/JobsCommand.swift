@@ -59,6 +59,7 @@ struct JobsCommand: AsyncParsableCommand {
     }
 
     func validate() throws {
+        try root.rejectOptions(notUsedBy: "jobs", used: ["-D", "-r"])
         guard !group.isEmpty else { throw ValidationError("jobs needs at least one --group NAME=RULE") }
         if !(interval >= 0.01 && interval <= 1e6) {
             throw ValidationError("--interval takes a number of seconds from 0.01 to 1000000, not \(interval)")

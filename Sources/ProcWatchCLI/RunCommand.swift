@@ -39,6 +39,7 @@ struct RunCommand: AsyncParsableCommand {
     var command: [String] = []
 
     func validate() throws {
+        try root.rejectOptions(notUsedBy: "run", used: ["--json"])
         guard !command.drop(while: { $0 == "--" }).isEmpty else { throw ValidationError("run needs a command: procwatch run -- COMMAND [ARGS...]") }
     }
 

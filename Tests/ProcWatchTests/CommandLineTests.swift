@@ -418,6 +418,25 @@ extension LiveKernelTests {
             #expect(run.stdout.contains("  status     killed by SIGINT"), "\(run.stdout)")
         }
 
+        /// The live view's options parse anywhere on the line; a subcommand without a use for
+        /// one refuses it in one line rather than ignoring it.
+        @Test func rootOptionsASubcommandDoesNotUseAreRefused() throws {
+            let cases: [([String], String)] = [
+                (["run", "-D", "5", "--", "/bin/true"], "run does not take -D"),
+                (["run", "-e", "exec", "--", "/bin/true"], "run does not take -e"),
+                (["report", "x.db", "--user", "root"], "report does not take --user"),
+                (["jobs", "-e", "exec", "--group", "a=b"], "jobs does not take -e"),
+                (["record", "-o", "/tmp/x.db", "-q"], "record does not take -q"),
+                (["stats", "--json"], "stats does not take --json"),
+                (["-x", "stats"], "stats does not take -x"),
+            ]
+            for (arguments, message) in cases {
+                let run = try Spawn.capture([Spawn.procwatchBinary] + arguments)
+                #expect(run.status == 64 << 8, "\(arguments)")
+                #expect(run.stderr == "procwatch: \(message)\n", "\(arguments)")
+            }
+        }
+
         @Test func runWithoutACommandIsAnError() throws {
             let run = try Spawn.capture([Spawn.procwatchBinary, "run"])
             #expect(run.status == 64 << 8)

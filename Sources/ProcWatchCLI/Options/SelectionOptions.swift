@@ -9,10 +9,10 @@ package struct SelectionOptions: ParsableArguments {
     @Option(name: .customShort("e"), help: ArgumentHelp(
         "Events to show, comma-separated: fork, clone (threads), exec, exit, core, comm, ptrace, uid, gid, sid, nonzeroexit, all. Example: -e exec,exit",
         valueName: "LIST"))
-    var events: String?
+    package var events: String?
 
     @Flag(name: .customShort("E"), help: "All events: the same as -e all. Example: procwatch -E")
-    var allEvents = false
+    package var allEvents = false
 
     @Option(name: .long, help: ArgumentHelp("Only this process (and the forks it makes). Example: --pid 1234", valueName: "PID"))
     package var pid: Int32?
@@ -23,10 +23,10 @@ package struct SelectionOptions: ParsableArguments {
     package var tree: Int32?
 
     @Option(name: .long, help: ArgumentHelp("Only processes whose name (comm or program) matches. Example: --comm '^make$'", valueName: "REGEX"))
-    var comm: String?
+    package var comm: String?
 
     @Option(name: .long, help: ArgumentHelp("Only processes of this user. Example: --user root or --user 1000", valueName: "NAME|UID"))
-    var user: String?
+    package var user: String?
 
     package init() {}
 

@@ -21,6 +21,10 @@ struct RecordCommand: AsyncParsableCommand {
     @Argument(parsing: .postTerminator, help: ArgumentHelp("A command to run and record, after --. Example: -- make -j2", valueName: "COMMAND"))
     var command: [String] = []
 
+    func validate() throws {
+        try root.rejectOptions(notUsedBy: "record", used: ["-D", "-e", "-E", "--pid", "--tree", "--comm", "--user"])
+    }
+
     /// Seconds between commits while events arrive.
     static let commitInterval = 0.01
 

@@ -31,6 +31,7 @@ struct ReportCommand: ParsableCommand {
     var until: String?
 
     func validate() throws {
+        try root.rejectOptions(notUsedBy: "report", used: ["--json", "--pid", "--tree", "--comm"])
         _ = try filter()
     }
 
