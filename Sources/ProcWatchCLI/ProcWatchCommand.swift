@@ -40,7 +40,7 @@ package struct ProcWatchCommand: AsyncParsableCommand {
     @Option(name: .customShort("D"), help: ArgumentHelp("Stop after this many seconds. Example: -D 10", valueName: "SECONDS"))
     package var duration: Double?
 
-    @Flag(name: .customShort("S"), help: "Show statistics at the end of the run (per command, forks/s, top forkers, failures, losses). Example: procwatch -S -D 10")
+    @Flag(name: .customShort("S"), help: "Show statistics at the end of the run (per command, forks/s, top forkers, failures, losses); with --json they go to standard error, so standard output stays JSON lines. Example: procwatch -S -D 10")
     var statistics = false
 
     @Flag(name: .customShort("q"), help: "Quiet: print no events, only the statistics at the end (implies -S). Example: procwatch -q -D 5")
@@ -146,8 +146,10 @@ package struct ProcWatchCommand: AsyncParsableCommand {
         let view = try await LiveSession.watch(
             selection: selection, filter: filter, format: format, ancestry: ancestry, output: output,
             duration: duration, realTime: realTime || everything)
-        if showStatistics { output.write(view.statistics.report()) }
         output.flush()
+        // With --json, standard output carries nothing but JSON lines (`| jq` must keep
+        // working): the statistics table goes to standard error.
+        if showStatistics { LineOutput(descriptor: json ? 2 : 1).write(view.statistics.report()) }
     }
 
     /// Seconds east of UTC now (for the time column in local time).

@@ -239,6 +239,20 @@ extension LiveKernelTests {
             #expect(lines.last == "Lost events: 0")
         }
 
+        @Test func jsonStatisticsGoToStandardErrorAndStdoutStaysJSON() throws {
+            var child: Int32 = 0
+            let run = try watch(["--json", "-S"], duration: "1") {
+                child = try Spawn.run(["/bin/sh", "-c", "exit 5"]).pid
+            }
+            #expect(run.status == 0, "\(run.stderr)")
+            let events = try jsonLines(run.stdout)  // every line of stdout is a JSON object
+            #expect(events.contains { $0["event"] as? String == "exit" && $0["pid"] as? Int == Int(child) }, "\(run.stdout)")
+            let table = run.stderr.split(separator: "\n").map(String.init)
+            #expect(table.first?.hasPrefix("   Fork    Exec    Exit") == true, "\(run.stderr)")
+            #expect(table.contains { $0.hasPrefix("Failed exits: ") && $0.contains("sh [\(child)] exit 5") }, "\(table)")
+            #expect(table.last == "Lost events: 0")
+        }
+
         @Test func everythingFlagWorksAsRoot() throws {
             let run = try watch(["-X", "--color", "never"]) { _ = try Spawn.run(["/bin/true"]) }
             #expect(run.status == 0, "\(run.stderr)")
