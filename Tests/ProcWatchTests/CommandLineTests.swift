@@ -370,6 +370,15 @@ extension LiveKernelTests {
             #expect(run.status == 2 << 8, "\(run.stderr)")
             #expect(run.stdout.contains("  cpu, memory and I/O: not available (registering for taskstats exit records was refused: run as root or grant CAP_NET_ADMIN"), "\(run.stdout)")
             #expect(run.stdout.contains("  processes  1 started, 0 threads, 1 failed"))
+            // JSON: the figures taskstats would give are null (unknown, not zero), and `unavailable` says why.
+            let json = try Spawn.capture(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                                          Spawn.procwatchBinary, "run", "--json", "--", "/bin/sh", "-c", "exit 2"])
+            #expect(json.status == 2 << 8, "\(json.stderr)")
+            let report = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any], "\(json.stdout)")
+            for key in ["cpu_user_s", "cpu_system_s", "peak_rss_kb", "read_bytes", "write_bytes"] {
+                #expect(report[key] is NSNull, "\(key): \(String(describing: report[key]))")
+            }
+            #expect(report["unavailable"] as? String == "registering for taskstats exit records was refused: run as root or grant CAP_NET_ADMIN (e.g. sudo setcap cap_net_admin+ep $(which procwatch))")
         }
 
         @Test func jobsTableCountsRuleDefinedGroups() throws {

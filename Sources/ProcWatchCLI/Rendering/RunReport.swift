@@ -77,14 +77,19 @@ struct RunReport {
         object.strings("command", command)
         object.raw("exit_status", Self.statusJSON(status))
         object.raw("wall_s", Self.seconds(wallSeconds))
-        if missing == nil {
+        if let missing {
+            // The keys the report promises are there either way: null (unknown, not zero)
+            // without taskstats, and `unavailable` says why.
+            for key: StaticString in ["cpu_user_s", "cpu_system_s", "peak_rss_kb", "read_bytes", "write_bytes"] {
+                object.raw(key, "null")
+            }
+            object.string("unavailable", missing)
+        } else {
             object.raw("cpu_user_s", Self.seconds(userSeconds))
             object.raw("cpu_system_s", Self.seconds(systemSeconds))
             object.integer("peak_rss_kb", peakRSS)
             object.integer("read_bytes", readBytes)
             object.integer("write_bytes", writeBytes)
-        } else if let missing {
-            object.string("unavailable", missing)
         }
         object.integer("processes", processes)
         object.integer("lost_records", lostRecords)
