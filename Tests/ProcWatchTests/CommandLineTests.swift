@@ -379,6 +379,11 @@ extension LiveKernelTests {
                 #expect(report[key] is NSNull, "\(key): \(String(describing: report[key]))")
             }
             #expect(report["unavailable"] as? String == "registering for taskstats exit records was refused: run as root or grant CAP_NET_ADMIN (e.g. sudo setcap cap_net_admin+ep $(which procwatch))")
+            // The root is named by the command procwatch started, even when it exited before /proc could show it.
+            let tree = try #require(report["tree"] as? [String: Any])
+            #expect(tree["cmdline"] as? [String] == ["/bin/sh", "-c", "exit 2"], "\(json.stdout)")
+            let failed = try #require(report["failed"] as? [[String: Any]])
+            #expect(failed.map { $0["cmdline"] as? [String] } == [["/bin/sh", "-c", "exit 2"]], "\(json.stdout)")
         }
 
         @Test func jobsTableCountsRuleDefinedGroups() throws {
