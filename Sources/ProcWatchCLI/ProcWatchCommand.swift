@@ -28,7 +28,7 @@ package struct ProcWatchCommand: AsyncParsableCommand {
               procwatch -e nonzeroexit               only processes that failed
               procwatch --json -e all > events.jsonl every event as JSON lines
               procwatch --tree 1234 --ancestry      a process, its descendants, and their ancestry
-              procwatch --comm '^(cc1|ld)$' -x       compiler and linker runs, with user and tty
+              procwatch --comm '^(cc1|ld)$' -x       compiler and linker runs, with users and tty
               procwatch -q -D 5                      statistics only, after five seconds
               procwatch stats                        a live table per command, refreshed like top
               procwatch run -- make -j2              time(1) for a whole process tree
@@ -46,7 +46,7 @@ package struct ProcWatchCommand: AsyncParsableCommand {
     @Flag(name: .customShort("q"), help: "Quiet: print no events, only the statistics at the end (implies -S). Example: procwatch -q -D 5")
     var quiet = false
 
-    @Flag(name: .customShort("x"), help: "Extra columns: the process's user and controlling terminal. Example: procwatch -x")
+    @Flag(name: .customShort("x"), help: "Extra columns, as forkstat's -x: the process's user (UID), effective user (EUID) and controlling terminal (TTY). Example: procwatch -x")
     var extra = false
 
     @Flag(name: .customShort("s"), help: "Short names: the program (argv[0]) without its arguments. Example: procwatch -s")

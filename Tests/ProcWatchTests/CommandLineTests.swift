@@ -221,9 +221,29 @@ extension LiveKernelTests {
             #expect(try execLine(["-s"]).hasSuffix(" /bin/sh"))
             #expect(try execLine(["-s", "-d"]).hasSuffix(" sh"))
             #expect(try execLine(["-c"]).hasSuffix(" sh"))
+            // -x: UID, EUID and TTY columns (the test runs as root, without a terminal).
             let extra = try execLine(["-x"])
-            #expect(extra.contains(" root ") && extra.contains(" ? "), "\(extra)")
+            #expect(extra.contains(" root     root     ?       "), "\(extra)")
             #expect(try execLine(["-g"]).contains("▶ exec"))
+        }
+
+        @Test func extraColumnsShowTheEffectiveUserSetByAUIDEvent() throws {
+            var child: Int32 = 0
+            let run = try watch(["--color", "never", "-x", "-e", "uid,exec"]) {
+                // setpriv sets only the effective uid (a uid event with real root, effective nobody), then execs sh.
+                child = try Spawn.run(["setpriv", "--euid=65534", "/bin/sh", "-c", "exit 0"]).pid
+            }
+            let lines = run.stdout.split(separator: "\n").map(String.init).filter { $0.contains(" \(child) ") }
+            #expect(lines.first?.hasPrefix("TIME") == false)
+            #expect(run.stdout.hasPrefix("TIME            EVENT        PID    PPID UID      EUID     TTY     INFO"), "\(run.stdout)")
+            let uid = try #require(lines.first { $0.contains(" uid ") }, "\(lines)")
+            #expect(uid.contains(" root     nobody   ?       uid root euid nobody "), "\(uid)")
+            // setpriv's own exec, before the uid event; then sh's, after it.
+            let execs = lines.filter { $0.contains(" exec ") }
+            #expect(execs.count == 2, "\(lines)")
+            #expect(execs.first?.contains(" root     root     ?       was ") == true, "\(execs)")
+            #expect(execs.last?.contains(" root     nobody   ?       was setpriv ") == true, "\(execs)")
+            #expect(execs.last?.hasSuffix(" /bin/sh -c exit 0") == true, "\(execs)")
         }
 
         @Test func statisticsFollowTheEventsWithSAndL() throws {
