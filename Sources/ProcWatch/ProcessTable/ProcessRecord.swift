@@ -16,6 +16,10 @@ public struct ProcessRecord: Sendable, Hashable {
     /// set by `uid` events. A set-user-ID program's exec changes it without an event and
     /// the table does not re-read it then, so it keeps the value from before that exec.
     public var effectiveUID: UInt32?
+    /// The process that last attached to it with ptrace, when seen. Kept after the detach:
+    /// the kernel's detach event names no tracer (it sends 0), and this still can. Not
+    /// inherited at fork (tracing is not).
+    public var lastTracerPID: Int32?
     /// When the process started (CLOCK_MONOTONIC nanoseconds), when known.
     public var startNanoseconds: UInt64?
     /// Set by the exit event: when it ended.

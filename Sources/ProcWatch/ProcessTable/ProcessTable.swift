@@ -150,6 +150,8 @@ public final class ProcessTable: Sendable {
                     record.name = lateName
                 }
             }
+        case .ptrace(let task, let tracer) where tracer.pid != 0:
+            return update(task.pid, at: event) { $0.lastTracerPID = tracer.pid }
         case .gid(let task, _, _), .sid(let task), .ptrace(let task, _), .coredump(let task, _):
             return ensure(task.pid, at: event)
         case .lost:

@@ -240,7 +240,10 @@ import ProcWatch
         case .gid(_, let real, let effective):
             return real == effective ? "gid \(names.group(real))" : "gid \(names.group(real)) egid \(names.group(effective))"
         case .sid(let task): return "sid \(task.pid)"
-        case .ptrace(_, let tracer): return tracer.pid == 0 ? "detach" : "attach by \(tracer.pid)"
+        case .ptrace(_, let tracer) where tracer.pid != 0: return "attach by \(tracer.pid)"
+        case .ptrace:
+            // The kernel sends tracer 0 on detach; the table remembers who attached.
+            return observed.process?.lastTracerPID.map { "detach from \($0)" } ?? "detach"
         case .comm(_, let name): return "\(observed.previousName ?? "?") → \(name)"
         case .coredump: return "dumping core"
         case .unknown(let what, _): return "what 0x\(String(what, radix: 16))"
