@@ -28,7 +28,7 @@ package struct ProcWatchCommand: AsyncParsableCommand {
               procwatch -e nonzeroexit               only processes that failed
               procwatch --json -e all > events.jsonl every event as JSON lines
               procwatch --tree 1234 --ancestry      a process, its descendants, and their ancestry
-              procwatch --comm '^(cc1|ld)$' -x       compiler and linker runs, with user and tty
+              procwatch --comm '^(cc1|ld)$' -x       compiler and linker runs, with users and tty
               procwatch -q -D 5                      statistics only, after five seconds
               procwatch stats                        a live table per command, refreshed like top
               procwatch run -- make -j2              time(1) for a whole process tree
@@ -40,13 +40,13 @@ package struct ProcWatchCommand: AsyncParsableCommand {
     @Option(name: .customShort("D"), help: ArgumentHelp("Stop after this many seconds. Example: -D 10", valueName: "SECONDS"))
     package var duration: Double?
 
-    @Flag(name: .customShort("S"), help: "Show statistics at the end of the run (per command, forks/s, top forkers, failures, losses). Example: procwatch -S -D 10")
+    @Flag(name: .customShort("S"), help: "Show statistics at the end of the run (per command, forks/s, top forkers, failures, losses); with --json they go to standard error, so standard output stays JSON lines. Example: procwatch -S -D 10")
     var statistics = false
 
     @Flag(name: .customShort("q"), help: "Quiet: print no events, only the statistics at the end (implies -S). Example: procwatch -q -D 5")
     var quiet = false
 
-    @Flag(name: .customShort("x"), help: "Extra columns: the process's user and controlling terminal. Example: procwatch -x")
+    @Flag(name: .customShort("x"), help: "Extra columns, as forkstat's -x: the process's user (UID), effective user (EUID) and controlling terminal (TTY). Example: procwatch -x")
     var extra = false
 
     @Flag(name: .customShort("s"), help: "Short names: the program (argv[0]) without its arguments. Example: procwatch -s")
@@ -146,8 +146,10 @@ package struct ProcWatchCommand: AsyncParsableCommand {
         let view = try await LiveSession.watch(
             selection: selection, filter: filter, format: format, ancestry: ancestry, output: output,
             duration: duration, realTime: realTime || everything)
-        if showStatistics { output.write(view.statistics.report()) }
         output.flush()
+        // With --json, standard output carries nothing but JSON lines (`| jq` must keep
+        // working): the statistics table goes to standard error.
+        if showStatistics { LineOutput(descriptor: json ? 2 : 1).write(view.statistics.report()) }
     }
 
     /// Seconds east of UTC now (for the time column in local time).

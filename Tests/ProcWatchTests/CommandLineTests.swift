@@ -242,9 +242,29 @@ extension LiveKernelTests {
             #expect(try execLine(["-s"]).hasSuffix(" /bin/sh"))
             #expect(try execLine(["-s", "-d"]).hasSuffix(" sh"))
             #expect(try execLine(["-c"]).hasSuffix(" sh"))
+            // -x: UID, EUID and TTY columns (the test runs as root, without a terminal).
             let extra = try execLine(["-x"])
-            #expect(extra.contains(" root ") && extra.contains(" ? "), "\(extra)")
+            #expect(extra.contains(" root     root     ?       "), "\(extra)")
             #expect(try execLine(["-g"]).contains("▶ exec"))
+        }
+
+        @Test func extraColumnsShowTheEffectiveUserSetByAUIDEvent() throws {
+            var child: Int32 = 0
+            let run = try watch(["--color", "never", "-x", "-e", "uid,exec"]) {
+                // setpriv sets only the effective uid (a uid event with real root, effective nobody), then execs sh.
+                child = try Spawn.run(["setpriv", "--euid=65534", "/bin/sh", "-c", "exit 0"]).pid
+            }
+            let lines = run.stdout.split(separator: "\n").map(String.init).filter { $0.contains(" \(child) ") }
+            #expect(lines.first?.hasPrefix("TIME") == false)
+            #expect(run.stdout.hasPrefix("TIME            EVENT        PID    PPID UID      EUID     TTY     INFO"), "\(run.stdout)")
+            let uid = try #require(lines.first { $0.contains(" uid ") }, "\(lines)")
+            #expect(uid.contains(" root     nobody   ?       uid root euid nobody "), "\(uid)")
+            // setpriv's own exec, before the uid event; then sh's, after it.
+            let execs = lines.filter { $0.contains(" exec ") }
+            #expect(execs.count == 2, "\(lines)")
+            #expect(execs.first?.contains(" root     root     ?       was ") == true, "\(execs)")
+            #expect(execs.last?.contains(" root     nobody   ?       was setpriv ") == true, "\(execs)")
+            #expect(execs.last?.hasSuffix(" /bin/sh -c exit 0") == true, "\(execs)")
         }
 
         @Test func statisticsFollowTheEventsWithSAndL() throws {
@@ -258,6 +278,20 @@ extension LiveKernelTests {
             #expect(exitLine < table)
             #expect(lines.contains { $0.hasPrefix("Failed exits: ") && $0.contains("sh [\(child)] exit 6") }, "\(lines.suffix(5))")
             #expect(lines.last == "Lost events: 0")
+        }
+
+        @Test func jsonStatisticsGoToStandardErrorAndStdoutStaysJSON() throws {
+            var child: Int32 = 0
+            let run = try watch(["--json", "-S"], duration: "1") {
+                child = try Spawn.run(["/bin/sh", "-c", "exit 5"]).pid
+            }
+            #expect(run.status == 0, "\(run.stderr)")
+            let events = try jsonLines(run.stdout)  // every line of stdout is a JSON object
+            #expect(events.contains { $0["event"] as? String == "exit" && $0["pid"] as? Int == Int(child) }, "\(run.stdout)")
+            let table = run.stderr.split(separator: "\n").map(String.init)
+            #expect(table.first?.hasPrefix("   Fork    Exec    Exit") == true, "\(run.stderr)")
+            #expect(table.contains { $0.hasPrefix("Failed exits: ") && $0.contains("sh [\(child)] exit 5") }, "\(table)")
+            #expect(table.last == "Lost events: 0")
         }
 
         @Test func everythingFlagWorksAsRoot() throws {
@@ -377,6 +411,20 @@ extension LiveKernelTests {
             #expect(run.status == 2 << 8, "\(run.stderr)")
             #expect(run.stdout.contains("  cpu, memory and I/O: not available (registering for taskstats exit records was refused: run as root or grant CAP_NET_ADMIN"), "\(run.stdout)")
             #expect(run.stdout.contains("  processes  1 started, 0 threads, 1 failed"))
+            // JSON: the figures taskstats would give are null (unknown, not zero), and `unavailable` says why.
+            let json = try Spawn.capture(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                                          Spawn.procwatchBinary, "run", "--json", "--", "/bin/sh", "-c", "exit 2"])
+            #expect(json.status == 2 << 8, "\(json.stderr)")
+            let report = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any], "\(json.stdout)")
+            for key in ["cpu_user_s", "cpu_system_s", "peak_rss_kb", "read_bytes", "write_bytes"] {
+                #expect(report[key] is NSNull, "\(key): \(String(describing: report[key]))")
+            }
+            #expect(report["unavailable"] as? String == "registering for taskstats exit records was refused: run as root or grant CAP_NET_ADMIN (e.g. sudo setcap cap_net_admin+ep $(which procwatch))")
+            // The root is named by the command procwatch started, even when it exited before /proc could show it.
+            let tree = try #require(report["tree"] as? [String: Any])
+            #expect(tree["cmdline"] as? [String] == ["/bin/sh", "-c", "exit 2"], "\(json.stdout)")
+            let failed = try #require(report["failed"] as? [[String: Any]])
+            #expect(failed.map { $0["cmdline"] as? [String] } == [["/bin/sh", "-c", "exit 2"]], "\(json.stdout)")
         }
 
         @Test func jobsTableCountsRuleDefinedGroups() throws {

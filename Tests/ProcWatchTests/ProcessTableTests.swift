@@ -18,7 +18,7 @@ struct ProcessTableTests {
         _ = table.apply(event(.comm(TaskID(pid: parent, tid: parent), name: "make"), at: 1))
         _ = table.apply(event(.uid(TaskID(pid: parent, tid: parent), real: 1000, effective: 1000), at: 2))
         let forked = table.apply(event(.fork(parent: TaskID(pid: parent, tid: parent), child: TaskID(pid: child, tid: child)), at: 1_000))
-        #expect(forked == ProcessRecord(pid: child, parentPID: parent, name: "make", uid: 1000, startNanoseconds: 1_000))
+        #expect(forked == ProcessRecord(pid: child, parentPID: parent, name: "make", uid: 1000, effectiveUID: 1000, startNanoseconds: 1_000))
         #expect(table.ancestors(of: child).map(\.pid) == [parent])
         let exited = table.apply(event(.exit(TaskID(pid: child, tid: child), waitStatus: 0, exitSignal: 17,
                                              parent: TaskID(pid: parent, tid: parent)), at: 2_501_000))
@@ -41,6 +41,28 @@ struct ProcessTableTests {
         #expect(reused?.name == "other")
         #expect(reused?.parentPID == other)
         #expect(reused?.startNanoseconds == 20)
+    }
+
+    @Test func effectiveUIDIsInheritedAtForkAndSetByUIDEvents() {
+        let table = ProcessTable(seed: false)
+        // A set-user-ID root program run by uid 1000: real 1000, effective 0.
+        _ = table.apply(event(.uid(TaskID(pid: parent, tid: parent), real: 1000, effective: 0), at: 1))
+        let forked = table.apply(event(.fork(parent: TaskID(pid: parent, tid: parent), child: TaskID(pid: child, tid: child)), at: 2))
+        #expect(forked?.uid == 1000)
+        #expect(forked?.effectiveUID == 0)
+        // The child drops its privilege (setuid(1000) sends real and effective).
+        let dropped = table.apply(event(.uid(TaskID(pid: child, tid: child), real: 1000, effective: 1000), at: 3))
+        #expect(dropped?.uid == 1000)
+        #expect(dropped?.effectiveUID == 1000)
+        #expect(table[parent]?.effectiveUID == 0)
+    }
+
+    @Test func uidsComeFromTheFirstTwoFieldsOfTheStatusUidLine() {
+        let status = "Name:\tpasswd\nUmask:\t0022\nState:\tS (sleeping)\nUid:\t1000\t0\t0\t0\nGid:\t1000\t1000\t1000\t1000\n"
+        let ids = ProcFS.uids(status: status)
+        #expect(ids?.real == 1000)
+        #expect(ids?.effective == 0)
+        #expect(ProcFS.uids(status: "Name:\tx\n") == nil)
     }
 
     @Test func aForkQueuedAfterItsChildsExecKeepsTheExec() {
@@ -94,6 +116,7 @@ struct ProcessTableTests {
         #expect(me?.commandLine.first == CommandLine.arguments.first)
         #expect(me?.parentPID == getppid())
         #expect(me?.uid == getuid())
+        #expect(me?.effectiveUID == geteuid())
         #expect((me?.startNanoseconds ?? 0) > 0)
         #expect(table.count > 5)
     }

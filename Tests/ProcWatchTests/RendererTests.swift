@@ -46,6 +46,37 @@ struct RendererTests {
         #expect(JSONRenderer().render(observed).hasSuffix(#""ancestry":[{"pid":20,"comm":"make"},{"pid":10,"comm":"bash"}]}"#))
     }
 
+    @Test func extraColumnsShowUserEffectiveUserAndTerminal() {
+        // A set-user-ID program: real user nobody, effective user root. Pid 4000002 does not
+        // exist (above pid_max), so its terminal is unknown: "?".
+        let event = ProcessEvent(detail: .exec(TaskID(pid: 4_000_002, tid: 4_000_002)), timestamp: stamp)
+        let process = ProcessRecord(pid: 4_000_002, parentPID: 1, name: "passwd", commandLine: ["/usr/bin/passwd"],
+                                    uid: 65534, effectiveUID: 0)
+        var style = TextRenderer.Style()
+        style.extra = true
+        let renderer = TextRenderer(style: style)
+        #expect(renderer.header == "TIME            EVENT        PID    PPID UID      EUID     TTY     INFO                      DURATION PROCESS")
+        // Blank INFO (24) and DURATION (9) columns between TTY and the command line.
+        #expect(renderer.render(ObservedEvent(event: event, process: process))
+            == "21:45:15.899078 exec     4000002       1 nobody   root     ?" + String(repeating: " ", count: 42) + "/usr/bin/passwd")
+    }
+
+    @Test func detachNamesTheTracerOfTheAttach() {
+        // Pids above pid_max: the table reads nothing from /proc for them.
+        let table = ProcessTable(seed: false)
+        let tracee = TaskID(pid: 4_000_002, tid: 4_000_002)
+        let attach = ProcessEvent(detail: .ptrace(tracee, tracer: TaskID(pid: 4_000_001, tid: 4_000_001)), timestamp: stamp)
+        let detach = ProcessEvent(detail: .ptrace(tracee, tracer: TaskID(pid: 0, tid: 0)), timestamp: stamp)
+        let renderer = TextRenderer(style: .init())
+        #expect(renderer.info(ObservedEvent(event: attach, process: table.apply(attach))) == "attach by 4000001")
+        let detached = ObservedEvent(event: detach, process: table.apply(detach))
+        #expect(renderer.info(detached) == "detach from 4000001")
+        // JSON passes on what the kernel sent, as the contract says: both 0 on detach.
+        #expect(JSONRenderer().render(detached).contains(#""tracer_pid":0,"tracer_tid":0"#), "\(JSONRenderer().render(detached))")
+        // Without an attach seen (it came before the watch started): plain "detach".
+        #expect(renderer.info(ObservedEvent(event: detach, process: ProcessRecord(pid: 4_000_002, parentPID: 1, name: "x"))) == "detach")
+    }
+
     @Test func wallClockFormatting() {
         #expect(WallClock.rfc3339(unixNanoseconds: 0) == "1970-01-01T00:00:00.000000Z")
         #expect(WallClock.rfc3339(unixNanoseconds: 951_782_400_000_001_000) == "2000-02-29T00:00:00.000001Z")

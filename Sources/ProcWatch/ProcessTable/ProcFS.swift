@@ -113,12 +113,16 @@ final class ProcFS: @unchecked Sendable {
         return (parent, UInt64(Double(ticks) / clockTicks * 1e9))
     }
 
-    /// The real uid from `/proc/PID/status`.
-    func uid(_ pid: Int32) -> UInt32? {
-        guard let bytes = read("/proc/\(pid)/status") else { return nil }
-        let text = String(decoding: bytes, as: UTF8.self)
+    /// The real and effective uid from `/proc/PID/status`.
+    func uids(_ pid: Int32) -> (real: UInt32, effective: UInt32)? {
+        read("/proc/\(pid)/status").flatMap { Self.uids(status: String(decoding: $0, as: UTF8.self)) }
+    }
+
+    /// The first two fields of the `Uid:` line (real, effective, saved, filesystem).
+    static func uids(status text: String) -> (real: UInt32, effective: UInt32)? {
         guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("Uid:") }) else { return nil }
-        return line.split(whereSeparator: { $0 == "\t" || $0 == " " }).dropFirst().first.flatMap { UInt32($0) }
+        let fields = line.split(whereSeparator: { $0 == "\t" || $0 == " " }).dropFirst().prefix(2).compactMap { UInt32($0) }
+        return fields.count == 2 ? (fields[0], fields[1]) : nil
     }
 
     /// Every numeric entry of /proc.

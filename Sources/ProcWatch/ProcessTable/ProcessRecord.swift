@@ -12,6 +12,14 @@ public struct ProcessRecord: Sendable, Hashable {
     public var executable: String?
     /// Real user id, when known.
     public var uid: UInt32?
+    /// Effective user id, when known: read from /proc with the record, inherited at fork,
+    /// set by `uid` events. A set-user-ID program's exec changes it without an event and
+    /// the table does not re-read it then, so it keeps the value from before that exec.
+    public var effectiveUID: UInt32?
+    /// The process that last attached to it with ptrace, when seen. Kept after the detach:
+    /// the kernel's detach event names no tracer (it sends 0), and this still can. Not
+    /// inherited at fork (tracing is not).
+    public var lastTracerPID: Int32?
     /// When the process started (CLOCK_MONOTONIC nanoseconds), when known.
     public var startNanoseconds: UInt64?
     /// Set by the exit event: when it ended.
@@ -19,13 +27,14 @@ public struct ProcessRecord: Sendable, Hashable {
 
     /// Creates a record.
     public init(pid: Int32, parentPID: Int32, name: String, commandLine: [String] = [], executable: String? = nil,
-                uid: UInt32? = nil, startNanoseconds: UInt64? = nil, endNanoseconds: UInt64? = nil) {
+                uid: UInt32? = nil, effectiveUID: UInt32? = nil, startNanoseconds: UInt64? = nil, endNanoseconds: UInt64? = nil) {
         self.pid = pid
         self.parentPID = parentPID
         self.name = name
         self.commandLine = commandLine
         self.executable = executable
         self.uid = uid
+        self.effectiveUID = effectiveUID
         self.startNanoseconds = startNanoseconds
         self.endNanoseconds = endNanoseconds
     }

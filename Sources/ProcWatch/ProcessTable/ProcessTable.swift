@@ -100,13 +100,14 @@ public final class ProcessTable: Sendable {
                     newer.parentPID = parent.pid
                     newer.startNanoseconds = forkTime
                     if newer.uid == nil { newer.uid = inherited?.uid }
+                    if newer.effectiveUID == nil { newer.effectiveUID = inherited?.effectiveUID }
                     state.records[child.pid] = newer
                     return newer
                 }
                 let record = ProcessRecord(
                     pid: child.pid, parentPID: parent.pid, name: inherited?.name ?? "",
                     commandLine: inherited?.commandLine ?? [], executable: inherited?.executable,
-                    uid: inherited?.uid, startNanoseconds: forkTime)
+                    uid: inherited?.uid, effectiveUID: inherited?.effectiveUID, startNanoseconds: forkTime)
                 state.records[child.pid] = record
                 state.touched[child.pid] = forkTime
                 return record
@@ -127,8 +128,11 @@ public final class ProcessTable: Sendable {
         case .comm(let task, let name):
             guard !task.isThread else { return ensure(task.pid, at: event) }
             return update(task.pid, at: event) { $0.name = name }
-        case .uid(let task, let real, _):
-            return update(task.pid, at: event) { $0.uid = real }
+        case .uid(let task, let real, let effective):
+            return update(task.pid, at: event) { record in
+                record.uid = real
+                record.effectiveUID = effective
+            }
         case .exit(let task, _, _, _):
             guard !task.isThread else {
                 // A thread's exit sends a record too: count it, so the socket is read as often.
@@ -149,6 +153,8 @@ public final class ProcessTable: Sendable {
                     record.name = lateName
                 }
             }
+        case .ptrace(let task, let tracer) where tracer.pid != 0:
+            return update(task.pid, at: event) { $0.lastTracerPID = tracer.pid }
         case .gid(let task, _, _), .sid(let task), .ptrace(let task, _), .coredump(let task, _):
             return ensure(task.pid, at: event)
         case .lost:
@@ -280,9 +286,10 @@ public final class ProcessTable: Sendable {
 
     private func readRecord(_ pid: Int32, from procfs: ProcFS) -> ProcessRecord? {
         guard let status = procfs.status(pid) else { return nil }
+        let ids = procfs.uids(pid)
         return ProcessRecord(
             pid: pid, parentPID: status.parent, name: procfs.name(pid) ?? "",
-            commandLine: procfs.commandLine(pid) ?? [], executable: procfs.executable(pid), uid: procfs.uid(pid),
-            startNanoseconds: UInt64(clamping: Int64(status.startSinceBoot) + bootToMonotonic))
+            commandLine: procfs.commandLine(pid) ?? [], executable: procfs.executable(pid), uid: ids?.real,
+            effectiveUID: ids?.effective, startNanoseconds: UInt64(clamping: Int64(status.startSinceBoot) + bootToMonotonic))
     }
 }

@@ -69,7 +69,30 @@ struct RunReport {
     }
 
     func name(_ member: JobMember) -> String {
-        member.commandLine.isEmpty ? "[\(member.name)]" : member.commandLine.joined(separator: " ")
+        let commandLine = commandLine(of: member)
+        return commandLine.isEmpty ? "[\(member.name)]" : commandLine.joined(separator: " ")
+    }
+
+    /// The member's command line as /proc gave it. The root's is known without /proc: it is
+    /// the command procwatch started, which a root that exits at once (`sh -c 'exit 3'`) is
+    /// often gone before /proc could show — unless the root exec'd another program since
+    /// (its name is then not the command's).
+    func commandLine(of member: JobMember) -> [String] {
+        guard member.commandLine.isEmpty, member.pid == root, let program = command.first,
+              member.name.isEmpty || member.name == Self.taskName(of: program) else { return member.commandLine }
+        return command
+    }
+
+    /// The kernel's name for a task that exec'd `path`: its last component, cut to 15 bytes.
+    static func taskName(of path: String) -> String {
+        let base = path.split(separator: "/").last.map(String.init) ?? path
+        return String(decoding: base.utf8.prefix(15), as: UTF8.self)
+    }
+
+    /// The command line for JSON: the name alone when nothing better is known.
+    func commandLineOrName(_ member: JobMember) -> [String] {
+        let commandLine = commandLine(of: member)
+        return commandLine.isEmpty ? [member.name] : commandLine
     }
 
     func json() -> String {
@@ -77,14 +100,19 @@ struct RunReport {
         object.strings("command", command)
         object.raw("exit_status", Self.statusJSON(status))
         object.raw("wall_s", Self.seconds(wallSeconds))
-        if missing == nil {
+        if let missing {
+            // The keys the report promises are there either way: null (unknown, not zero)
+            // without taskstats, and `unavailable` says why.
+            for key: StaticString in ["cpu_user_s", "cpu_system_s", "peak_rss_kb", "read_bytes", "write_bytes"] {
+                object.raw(key, "null")
+            }
+            object.string("unavailable", missing)
+        } else {
             object.raw("cpu_user_s", Self.seconds(userSeconds))
             object.raw("cpu_system_s", Self.seconds(systemSeconds))
             object.integer("peak_rss_kb", peakRSS)
             object.integer("read_bytes", readBytes)
             object.integer("write_bytes", writeBytes)
-        } else if let missing {
-            object.string("unavailable", missing)
         }
         object.integer("processes", processes)
         object.integer("lost_records", lostRecords)
@@ -92,7 +120,7 @@ struct RunReport {
         object.raw("failed", "[" + failed.map { member in
             var failure = JSONObject()
             failure.integer("pid", member.pid)
-            failure.strings("cmdline", member.commandLine.isEmpty ? [member.name] : member.commandLine)
+            failure.strings("cmdline", commandLineOrName(member))
             failure.raw("status", Self.statusJSON(member.status))
             return failure.finish()
         }.joined(separator: ",") + "]")
@@ -107,7 +135,7 @@ struct RunReport {
     func node(_ member: JobMember, index: [Int32: [JobMember]], depth: Int) -> String {
         var object = JSONObject()
         object.integer("pid", member.pid)
-        object.strings("cmdline", member.commandLine.isEmpty ? [member.name] : member.commandLine)
+        object.strings("cmdline", commandLineOrName(member))
         if let duration = member.durationSeconds { object.raw("duration_s", Self.seconds(duration)) }
         object.raw("cpu_s", Self.seconds(member.cpuSeconds))
         if member.accounted {

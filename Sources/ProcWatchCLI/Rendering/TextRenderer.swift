@@ -11,7 +11,7 @@ import ProcWatch
         var name: Name = .commandLine
         /// Strip the directory from argv[0] (`-d`).
         var stripDirectory = false
-        /// UID and TTY columns (`-x`).
+        /// UID, EUID and TTY columns (`-x`, as forkstat's).
         var extra = false
         /// A glyph per event kind (`-g`).
         var glyphs = false
@@ -35,7 +35,7 @@ import ProcWatch
 
     var header: String {
         var line = pad("TIME", 15) + " " + pad("EVENT", style.glyphs ? 10 : 8) + " " + left("PID", 7) + " " + left("PPID", 7)
-        if style.extra { line += " " + pad("UID", 8) + " " + pad("TTY", 7) }
+        if style.extra { line += " " + pad("UID", 8) + " " + pad("EUID", 8) + " " + pad("TTY", 7) }
         return line + " " + pad("INFO", 24) + " " + left("DURATION", 9) + " PROCESS"
     }
 
@@ -86,6 +86,10 @@ import ProcWatch
             out.append(Self.space)
             Self.leftAligned(&out, width: 8) { out in
                 if let uid = observed.process?.uid { out.append(utf8: names.user(uid)) }
+            }
+            out.append(Self.space)
+            Self.leftAligned(&out, width: 8) { out in
+                if let euid = observed.process?.effectiveUID { out.append(utf8: names.user(euid)) }
             }
             out.append(Self.space)
             Self.leftAligned(&out, width: 7) { out in
@@ -236,7 +240,10 @@ import ProcWatch
         case .gid(_, let real, let effective):
             return real == effective ? "gid \(names.group(real))" : "gid \(names.group(real)) egid \(names.group(effective))"
         case .sid(let task): return "sid \(task.pid)"
-        case .ptrace(_, let tracer): return tracer.pid == 0 ? "detach" : "attach by \(tracer.pid)"
+        case .ptrace(_, let tracer) where tracer.pid != 0: return "attach by \(tracer.pid)"
+        case .ptrace:
+            // The kernel sends tracer 0 on detach; the table remembers who attached.
+            return observed.process?.lastTracerPID.map { "detach from \($0)" } ?? "detach"
         case .comm(_, let name): return "\(observed.previousName ?? "?") → \(name)"
         case .coredump: return "dumping core"
         case .unknown(let what, _): return "what 0x\(String(what, radix: 16))"
