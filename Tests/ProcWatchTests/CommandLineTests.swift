@@ -251,20 +251,46 @@ extension LiveKernelTests {
         @Test func extraColumnsShowTheEffectiveUserSetByAUIDEvent() throws {
             var child: Int32 = 0
             let run = try watch(["--color", "never", "-x", "-e", "uid,exec"]) {
-                // setpriv sets only the effective uid (a uid event with real root, effective nobody), then execs sh.
-                child = try Spawn.run(["setpriv", "--euid=65534", "/bin/sh", "-c", "exit 0"]).pid
+                // setpriv sets only the effective uid (a uid event with real root, effective nobody),
+                // then execs sleep, which lives long enough for /proc to be read at its exec (not
+                // sh: dash drops an effective uid that differs from the real one at once).
+                child = try Spawn.run(["setpriv", "--euid=65534", "/bin/sleep", "0.2"]).pid
             }
-            let lines = run.stdout.split(separator: "\n").map(String.init).filter { $0.contains(" \(child) ") }
+            // The child's own lines (its PID column), not its children's (their PPID column).
+            let lines = run.stdout.split(separator: "\n").map(String.init).filter { $0.split(separator: " ").dropFirst(2).first == "\(child)" }
             #expect(lines.first?.hasPrefix("TIME") == false)
             #expect(run.stdout.hasPrefix("TIME            EVENT        PID    PPID UID      EUID     TTY     INFO"), "\(run.stdout)")
             let uid = try #require(lines.first { $0.contains(" uid ") }, "\(lines)")
             #expect(uid.contains(" root     nobody   ?       uid root euid nobody "), "\(uid)")
-            // setpriv's own exec, before the uid event; then sh's, after it.
+            // setpriv's own exec, before the uid event; then sleep's, after it.
             let execs = lines.filter { $0.contains(" exec ") }
             #expect(execs.count == 2, "\(lines)")
             #expect(execs.first?.contains(" root     root     ?       was ") == true, "\(execs)")
-            #expect(execs.last?.contains(" root     nobody   ?       was setpriv ") == true, "\(execs)")
-            #expect(execs.last?.hasSuffix(" /bin/sh -c exit 0") == true, "\(execs)")
+            // "was setpriv", unless /proc already showed sleep at setpriv's own exec.
+            #expect(execs.last?.contains(" root     nobody   ?       was ") == true, "\(execs)")
+            #expect(execs.last?.hasSuffix(" /bin/sleep 0.2") == true, "\(execs)")
+        }
+
+        /// A set-user-ID exec changes the effective uid: the kernel reports it as a uid event
+        /// (`commit_creds`) just before the exec, and -x shows it on the exec line.
+        @Test func extraColumnsShowTheEffectiveUserOfASetUserIDProgram() throws {
+            let directory = "/tmp/procwatch-suid-\(getpid())"
+            mkdir(directory, 0o755)
+            defer { _ = try? Spawn.run(["rm", "-rf", directory]) }
+            let program = directory + "/suid-sleep"  // lives long enough for /proc to be read at its exec
+            #expect(try Spawn.run(["cp", "/bin/sleep", program]).status == 0)
+            #expect(chmod(program, 0o4755) == 0)
+            var child: Int32 = 0
+            let run = try watch(["--color", "never", "-x", "-e", "exec,uid"]) {
+                child = try Spawn.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", program, "0.2"]).pid
+            }
+            let lines = run.stdout.split(separator: "\n").map(String.init).filter { $0.split(separator: " ").dropFirst(2).first == "\(child)" }
+            #expect(lines.last { $0.contains(" uid ") }?.contains(" nobody   root     ?       uid nobody euid root ") == true, "\(lines)")
+            let execs = lines.filter { $0.contains(" exec ") }
+            #expect(execs.count == 2, "\(run.stdout)")
+            // "was setpriv", unless /proc already showed the second program at setpriv's own exec.
+            #expect(execs.last?.contains(" nobody   root     ?       was ") == true, "\(execs)")
+            #expect(execs.last?.hasSuffix(" \(program) 0.2") == true, "\(execs)")
         }
 
         @Test func statisticsFollowTheEventsWithSAndL() throws {

@@ -13,8 +13,8 @@ public struct ProcessRecord: Sendable, Hashable {
     /// Real user id, when known.
     public var uid: UInt32?
     /// Effective user id, when known: read from /proc with the record, inherited at fork,
-    /// set by `uid` events. A set-user-ID program's exec changes it without an event and
-    /// the table does not re-read it then, so it keeps the value from before that exec.
+    /// set by `uid` events — a set-user-ID program's exec sends one too (the kernel's
+    /// `commit_creds` reports every uid or euid change), just before its exec event.
     public var effectiveUID: UInt32?
     /// The process that last attached to it with ptrace, when seen. Kept after the detach:
     /// the kernel's detach event names no tracer (it sends 0), and this still can. Not
