@@ -74,6 +74,23 @@ extension LiveKernelTests {
             ], "\(report.stdout)")
         }
 
+        @Test func anExecOnlyRecordingStillEndsEveryProcess() throws {
+            let path = StoreWorkload.temporaryPath("exec-only.db")
+            defer { StoreWorkload.remove(path) }
+            let script = "/bin/true; sh -c 'exit 3'"
+            let run = try Spawn.capture([Spawn.procwatchBinary, "record", "-o", path, "-e", "exec", "--", "/bin/sh", "-c", script])
+            #expect(run.status >> 8 == 3, "\(run.stderr)")
+            #expect(try rows(path, "SELECT event, count(*) FROM events GROUP BY event") == ["exec|3"])
+            // dash runs the last command as a child and exits with its status: two failures.
+            #expect(try rows(path, "SELECT comm, exit_code, failed, end_ktime_ns IS NOT NULL FROM processes ORDER BY id")
+                == ["sh|768|1|1", "true|0|0|1", "sh|768|1|1"])
+            let report = try Spawn.capture([Spawn.procwatchBinary, "report", path])
+            let lines = report.stdout.split(separator: "\n").map(String.init)
+            #expect(lines.contains("  processes  3 (2 failed, 0 threads)"), "\(report.stdout)")
+            #expect(lines.contains { $0.hasPrefix("  command    /bin/sh -c \(script): exit 3, wall ") && $0.hasSuffix(", 3 processes, 2 failed") },
+                    "\(report.stdout)")
+        }
+
         @Test func theReportsJSONAndSVGOfALiveRecording() throws {
             let path = StoreWorkload.temporaryPath("live-json.db")
             let svg = path + ".svg", html = path + ".html"

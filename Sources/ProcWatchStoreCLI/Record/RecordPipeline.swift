@@ -3,7 +3,9 @@ import ProcWatch
 import ProcWatchStore
 
 /// What `procwatch record` runs on the reader thread for every event: process table →
-/// the command's tree (with a command) → the live view's filters → the recorder.
+/// the command's tree (with a command) → the live view's filters → the recorder, which
+/// keeps every event of a selected process in its `processes` row and stores as an
+/// `events` row only those `-e` selects.
 final class RecordPipeline: @unchecked Sendable {
     // @unchecked: `filter` is used on the reader thread only; the job is behind a lock.
     private let table: ProcessTable
@@ -51,8 +53,13 @@ final class RecordPipeline: @unchecked Sendable {
                 return member
             }
         }
-        guard wanted, event.kind == nil || selection.shows(event),
-              filter.matches(ObservedEvent(event: event, process: process)) else { return }
-        recorder.record(event, process: process)
+        guard wanted else { return }
+        // The processes rows see every event of the processes the filters select, whatever
+        // `-e` shows (else they never end); the events table keeps what `-e` asked for.
+        if filter.matches(ObservedEvent(event: event, process: process)) {
+            recorder.record(event, process: process, stored: event.kind == nil || selection.shows(event))
+        } else {
+            recorder.follow(event, process: process)
+        }
     }
 }
