@@ -252,20 +252,36 @@ extension LiveKernelTests {
             }
             let text = try file("notes.db", text: "not a database\n")
             let other = try file("other.db", sql: "CREATE TABLE t (x)")
-            let newer = try file("newer.db", sql: "CREATE TABLE meta (x); PRAGMA user_version = 7")
-            let older = try file("older.db", sql: "CREATE TABLE meta (x)")
+            let ours = "PRAGMA application_id = \(StoreSchema.applicationID);"
+            let newer = try file("newer.db", sql: "CREATE TABLE meta (x); \(ours) PRAGMA user_version = 7")
+            let older = try file("older.db", sql: "CREATE TABLE meta (x); \(ours)")
+            // Chrome's databases have a `meta` table (and no application_id): not ours, whatever their user_version.
+            let chrome = "CREATE TABLE meta (key LONGVARCHAR NOT NULL UNIQUE PRIMARY KEY, value LONGVARCHAR);"
+            let metaVersion0 = try file("meta0.db", sql: chrome)
+            let metaVersion1 = try file("meta1.db", sql: chrome + " PRAGMA user_version = 1")
+            let fossil = try file("fossil.db", sql: "CREATE TABLE meta (x); PRAGMA application_id = 252006674; PRAGMA user_version = 1")
+            let foreign = "is an SQLite database of another program (no procwatch application_id or tables)"
             let immutable = try file("immutable.db", text: "")
             let chattr = try Spawn.run(["chattr", "+i", immutable])
             let cases: [([String], String)] = [
                 (["record", "-o", text], "\(text) is not an SQLite database"),
-                (["record", "-o", other], "\(other) is an SQLite database of another program (it has no procwatch meta table)"),
+                (["record", "-o", other], "\(other) \(foreign)"),
+                (["record", "-o", metaVersion0], "\(metaVersion0) \(foreign)"),
+                (["record", "-o", metaVersion1], "\(metaVersion1) \(foreign)"),
+                (["record", "-o", fossil],
+                 "\(fossil) is an SQLite database of another program (application_id 0x0f055112, not procwatch's 0x70776368)"),
                 (["record", "-o", newer], "\(newer) has schema version 7, newer than this procwatch's (1): use a newer procwatch"),
                 (["record", "-o", older], "\(older) has schema version 0, older than this procwatch's (1): record to a new file"),
                 (["record", "-o", "/nonexistent/x.db"], "cannot write /nonexistent/x.db: no such directory /nonexistent"),
                 (["record", "-o", "/proc/x.db"], "cannot write /proc/x.db: its directory /proc is not writable (No such file or directory)"),
                 (["record", "-o", text, "-D", "0"], "-D takes a positive number of seconds (at most 10000000), not 0.0"),
                 (["report", text], "\(text) is not an SQLite database"),
-                (["report", other], "\(other) is an SQLite database of another program (it has no procwatch meta table)"),
+                (["report", other], "\(other) \(foreign)"),
+                (["report", metaVersion0], "\(metaVersion0) \(foreign)"),
+                (["report", metaVersion1], "\(metaVersion1) \(foreign)"),
+                (["report", fossil],
+                 "\(fossil) is an SQLite database of another program (application_id 0x0f055112, not procwatch's 0x70776368)"),
+                (["report", older], "\(older) has schema version 0, older than this procwatch's (1): record to a new file"),
                 (["report", newer], "\(newer) has schema version 7, newer than this procwatch's (1): use a newer procwatch"),
                 (["report", directory + "/missing.db"], "\(directory)/missing.db: no such file"),
                 (["report", text, "--since", "yesterday"],
@@ -281,6 +297,10 @@ extension LiveKernelTests {
             }
             #expect(try String(contentsOfFile: text, encoding: .utf8) == "not a database\n")
             #expect(try rows(other, "SELECT name FROM sqlite_master") == ["t"])
+            // Refused before anything was written: not even switched to WAL mode.
+            for path in [other, metaVersion0, metaVersion1, fossil] {
+                #expect(try rows(path, "PRAGMA journal_mode") == ["delete"], "\(path)")
+            }
         }
     }
 }

@@ -13,6 +13,15 @@ public enum StoreSchema {
     /// `PRAGMA application_id`: "pwch".
     static let applicationID: Int32 = 0x7077_6368
 
+    /// An application id as SQLite's documentation writes them: `0x70776368`.
+    static func hex(_ id: Int32) -> String {
+        let digits = String(UInt32(bitPattern: id), radix: 16)
+        return "0x" + String(repeating: "0", count: 8 - digits.count) + digits
+    }
+
+    /// The tables every recording has (a file without `application_id` is ours only with all of them).
+    static let tables = ["meta", "processes", "events", "jobs"]
+
     /// Creates every table and index (the file must be empty).
     static func create(_ db: Database) throws {
         try db.execute(sql: """
