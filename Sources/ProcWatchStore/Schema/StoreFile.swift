@@ -91,6 +91,7 @@ enum StoreFile {
             return
         }
         try checkSchema(db, path: path)
+        try StoreSchema.complete(db)
     }
 
     private static func tableCount(_ db: Database) throws -> Int {

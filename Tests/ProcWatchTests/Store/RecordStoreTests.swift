@@ -129,6 +129,32 @@ struct RecordStoreTests {
         #expect(report.eventCounts == ["fork": 1, "exec": 1, "exit": 1, "lost": 1])
     }
 
+    @Test func unknownEventsKeepTheirKindNumberAndBytes() throws {
+        let path = StoreWorkload.temporaryPath("unknown.db")
+        defer { StoreWorkload.remove(path) }
+        let recorder = try ProcWatchStore.Recorder(
+            path: path, session: RecordingSession(arguments: ["record"], command: nil, filters: nil, taskstats: false))
+        let (_, at) = StoreWorkload.clock()
+        recorder.record(ProcessEvent(detail: .unknown(what: 0x800, data: [1, 0, 255, 16]), timestamp: at(1), cpu: 1, sequence: 42),
+                        process: nil)
+        try recorder.finish(reason: "signal")
+        #expect(try rows(path, "SELECT event, cpu, seq, pid, process, what, data FROM events")
+            == ["unknown|1|42|-|-|2048|[1,0,255,16]"])
+    }
+
+    @Test func aVersion1FileWithoutTheUnknownColumnsIsReadAndAppendedTo() throws {
+        let path = StoreWorkload.temporaryPath("early-v1.db")
+        defer { StoreWorkload.remove(path) }
+        try StoreWorkload.record(into: path)
+        let queue = try DatabaseQueue(path: path)
+        try queue.write { try $0.execute(sql: "ALTER TABLE events DROP COLUMN what; ALTER TABLE events DROP COLUMN data") }
+        try queue.close()
+        #expect(try ReportReader.load(path: path).processes.count == 3)
+        try StoreWorkload.record(into: path)
+        #expect(try rows(path, "SELECT recording, count(*), count(what) FROM events GROUP BY recording") == ["1|13|0", "2|13|0"])
+        #expect(try rows(path, "SELECT name FROM pragma_table_info('events') WHERE name IN ('what', 'data')") == ["what", "data"])
+    }
+
     @Test func timestampsParse() {
         #expect(TimeBound(parsing: "12.5") == .offset(12.5))
         #expect(TimeBound(parsing: "2026-11-23T03:00:00Z") == .time(1_795_402_800_000_000_000))
