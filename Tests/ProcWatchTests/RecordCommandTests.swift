@@ -5,7 +5,10 @@ import FoundationXML
 import GRDB
 import Glibc
 import Testing
+@testable import ProcWatch
+@testable import ProcWatchCLI
 @testable import ProcWatchStore
+@testable import ProcWatchStoreCLI
 
 extension LiveKernelTests {
     /// `procwatch record` and `procwatch report` run as a user would, against the real kernel.
@@ -89,6 +92,23 @@ extension LiveKernelTests {
             #expect(lines.contains("  processes  3 (2 failed, 0 threads)"), "\(report.stdout)")
             #expect(lines.contains { $0.hasPrefix("  command    /bin/sh -c \(script): exit 3, wall ") && $0.hasSuffix(", 3 processes, 2 failed") },
                     "\(report.stdout)")
+        }
+
+        @Test func aTaskstatsOverflowBecomesALostEventOfTheRecording() throws {
+            let path = StoreWorkload.temporaryPath("taskstats-overflow.db")
+            defer { StoreWorkload.remove(path) }
+            let listener = try TaskstatsListener(receiveBufferBytes: 4096)  // a few records at most
+            defer { listener.close() }
+            let recorder = try StoreWorkload.recorder(path, taskstats: true)
+            let pipeline = RecordPipeline(recorder: recorder, selection: .all, filter: LiveFilter(), taskstats: listener,
+                                          ownPID: getpid(), recordsCommand: false)
+            for _ in 0..<60 { _ = try Spawn.run(["/bin/true"]) }
+            listener.receive(timeout: .milliseconds(100)) { _ in }  // what the process table does at an exit
+            try #require(listener.overflowCount >= 1)
+            pipeline.batchEnded()
+            pipeline.batchEnded()  // no new overflow: nothing more
+            try recorder.finish(reason: "signal")
+            #expect(try rows(path, "SELECT event, count, reason FROM events") == ["lost|\(listener.lostRecords)|taskstats"])
         }
 
         @Test func theReportsJSONAndSVGOfALiveRecording() throws {

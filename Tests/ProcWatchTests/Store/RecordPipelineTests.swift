@@ -17,8 +17,7 @@ struct RecordPipelineTests {
     /// pipeline with `selection` and `filter`; returns the file's path.
     func record(_ name: String, selection: EventSelection, filter: LiveFilter = LiveFilter()) throws -> String {
         let path = StoreWorkload.temporaryPath(name)
-        let recorder = try ProcWatchStore.Recorder(
-            path: path, session: RecordingSession(arguments: ["record"], command: nil, filters: nil, taskstats: false))
+        let recorder = try StoreWorkload.recorder(path, taskstats: false)
         let pipeline = RecordPipeline(recorder: recorder, selection: selection, filter: filter, taskstats: nil,
                                       ownPID: 1, recordsCommand: false)
         let (_, at) = StoreWorkload.clock()

@@ -71,6 +71,12 @@ enum StoreWorkload {
         return record
     }
 
+    /// A recorder for `path`, as `procwatch record` (no command, no filters) starts one.
+    static func recorder(_ path: String, taskstats: Bool) throws -> ProcWatchStore.Recorder {
+        try ProcWatchStore.Recorder(
+            path: path, session: RecordingSession(arguments: ["record"], command: nil, filters: nil, taskstats: taskstats))
+    }
+
     /// Now on CLOCK_MONOTONIC, and event times that many milliseconds after now (inside a
     /// recording that starts now, so reports keep them in their window).
     static func clock() -> (base: UInt64, at: (UInt64) -> EventTimestamp) {
