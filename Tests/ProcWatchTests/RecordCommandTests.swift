@@ -5,7 +5,10 @@ import FoundationXML
 import GRDB
 import Glibc
 import Testing
+@testable import ProcWatch
+@testable import ProcWatchCLI
 @testable import ProcWatchStore
+@testable import ProcWatchStoreCLI
 
 extension LiveKernelTests {
     /// `procwatch record` and `procwatch report` run as a user would, against the real kernel.
@@ -72,6 +75,40 @@ extension LiveKernelTests {
                 "    PID /bin/sh -c sleep 0.05; exit 3  T  cpu T  exit 3",
                 "      PID sleep 0.05  T  cpu T  exit 0",
             ], "\(report.stdout)")
+        }
+
+        @Test func anExecOnlyRecordingStillEndsEveryProcess() throws {
+            let path = StoreWorkload.temporaryPath("exec-only.db")
+            defer { StoreWorkload.remove(path) }
+            let script = "/bin/true; sh -c 'exit 3'"
+            let run = try Spawn.capture([Spawn.procwatchBinary, "record", "-o", path, "-e", "exec", "--", "/bin/sh", "-c", script])
+            #expect(run.status >> 8 == 3, "\(run.stderr)")
+            #expect(try rows(path, "SELECT event, count(*) FROM events GROUP BY event") == ["exec|3"])
+            // dash runs the last command as a child and exits with its status: two failures.
+            #expect(try rows(path, "SELECT comm, exit_code, failed, end_ktime_ns IS NOT NULL FROM processes ORDER BY id")
+                == ["sh|768|1|1", "true|0|0|1", "sh|768|1|1"])
+            let report = try Spawn.capture([Spawn.procwatchBinary, "report", path])
+            let lines = report.stdout.split(separator: "\n").map(String.init)
+            #expect(lines.contains("  processes  3 (2 failed, 0 threads)"), "\(report.stdout)")
+            #expect(lines.contains { $0.hasPrefix("  command    /bin/sh -c \(script): exit 3, wall ") && $0.hasSuffix(", 3 processes, 2 failed") },
+                    "\(report.stdout)")
+        }
+
+        @Test func aTaskstatsOverflowBecomesALostEventOfTheRecording() throws {
+            let path = StoreWorkload.temporaryPath("taskstats-overflow.db")
+            defer { StoreWorkload.remove(path) }
+            let listener = try TaskstatsListener(receiveBufferBytes: 4096)  // a few records at most
+            defer { listener.close() }
+            let recorder = try StoreWorkload.recorder(path, taskstats: true)
+            let pipeline = RecordPipeline(recorder: recorder, selection: .all, filter: LiveFilter(), taskstats: listener,
+                                          ownPID: getpid(), recordsCommand: false)
+            for _ in 0..<60 { _ = try Spawn.run(["/bin/true"]) }
+            listener.receive(timeout: .milliseconds(100)) { _ in }  // what the process table does at an exit
+            try #require(listener.overflowCount >= 1)
+            pipeline.batchEnded()
+            pipeline.batchEnded()  // no new overflow: nothing more
+            try recorder.finish(reason: "signal")
+            #expect(try rows(path, "SELECT event, count, reason FROM events") == ["lost|\(listener.lostRecords)|taskstats"])
         }
 
         @Test func theReportsJSONAndSVGOfALiveRecording() throws {
@@ -235,20 +272,36 @@ extension LiveKernelTests {
             }
             let text = try file("notes.db", text: "not a database\n")
             let other = try file("other.db", sql: "CREATE TABLE t (x)")
-            let newer = try file("newer.db", sql: "CREATE TABLE meta (x); PRAGMA user_version = 7")
-            let older = try file("older.db", sql: "CREATE TABLE meta (x)")
+            let ours = "PRAGMA application_id = \(StoreSchema.applicationID);"
+            let newer = try file("newer.db", sql: "CREATE TABLE meta (x); \(ours) PRAGMA user_version = 7")
+            let older = try file("older.db", sql: "CREATE TABLE meta (x); \(ours)")
+            // Chrome's databases have a `meta` table (and no application_id): not ours, whatever their user_version.
+            let chrome = "CREATE TABLE meta (key LONGVARCHAR NOT NULL UNIQUE PRIMARY KEY, value LONGVARCHAR);"
+            let metaVersion0 = try file("meta0.db", sql: chrome)
+            let metaVersion1 = try file("meta1.db", sql: chrome + " PRAGMA user_version = 1")
+            let fossil = try file("fossil.db", sql: "CREATE TABLE meta (x); PRAGMA application_id = 252006674; PRAGMA user_version = 1")
+            let foreign = "is an SQLite database of another program (no procwatch application_id or tables)"
             let immutable = try file("immutable.db", text: "")
             let chattr = try Spawn.run(["chattr", "+i", immutable])
             let cases: [([String], String)] = [
                 (["record", "-o", text], "\(text) is not an SQLite database"),
-                (["record", "-o", other], "\(other) is an SQLite database of another program (it has no procwatch meta table)"),
+                (["record", "-o", other], "\(other) \(foreign)"),
+                (["record", "-o", metaVersion0], "\(metaVersion0) \(foreign)"),
+                (["record", "-o", metaVersion1], "\(metaVersion1) \(foreign)"),
+                (["record", "-o", fossil],
+                 "\(fossil) is an SQLite database of another program (application_id 0x0f055112, not procwatch's 0x70776368)"),
                 (["record", "-o", newer], "\(newer) has schema version 7, newer than this procwatch's (1): use a newer procwatch"),
                 (["record", "-o", older], "\(older) has schema version 0, older than this procwatch's (1): record to a new file"),
                 (["record", "-o", "/nonexistent/x.db"], "cannot write /nonexistent/x.db: no such directory /nonexistent"),
                 (["record", "-o", "/proc/x.db"], "cannot write /proc/x.db: its directory /proc is not writable (No such file or directory)"),
                 (["record", "-o", text, "-D", "0"], "-D takes a positive number of seconds (at most 10000000), not 0.0"),
                 (["report", text], "\(text) is not an SQLite database"),
-                (["report", other], "\(other) is an SQLite database of another program (it has no procwatch meta table)"),
+                (["report", other], "\(other) \(foreign)"),
+                (["report", metaVersion0], "\(metaVersion0) \(foreign)"),
+                (["report", metaVersion1], "\(metaVersion1) \(foreign)"),
+                (["report", fossil],
+                 "\(fossil) is an SQLite database of another program (application_id 0x0f055112, not procwatch's 0x70776368)"),
+                (["report", older], "\(older) has schema version 0, older than this procwatch's (1): record to a new file"),
                 (["report", newer], "\(newer) has schema version 7, newer than this procwatch's (1): use a newer procwatch"),
                 (["report", directory + "/missing.db"], "\(directory)/missing.db: no such file"),
                 (["report", text, "--since", "yesterday"],
@@ -264,6 +317,10 @@ extension LiveKernelTests {
             }
             #expect(try String(contentsOfFile: text, encoding: .utf8) == "not a database\n")
             #expect(try rows(other, "SELECT name FROM sqlite_master") == ["t"])
+            // Refused before anything was written: not even switched to WAL mode.
+            for path in [other, metaVersion0, metaVersion1, fossil] {
+                #expect(try rows(path, "PRAGMA journal_mode") == ["delete"], "\(path)")
+            }
         }
     }
 }

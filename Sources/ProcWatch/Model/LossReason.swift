@@ -9,4 +9,8 @@ public enum LossReason: String, Sendable, Hashable {
     case backlog = "backlog"
     /// A kernel message could not be decoded (truncated or corrupt) and was skipped.
     case malformed = "malformed"
+    /// The taskstats socket overflowed: exit records (CPU, memory and I/O figures) were
+    /// dropped, not process events. The count is the socket's drop counter when it reports one.
+    /// ``TaskstatsListener`` counts these; `procwatch record` stores them as `lost` events.
+    case taskstats = "taskstats"
 }

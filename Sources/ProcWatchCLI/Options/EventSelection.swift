@@ -56,6 +56,12 @@ package struct EventSelection: Equatable {
         return needed
     }
 
+    /// What `record` subscribes to: ``subscription`` with every exit, since a process's
+    /// `processes` row ends (with its status) at its exit whatever `-e` keeps as events.
+    package var bookkeepingSubscription: ProcessEventKinds {
+        subscription.subtracting(.failedExit).union(.exit)
+    }
+
     /// Whether an event is one the user asked to see.
     package func shows(_ event: ProcessEvent) -> Bool {
         if case .fork(_, let child) = event.detail { return child.isThread ? threadForks : processForks }

@@ -7,7 +7,7 @@ struct EventRow {
     enum Column: Int, CaseIterable {
         case recording, process, event, time, ktime_ns, cpu, seq, pid, tid, ppid, ptid, thread,
              ruid, euid, rgid, egid, sid, tracer_pid, tracer_tid, comm, cmdline, exe, uid,
-             exit_code, exit_signal, status, duration_s, count, reason
+             exit_code, exit_signal, status, duration_s, count, reason, what, data
     }
 
     static let insertSQL = "INSERT INTO events (\(Column.allCases.map { "\($0)" }.joined(separator: ", "))) VALUES ("
@@ -79,6 +79,10 @@ struct EventRow {
             values[.tracer_tid] = tracer.tid
         case .comm(_, let name):
             values[.comm] = name
+        case .unknown(let what, let data):
+            // As the live JSON has them: the kernel's `what` and the event's bytes after its header.
+            values[.what] = Int64(what)
+            values[.data] = JSONText.integers(data)
         default:
             break
         }

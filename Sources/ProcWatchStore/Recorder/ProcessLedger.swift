@@ -72,6 +72,21 @@ struct ProcessLedger {
         }
     }
 
+    /// Applies an event the filters did not select, only to a process that already has a
+    /// row: the filters decide which processes get rows, but a process that has one keeps
+    /// getting its exec, name, uid, threads and exit (a `--pid` child's own events do not
+    /// name the filtered pid, yet its row must end). Events of other processes are dropped.
+    mutating func follow(_ event: ProcessEvent, process: ProcessRecord?) {
+        guard let subject = event.subject, live[subject.pid] != nil else { return }
+        if case .fork(_, let child) = event.detail, !child.isThread {
+            // An unselected process reuses the pid: the row's exit was lost; start no new row.
+            if let previous = live.removeValue(forKey: child.pid) { retire(previous) }
+            changedLive.remove(child.pid)
+            return
+        }
+        _ = apply(event, process: process)
+    }
+
     /// Keeps a taskstats exit record until its task's exit event (sent just after it).
     mutating func account(_ record: TaskstatsRecord) {
         guard !record.isProcessTotal else { return }

@@ -22,7 +22,12 @@ extension RecordingReport {
         lines.append("  processes  \(processes.count) (\(failed.count) failed, \(threads) threads)")
         let kinds = eventCounts.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map { "\($0.key) \($0.value)" }
         lines.append("  events     \(eventCounts.values.reduce(0, +))" + (kinds.isEmpty ? "" : " (\(kinds.joined(separator: ", ")))"))
-        let reasons = lostByReason.keys.sorted().map { "\($0) \(lostByReason[$0] ?? 0)" }
+        let reasons = lostByReason.keys.sorted().map { reason in
+            // Not process events: exit records, so figures are missing while every process is there.
+            reason == LossReason.taskstats.rawValue
+                ? "taskstats \(lostByReason[reason] ?? 0): exit records, CPU, memory and I/O undercounted"
+                : "\(reason) \(lostByReason[reason] ?? 0)"
+        }
         lines.append("  lost       \(lostEvents) events in \(lostReports) reports" + (reasons.isEmpty ? "" : " (\(reasons.joined(separator: ", ")))"))
 
         lines.append("process tree (lifetime, CPU, exit):")

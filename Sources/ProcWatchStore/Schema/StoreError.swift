@@ -2,8 +2,9 @@
 public enum StoreError: Error, Equatable, CustomStringConvertible {
     /// The file exists but is not an SQLite database.
     case notSQLite(path: String)
-    /// An SQLite database without procwatch's `meta` table.
-    case foreignDatabase(path: String)
+    /// An SQLite database of another program: another `PRAGMA application_id`, or none
+    /// (`applicationID` 0) and not procwatch's tables.
+    case foreignDatabase(path: String, applicationID: Int32)
     /// A schema version this procwatch does not write.
     case newerSchema(path: String, version: Int)
     /// An older schema version (no migration exists for it).
@@ -21,7 +22,9 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .notSQLite(let path): "\(path) is not an SQLite database"
-        case .foreignDatabase(let path): "\(path) is an SQLite database of another program (it has no procwatch meta table)"
+        case .foreignDatabase(let path, 0): "\(path) is an SQLite database of another program (no procwatch application_id or tables)"
+        case .foreignDatabase(let path, let application):
+            "\(path) is an SQLite database of another program (application_id \(StoreSchema.hex(application)), not procwatch's \(StoreSchema.hex(StoreSchema.applicationID)))"
         case .newerSchema(let path, let version):
             "\(path) has schema version \(version), newer than this procwatch's (\(StoreSchema.version)): use a newer procwatch"
         case .olderSchema(let path, let version):

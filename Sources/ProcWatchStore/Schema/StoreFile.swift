@@ -17,6 +17,8 @@ enum StoreFile {
         let queue: DatabaseQueue
         do {
             queue = try DatabaseQueue(path: path, configuration: configuration)
+            // Checked before WAL mode is set: that rewrites the header of another program's file.
+            if existing { try queue.read { db in if try tableCount(db) > 0 { try checkSchema(db, path: path) } } }
             try queue.writeWithoutTransaction { db in
                 try db.execute(sql: "PRAGMA journal_mode = WAL")
                 // WAL with synchronous NORMAL: a commit is durable against a crash of the
@@ -40,12 +42,7 @@ enum StoreFile {
         configuration.label = "procwatch.report"
         do {
             let queue = try DatabaseQueue(path: path, configuration: configuration)
-            try queue.read { db in
-                guard try db.tableExists("meta") else { throw StoreError.foreignDatabase(path: path) }
-                let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
-                if version > StoreSchema.version { throw StoreError.newerSchema(path: path, version: version) }
-                if version < StoreSchema.version { throw StoreError.olderSchema(path: path, version: version) }
-            }
+            try queue.read { db in try checkSchema(db, path: path) }
             return queue
         } catch let error as StoreError {
             throw error
@@ -89,12 +86,31 @@ enum StoreFile {
     }
 
     private static func checkOrCreateSchema(_ db: Database, path: String) throws {
-        let tables = try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master") ?? 0
-        if tables == 0 {
+        if try tableCount(db) == 0 {
             try StoreSchema.create(db)
             return
         }
-        guard try db.tableExists("meta") else { throw StoreError.foreignDatabase(path: path) }
+        try checkSchema(db, path: path)
+        try StoreSchema.complete(db)
+    }
+
+    private static func tableCount(_ db: Database) throws -> Int {
+        try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master") ?? 0
+    }
+
+    /// Refuses another program's database, then a schema version other than ours.
+    ///
+    /// `PRAGMA application_id` comes first: a table named `meta` is common (Chrome's
+    /// databases have one), and its `user_version` means nothing to us. Another non-zero id
+    /// is another program's; 0 (never set) is ours only when procwatch's tables are all there.
+    private static func checkSchema(_ db: Database, path: String) throws {
+        let application = try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0
+        if application != StoreSchema.applicationID {
+            guard application == 0 else { throw StoreError.foreignDatabase(path: path, applicationID: application) }
+            for table in StoreSchema.tables where try !db.tableExists(table) {
+                throw StoreError.foreignDatabase(path: path, applicationID: 0)
+            }
+        }
         let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
         if version > StoreSchema.version { throw StoreError.newerSchema(path: path, version: version) }
         if version < StoreSchema.version { throw StoreError.olderSchema(path: path, version: version) }

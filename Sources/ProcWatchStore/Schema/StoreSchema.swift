@@ -13,6 +13,25 @@ public enum StoreSchema {
     /// `PRAGMA application_id`: "pwch".
     static let applicationID: Int32 = 0x7077_6368
 
+    /// Adds what version 1 gained before its first release to a file written without it
+    /// (`events.what` and `events.data`, for `unknown` events), so `record` can append to it.
+    /// A report reads such a file as it is: it never reads those columns.
+    static func complete(_ db: Database) throws {
+        let columns = Set(try db.columns(in: "events").map(\.name))
+        for (column, type) in [("what", "INTEGER"), ("data", "TEXT")] where !columns.contains(column) {
+            try db.execute(sql: "ALTER TABLE events ADD COLUMN \(column) \(type)")
+        }
+    }
+
+    /// An application id as SQLite's documentation writes them: `0x70776368`.
+    static func hex(_ id: Int32) -> String {
+        let digits = String(UInt32(bitPattern: id), radix: 16)
+        return "0x" + String(repeating: "0", count: 8 - digits.count) + digits
+    }
+
+    /// The tables every recording has (a file without `application_id` is ours only with all of them).
+    static let tables = ["meta", "processes", "events", "jobs"]
+
     /// Creates every table and index (the file must be empty).
     static func create(_ db: Database) throws {
         try db.execute(sql: """
@@ -90,7 +109,9 @@ public enum StoreSchema {
                 status TEXT,
                 duration_s REAL,
                 count INTEGER,
-                reason TEXT
+                reason TEXT,
+                what INTEGER,
+                data TEXT
             );
             CREATE INDEX events_ktime ON events(ktime_ns);
             CREATE INDEX events_pid ON events(pid);

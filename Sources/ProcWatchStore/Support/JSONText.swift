@@ -24,6 +24,11 @@ enum JSONText {
         "[" + values.map(string).joined(separator: ",") + "]"
     }
 
+    /// `[1,2,3]`
+    static func integers<Number: BinaryInteger>(_ values: [Number]) -> String {
+        "[" + values.map { "\($0)" }.joined(separator: ",") + "]"
+    }
+
     /// `[[…],[…]]`
     static func arrays(_ values: [[String]]) -> String {
         "[" + values.map(strings).joined(separator: ",") + "]"

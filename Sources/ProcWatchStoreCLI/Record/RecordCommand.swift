@@ -51,11 +51,14 @@ struct RecordCommand: AsyncParsableCommand {
         let started = Clocks.monotonicSeconds()
         do {
             try await LiveSession.run(
-                kinds: selection.subscription, handle: { pipeline.handle($0) },
+                kinds: selection.bookkeepingSubscription, handle: { pipeline.handle($0) },
                 // Committed at the end of a batch once the last commit is 10 ms old, and by the
                 // ticker every 10 ms (a quiet stream's last batch): kill -9 loses at most the
                 // events received in the last 20 ms or so.
-                batchEnded: { if (try? recorder.flush(ifOlderThan: Self.commitInterval)) == nil { stop.fire() } },
+                batchEnded: {
+                    pipeline.batchEnded()
+                    if (try? recorder.flush(ifOlderThan: Self.commitInterval)) == nil { stop.fire() }
+                },
                 duration: duration, realTime: false,
                 tickInterval: Self.commitInterval, tick: { if (try? recorder.flush()) == nil { stop.fire() } }, stop: stop,
                 started: {

@@ -3,9 +3,11 @@ import ProcWatch
 import ProcWatchStore
 
 /// What `procwatch record` runs on the reader thread for every event: process table →
-/// the command's tree (with a command) → the live view's filters → the recorder.
+/// the command's tree (with a command) → the live view's filters → the recorder, which
+/// keeps every event of a selected process in its `processes` row and stores as an
+/// `events` row only those `-e` selects.
 final class RecordPipeline: @unchecked Sendable {
-    // @unchecked: `filter` is used on the reader thread only; the job is behind a lock.
+    // @unchecked: `filter` and `taskstatsLoss` are used on the reader thread only; the job is behind a lock.
     private let table: ProcessTable
     private let recorder: Recorder
     private let selection: EventSelection
@@ -13,6 +15,8 @@ final class RecordPipeline: @unchecked Sendable {
     private let job: SharedJob
     private let recordsCommand: Bool
     private let ownPID: Int32
+    private let taskstats: TaskstatsListener?
+    private var taskstatsLoss = TaskstatsLossCheck()
 
     /// With `recordsCommand`, only the tree of processes this process starts is recorded.
     init(recorder: Recorder, selection: EventSelection, filter: LiveFilter, taskstats: TaskstatsListener?,
@@ -22,6 +26,7 @@ final class RecordPipeline: @unchecked Sendable {
         self.filter = filter
         self.ownPID = ownPID
         self.recordsCommand = recordsCommand
+        self.taskstats = taskstats
         let job = SharedJob(Job(root: ownPID, includeRoot: false))
         self.job = job
         // The table reads the exit records (each before its exit event) and names with
@@ -29,6 +34,17 @@ final class RecordPipeline: @unchecked Sendable {
         table = ProcessTable(exitNames: taskstats, executables: true) { [recorder] record in
             recorder.account(record)
             if recordsCommand { job.withLock { $0.account(record) } }
+        }
+    }
+
+    /// At the end of each kernel batch (on the reader thread, which reads the taskstats
+    /// socket): records a `lost` event if that socket overflowed during the batch.
+    func batchEnded() {
+        guard let taskstats else { return }
+        let now = Clocks.monotonicNanoseconds()
+        let time = EventTimestamp(monotonicNanoseconds: now, unixNanoseconds: Int64(now) + Clocks.unixOffsetNanoseconds())
+        if let lost = taskstatsLoss.check(overflowCount: taskstats.overflowCount, lostRecords: taskstats.lostRecords, at: time) {
+            recorder.record(lost, process: nil)
         }
     }
 
@@ -51,8 +67,13 @@ final class RecordPipeline: @unchecked Sendable {
                 return member
             }
         }
-        guard wanted, event.kind == nil || selection.shows(event),
-              filter.matches(ObservedEvent(event: event, process: process)) else { return }
-        recorder.record(event, process: process)
+        guard wanted else { return }
+        // The processes rows see every event of the processes the filters select, whatever
+        // `-e` shows (else they never end); the events table keeps what `-e` asked for.
+        if filter.matches(ObservedEvent(event: event, process: process)) {
+            recorder.record(event, process: process, stored: event.kind == nil || selection.shows(event))
+        } else {
+            recorder.follow(event, process: process)
+        }
     }
 }

@@ -4,6 +4,7 @@ import Glibc
 import Testing
 @testable import ProcWatch
 @testable import ProcWatchStore
+@testable import ProcWatchStoreCLI
 
 /// The recording store and its reports on a known workload, without the kernel.
 @Suite("Record and report (no kernel)")
@@ -127,6 +128,57 @@ struct RecordStoreTests {
         filter.pid = 50004
         let report = try ReportReader.load(path: path, filter: filter)
         #expect(report.eventCounts == ["fork": 1, "exec": 1, "exit": 1, "lost": 1])
+    }
+
+    @Test func unknownEventsKeepTheirKindNumberAndBytes() throws {
+        let path = StoreWorkload.temporaryPath("unknown.db")
+        defer { StoreWorkload.remove(path) }
+        let recorder = try StoreWorkload.recorder(path, taskstats: false)
+        let (_, at) = StoreWorkload.clock()
+        recorder.record(ProcessEvent(detail: .unknown(what: 0x800, data: [1, 0, 255, 16]), timestamp: at(1), cpu: 1, sequence: 42),
+                        process: nil)
+        try recorder.finish(reason: "signal")
+        #expect(try rows(path, "SELECT event, cpu, seq, pid, process, what, data FROM events")
+            == ["unknown|1|42|-|-|2048|[1,0,255,16]"])
+    }
+
+    @Test func aVersion1FileWithoutTheUnknownColumnsIsReadAndAppendedTo() throws {
+        let path = StoreWorkload.temporaryPath("early-v1.db")
+        defer { StoreWorkload.remove(path) }
+        try StoreWorkload.record(into: path)
+        let queue = try DatabaseQueue(path: path)
+        try queue.write { try $0.execute(sql: "ALTER TABLE events DROP COLUMN what; ALTER TABLE events DROP COLUMN data") }
+        try queue.close()
+        #expect(try ReportReader.load(path: path).processes.count == 3)
+        try StoreWorkload.record(into: path)
+        #expect(try rows(path, "SELECT recording, count(*), count(what) FROM events GROUP BY recording") == ["1|13|0", "2|13|0"])
+        #expect(try rows(path, "SELECT name FROM pragma_table_info('events') WHERE name IN ('what', 'data')") == ["what", "data"])
+    }
+
+    @Test func aTaskstatsOverflowIsALostEventInTheReport() throws {
+        let path = StoreWorkload.temporaryPath("taskstats-loss.db")
+        defer { StoreWorkload.remove(path) }
+        let recorder = try StoreWorkload.recorder(path, taskstats: true)
+        let (_, at) = StoreWorkload.clock()
+        // The listener's counters after each batch: none, an overflow of 5 records, the same
+        // again (nothing new), an overflow whose drop counter could not be read, then 7 more.
+        var check = TaskstatsLossCheck()
+        let readings = [(0, 0), (1, 5), (1, 5), (2, 5), (3, 12)]
+        for (batch, (overflows, records)) in readings.enumerated() {
+            if let lost = check.check(overflowCount: overflows, lostRecords: records, at: at(UInt64(batch + 1))) {
+                recorder.record(lost, process: nil)
+            }
+        }
+        usleep(10_000)  // the recording ends after the last event
+        try recorder.finish(reason: "signal")
+        #expect(try rows(path, "SELECT event, count, reason, cpu, pid FROM events ORDER BY id")
+            == ["lost|5|taskstats|-|-", "lost|-|taskstats|-|-", "lost|7|taskstats|-|-"])
+        let report = try ReportReader.load(path: path)
+        #expect(report.lostReports == 3)
+        #expect(report.lostEvents == 12)
+        #expect(report.lostByReason == ["taskstats": 12])
+        #expect(report.text().split(separator: "\n").contains(
+            "  lost       12 events in 3 reports (taskstats 12: exit records, CPU, memory and I/O undercounted)"))
     }
 
     @Test func timestampsParse() {

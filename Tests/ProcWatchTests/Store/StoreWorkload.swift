@@ -33,14 +33,7 @@ enum StoreWorkload {
     static func record(into path: String) throws -> TaskstatsRecord {
         let recorder = try ProcWatchStore.Recorder(
             path: path, session: RecordingSession(arguments: ["record", "-o", path], command: nil, filters: nil, taskstats: true))
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        let base = UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
-        clock_gettime(CLOCK_REALTIME, &now)
-        let unixBase = Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
-        func at(_ milliseconds: UInt64) -> EventTimestamp {
-            EventTimestamp(monotonicNanoseconds: base + milliseconds * 1_000_000, unixNanoseconds: unixBase + Int64(milliseconds) * 1_000_000)
-        }
+        let (base, at) = clock()
         func task(_ pid: Int32, _ tid: Int32? = nil) -> TaskID { TaskID(pid: pid, tid: tid ?? pid) }
         func process(_ pid: Int32, _ parent: Int32, _ name: String, _ argv: [String], exe: String? = nil, uid: UInt32 = 0,
                      start: UInt64, end: UInt64? = nil) -> ProcessRecord {
@@ -76,6 +69,25 @@ enum StoreWorkload {
         usleep(30_000)  // the recording ends after the last event
         try recorder.finish(reason: "signal")
         return record
+    }
+
+    /// A recorder for `path`, as `procwatch record` (no command, no filters) starts one.
+    static func recorder(_ path: String, taskstats: Bool) throws -> ProcWatchStore.Recorder {
+        try ProcWatchStore.Recorder(
+            path: path, session: RecordingSession(arguments: ["record"], command: nil, filters: nil, taskstats: taskstats))
+    }
+
+    /// Now on CLOCK_MONOTONIC, and event times that many milliseconds after now (inside a
+    /// recording that starts now, so reports keep them in their window).
+    static func clock() -> (base: UInt64, at: (UInt64) -> EventTimestamp) {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        let base = UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+        clock_gettime(CLOCK_REALTIME, &now)
+        let unixBase = Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
+        return (base, { milliseconds in
+            EventTimestamp(monotonicNanoseconds: base + milliseconds * 1_000_000, unixNanoseconds: unixBase + Int64(milliseconds) * 1_000_000)
+        })
     }
 
     /// A fresh path in /tmp (removed with its WAL files by `remove`).
