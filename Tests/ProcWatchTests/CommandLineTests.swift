@@ -18,6 +18,18 @@ extension LiveKernelTests {
             return (run.status, run.stdout, run.stderr)
         }
 
+        /// A copy of /bin/sleep under a name no other process on the host has: `jobs` rules
+        /// also claim processes running before the watch, and the host may run sleeps of its own.
+        func privateSleep() throws -> (path: String, name: String, remove: () -> Void) {
+            let directory = "/tmp/procwatch-nap-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+            mkdir(directory, 0o755)
+            let name = "pwnap\(UInt16.random(in: 1000...UInt16.max))"
+            let path = directory + "/" + name
+            let copy = try Spawn.run(["cp", "/bin/sleep", path])
+            try #require(copy.status == 0)
+            return (path, name, { _ = try? Spawn.run(["rm", "-rf", directory]) })
+        }
+
         /// Starts `/bin/sh -c script` held at a FIFO until `release` is called, so that
         /// nothing it does happens before procwatch listens.
         func gatedRoot(_ script: String) throws -> (pid: Int32, release: () -> Void) {
@@ -170,9 +182,11 @@ extension LiveKernelTests {
 
         /// `jobs` rules claim processes that were running before it started.
         @Test func jobsAdoptsProcessesRunningAtTheStart() throws {
-            let sleeper = try Spawn.start(["/bin/sleep", "1.2"])
+            let nap = try privateSleep()
+            defer { nap.remove() }
+            let sleeper = try Spawn.start([nap.path, "1.2"])
             usleep(100_000)
-            let run = try watch(["jobs", "--interval", "5", "--group", "sleepers=^sleep$"], duration: "2.5") { _ = Spawn.wait(sleeper) }
+            let run = try watch(["jobs", "--interval", "5", "--group", "sleepers=^\(nap.name)$"], duration: "2.5") { _ = Spawn.wait(sleeper) }
             let sleepers = try #require(run.stdout.split(separator: "\n").first { $0.hasPrefix("sleepers") }, "\(run.stdout)")
             let numbers = sleepers.split(separator: " ").dropFirst().prefix(5).compactMap { Int($0) }
             #expect(numbers == [0, 1, 0, 0, 1], "\(sleepers)")  // live, started, threads, failed, peak
@@ -454,8 +468,10 @@ extension LiveKernelTests {
         }
 
         @Test func jobsTableCountsRuleDefinedGroups() throws {
-            let gate = try gatedRoot("/bin/sleep 0.05; /bin/sh -c 'sleep 0.05; exit 1'; /bin/sleep 0.05")
-            let run = try watch(["jobs", "--interval", "5", "--group", "sleepers=^sleep$", "--group", "nobody-here=uid:65534"], duration: "2") {
+            let nap = try privateSleep()
+            defer { nap.remove() }
+            let gate = try gatedRoot("\(nap.path) 0.05; /bin/sh -c '\(nap.path) 0.05; exit 1'; \(nap.path) 0.05")
+            let run = try watch(["jobs", "--interval", "5", "--group", "sleepers=^\(nap.name)$", "--group", "nobody-here=uid:4000123"], duration: "2") {
                 gate.release()
                 Spawn.wait(gate.pid)
             }
