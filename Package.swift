@@ -39,11 +39,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Text into byte buffers without intermediate Strings, JSON escaping included: the
+        // renderers' per-event writes and the store's JSON columns.
+        .target(name: "OutputBytes"),
         // The durable record: the SQLite schema, the recorder, and the reports read back from it.
         .target(
             name: "ProcWatchStore",
             dependencies: [
                 "ProcWatch",
+                "OutputBytes",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 // The system SQLite GRDB is built on: the recorder binds its hot inserts directly.
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
@@ -55,6 +59,7 @@ let package = Package(
             name: "ProcWatchCLI",
             dependencies: [
                 "ProcWatch",
+                "OutputBytes",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

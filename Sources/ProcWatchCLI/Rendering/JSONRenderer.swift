@@ -1,3 +1,4 @@
+import OutputBytes
 import ProcWatch
 
 /// One JSON object per event, exactly as the event contract in shared/DESIGN.md says.

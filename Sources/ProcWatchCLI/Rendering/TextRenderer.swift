@@ -1,3 +1,4 @@
+import OutputBytes
 import ProcWatch
 
 /// The live view's lines: aligned columns, colour and glyphs on a terminal.

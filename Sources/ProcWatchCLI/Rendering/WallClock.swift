@@ -1,3 +1,5 @@
+import OutputBytes
+
 /// Formats Unix-epoch nanoseconds without Foundation (no `Date` per event).
 enum WallClock {
     /// Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).

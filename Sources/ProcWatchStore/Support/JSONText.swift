@@ -1,22 +1,12 @@
+import OutputBytes
+
 /// Small JSON values as text, for the columns that hold JSON (`cmdline`, `status`, …).
 enum JSONText {
-    /// `"text"` with JSON escapes.
+    /// `"text"` with JSON escapes (the live JSON view's escaping).
     static func string(_ value: String) -> String {
-        var out = "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
+        var bytes: [UInt8] = []
+        bytes.append(jsonString: value)
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// `["a","b"]`

@@ -1,13 +1,16 @@
 /// Appending text to a byte buffer without building intermediate `String`s: the renderers
-/// write every line straight into the output buffer (no allocation per event).
+/// write every line straight into the output buffer (no allocation per event), and the
+/// store writes its JSON columns with the same escaping.
+///
+/// `@inlinable`: the renderers call these per field, from another module.
 extension Array where Element == UInt8 {
-    @inline(__always)
-    mutating func append(ascii text: StaticString) {
+    @inlinable @inline(__always)
+    package mutating func append(ascii text: StaticString) {
         text.withUTF8Buffer { append(contentsOf: $0) }
     }
 
-    @inline(__always)
-    mutating func append(utf8 text: String) {
+    @inlinable @inline(__always)
+    package mutating func append(utf8 text: String) {
         var text = text
         text.withUTF8 { append(contentsOf: $0) }
     }
@@ -15,7 +18,8 @@ extension Array where Element == UInt8 {
     /// Decimal digits of an integer, with `-` for negatives, zero-padded to `width`.
     /// Digits are produced backwards on the stack: division by the constant 10 compiles to
     /// a multiplication (a division by a variable power of ten cost ~1 µs per JSON line).
-    mutating func append(decimal value: Int64, width: Int = 0) {
+    @inlinable
+    package mutating func append(decimal value: Int64, width: Int = 0) {
         if value < 0 { append(UInt8(ascii: "-")) }
         var magnitude = value.magnitude
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
@@ -31,14 +35,15 @@ extension Array where Element == UInt8 {
         }
     }
 
-    @inline(__always)
-    mutating func append<T: BinaryInteger>(number value: T) {
+    @inlinable @inline(__always)
+    package mutating func append<T: BinaryInteger>(number value: T) {
         if let small = Int64(exactly: value) { append(decimal: small) } else { append(utf8: String(value)) }
     }
 
     /// A JSON string literal: quotes, backslashes and control characters escaped; other
     /// bytes (valid UTF-8, as every Swift string is) copied as they are.
-    mutating func append(jsonString text: String) {
+    @inlinable
+    package mutating func append(jsonString text: String) {
         append(UInt8(ascii: "\""))
         var text = text
         text.withUTF8 { bytes in
