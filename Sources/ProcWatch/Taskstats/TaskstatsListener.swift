@@ -61,26 +61,17 @@ public final class TaskstatsListener: Sendable {
 
     /// Waits for the kernel's answer to a request (its ack, or the error it carries).
     private func expectAcknowledgement(sequence: UInt32) throws(ProcWatchError) {
-        try batch.withLock { (batch: inout DatagramBatch) throws(ProcWatchError) in
-            for _ in 0..<16 {
-                let outcome: ReceiveOutcome
-                do throws(NetlinkError) { outcome = try socket.receive(into: batch, timeout: .seconds(2)) } catch {
-                    throw .system(call: error.call, errno: error.errno.rawValue)
+        let acknowledged = try batch.withLock { (batch: inout DatagramBatch) throws(ProcWatchError) -> Bool? in
+            try TaskstatsReply.settled(sequence: sequence, on: socket, into: batch, reads: 16) { (message) throws(ProcWatchError) -> Bool? in
+                guard let code = message.errorCode else { return nil }
+                if code == 0 { return true }
+                if code == -EPERM || code == -EACCES {
+                    throw .permissionDenied(operation: "registering for taskstats exit records", capability: "CAP_NET_ADMIN")
                 }
-                guard case .datagrams(let count) = outcome else { break }
-                for index in 0..<count {
-                    for case .success(let message) in NetlinkMessages(batch.datagram(index)) where message.sequence == sequence {
-                        guard let code = message.errorCode else { continue }
-                        if code == 0 { return }
-                        if code == -EPERM || code == -EACCES {
-                            throw .permissionDenied(operation: "registering for taskstats exit records", capability: "CAP_NET_ADMIN")
-                        }
-                        throw .system(call: "TASKSTATS_CMD_GET", errno: -code)
-                    }
-                }
+                throw .system(call: "TASKSTATS_CMD_GET", errno: -code)
             }
-            throw .taskstatsUnavailable(detail: "the kernel did not answer the cpumask registration")
         }
+        if acknowledged == nil { throw .taskstatsUnavailable(detail: "the kernel did not answer the cpumask registration") }
     }
 
     /// Reads every record already queued, without waiting, and passes each to `body`.

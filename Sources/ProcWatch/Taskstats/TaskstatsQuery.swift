@@ -52,28 +52,22 @@ public final class TaskstatsQuery: Sendable {
                 ? .permissionDenied(operation: "querying taskstats", capability: "CAP_NET_ADMIN")
                 : .system(call: error.call, errno: error.errno.rawValue)
         }
-        return try batch.withLock { (batch: inout DatagramBatch) throws(ProcWatchError) -> TaskstatsRecord? in
-            for _ in 0..<8 {
-                let outcome: ReceiveOutcome
-                do throws(NetlinkError) { outcome = try socket.receive(into: batch, timeout: .seconds(2)) } catch {
-                    throw .system(call: error.call, errno: error.errno.rawValue)
-                }
-                guard case .datagrams(let count) = outcome else { break }
-                for index in 0..<count {
-                    for case .success(let message) in NetlinkMessages(batch.datagram(index)) where message.sequence == number {
-                        if let code = message.errorCode {
-                            if code == -ESRCH || code == 0 { return nil }
-                            if code == -EPERM || code == -EACCES {
-                                throw .permissionDenied(operation: "querying taskstats", capability: "CAP_NET_ADMIN")
-                            }
-                            throw .system(call: "TASKSTATS_CMD_GET", errno: -code)
-                        }
-                        guard message.payload.count > 4 else { continue }
-                        return TaskstatsRecord.decode(attributes: UnsafeRawBufferPointer(rebasing: message.payload[4...])).first
+        // The reply settles to a record, or to none (`.some(nil)`: no such task).
+        let reply = try batch.withLock { (batch: inout DatagramBatch) throws(ProcWatchError) -> TaskstatsRecord?? in
+            try TaskstatsReply.settled(sequence: number, on: socket, into: batch, reads: 8) {
+                (message) throws(ProcWatchError) -> TaskstatsRecord?? in
+                if let code = message.errorCode {
+                    if code == -ESRCH || code == 0 { return .some(nil) }
+                    if code == -EPERM || code == -EACCES {
+                        throw .permissionDenied(operation: "querying taskstats", capability: "CAP_NET_ADMIN")
                     }
+                    throw .system(call: "TASKSTATS_CMD_GET", errno: -code)
                 }
+                guard message.payload.count > 4 else { return nil }
+                return .some(TaskstatsRecord.decode(attributes: UnsafeRawBufferPointer(rebasing: message.payload[4...])).first)
             }
-            throw .taskstatsUnavailable(detail: "no answer to TASKSTATS_CMD_GET")
         }
+        guard let reply else { throw .taskstatsUnavailable(detail: "no answer to TASKSTATS_CMD_GET") }
+        return reply
     }
 }
