@@ -12,5 +12,11 @@ public struct EventTimestamp: Sendable, Hashable, Comparable {
         self.unixNanoseconds = unixNanoseconds
     }
 
+    /// Now, on both clocks: the time of events procwatch makes itself (`lost` reports).
+    package static var now: EventTimestamp {
+        let now = Clocks.monotonicNanoseconds()
+        return EventTimestamp(monotonicNanoseconds: now, unixNanoseconds: Int64(now) &+ Clocks.unixOffsetNanoseconds())
+    }
+
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.monotonicNanoseconds < rhs.monotonicNanoseconds }
 }

@@ -119,13 +119,7 @@ final class EventReader: @unchecked Sendable {
     }
 
     private func lost(count: Int?, reason: LossReason, cpu: UInt32?) -> ProcessEvent {
-        let now = Clocks.monotonicNanoseconds()
-        return ProcessEvent(
-            detail: .lost(count: count, reason: reason, cpu: cpu),
-            timestamp: EventTimestamp(
-                monotonicNanoseconds: now,
-                unixNanoseconds: Int64(now) &+ Clocks.unixOffsetNanoseconds()),
-            cpu: cpu ?? 0)
+        ProcessEvent(detail: .lost(count: count, reason: reason, cpu: cpu), timestamp: .now, cpu: cpu ?? 0)
     }
 
     /// Tells every consumer that this read's events are all delivered (time to flush).

@@ -137,9 +137,7 @@ public struct ProcessEvents: AsyncSequence, Sendable {
                     if case .dropped = continuation.yield(event) { refused(event) }
                 },
                 finish: { error in
-                    let now = Clocks.monotonicNanoseconds()
-                    _ = reportBacklog(at: EventTimestamp(
-                        monotonicNanoseconds: now, unixNanoseconds: Int64(now) &+ Clocks.unixOffsetNanoseconds()))
+                    _ = reportBacklog(at: .now)
                     if let error { continuation.finish(throwing: error) } else { continuation.finish() }
                 })
             continuation.onTermination = { _ in source.unsubscribe(subscriber, waitForRelease: false) }

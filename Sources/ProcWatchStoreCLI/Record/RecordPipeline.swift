@@ -41,9 +41,7 @@ final class RecordPipeline: @unchecked Sendable {
     /// socket): records a `lost` event if that socket overflowed during the batch.
     func batchEnded() {
         guard let taskstats else { return }
-        let now = Clocks.monotonicNanoseconds()
-        let time = EventTimestamp(monotonicNanoseconds: now, unixNanoseconds: Int64(now) + Clocks.unixOffsetNanoseconds())
-        if let lost = taskstatsLoss.check(overflowCount: taskstats.overflowCount, lostRecords: taskstats.lostRecords, at: time) {
+        if let lost = taskstatsLoss.check(overflowCount: taskstats.overflowCount, lostRecords: taskstats.lostRecords, at: .now) {
             recorder.record(lost, process: nil)
         }
     }

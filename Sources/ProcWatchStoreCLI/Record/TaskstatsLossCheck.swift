@@ -10,11 +10,12 @@ struct TaskstatsLossCheck {
     /// A `lost` event at `time` when the socket overflowed since the last check (nil
     /// otherwise); its count is the exit records the kernel dropped meanwhile, or nil when
     /// its drop counter could not be read.
-    mutating func check(overflowCount: Int, lostRecords: Int, at time: EventTimestamp) -> ProcessEvent? {
+    /// `time` is read only then (the clocks are not read for every batch).
+    mutating func check(overflowCount: Int, lostRecords: Int, at time: @autoclosure () -> EventTimestamp) -> ProcessEvent? {
         guard overflowCount > overflows else { return nil }
         let dropped = lostRecords - self.lostRecords
         overflows = overflowCount
         self.lostRecords = lostRecords
-        return ProcessEvent(detail: .lost(count: dropped > 0 ? dropped : nil, reason: .taskstats, cpu: nil), timestamp: time)
+        return ProcessEvent(detail: .lost(count: dropped > 0 ? dropped : nil, reason: .taskstats, cpu: nil), timestamp: time())
     }
 }
