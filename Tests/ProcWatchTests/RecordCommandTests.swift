@@ -100,13 +100,17 @@ extension LiveKernelTests {
             let listener = try TaskstatsListener(receiveBufferBytes: 4096)  // a few records at most
             defer { listener.close() }
             let recorder = try StoreWorkload.recorder(path, taskstats: true)
-            let pipeline = RecordPipeline(recorder: recorder, selection: .all, filter: LiveFilter(), taskstats: listener,
+            let pipeline = RecordPipeline(recorder: recorder, selection: .all, filter: LiveFilter(),
                                           ownPID: getpid(), recordsCommand: false)
+            let stage = EnrichmentStage(options: .init(seedsFromProc: false), files: { ProcFS() }, exitRecords: { listener })
             for _ in 0..<60 { _ = try Spawn.run(["/bin/true"]) }
-            listener.receive(timeout: .milliseconds(100)) { _ in }  // what the process table does at an exit
+            // Two batches as the reader hands them over: the first finds the overflow, the
+            // second nothing new.
+            for _ in 0..<2 {
+                stage.prepare([])
+                if let lost = stage.exitRecordLoss() { pipeline.handle(stage.enrich(lost, at: nil)) }
+            }
             try #require(listener.overflowCount >= 1)
-            pipeline.batchEnded()
-            pipeline.batchEnded()  // no new overflow: nothing more
             try recorder.finish(reason: "signal")
             #expect(try rows(path, "SELECT event, count, reason FROM events") == ["lost|\(listener.lostRecords)|taskstats"])
         }

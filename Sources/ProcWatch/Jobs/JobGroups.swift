@@ -159,6 +159,13 @@ public final class JobGroups: @unchecked Sendable {
         return total
     }
 
+    /// Applies an enriched event: its exit record (if any) is accounted, then the event
+    /// applied with the table's view of its subject.
+    public func apply(_ enriched: EnrichedEvent) {
+        if let record = enriched.exitRecord { account(record) }
+        apply(enriched.event, record: enriched.process)
+    }
+
     /// Applies an event; `record` is the process table's view of its subject after it.
     public func apply(_ event: ProcessEvent, record: ProcessRecord?) {
         var joined: [(String, Int32)] = []
