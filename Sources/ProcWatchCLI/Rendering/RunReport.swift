@@ -98,7 +98,7 @@ struct RunReport {
     func json() -> String {
         var object = JSONObject()
         object.strings("command", command)
-        object.raw("exit_status", Self.statusJSON(status))
+        object.exitStatus("exit_status", status)
         object.raw("wall_s", Self.seconds(wallSeconds))
         if let missing {
             // The keys the report promises are there either way: null (unknown, not zero)
@@ -121,7 +121,7 @@ struct RunReport {
             var failure = JSONObject()
             failure.integer("pid", member.pid)
             failure.strings("cmdline", commandLineOrName(member))
-            failure.raw("status", Self.statusJSON(member.status))
+            failure.exitStatus("status", member.status)
             return failure.finish()
         }.joined(separator: ",") + "]")
         if let top = members.first(where: { $0.pid == root }) {
@@ -145,17 +145,10 @@ struct RunReport {
             object.integer("read_chars", member.readChars)
             object.integer("write_chars", member.writeChars)
         }
-        object.raw("status", Self.statusJSON(member.status))
+        object.exitStatus("status", member.status)
         let kids = depth < 1000 ? children(of: member, in: index) : []
         object.raw("children", "[" + kids.map { node($0, index: index, depth: depth + 1) }.joined(separator: ",") + "]")
         return object.finish()
     }
-
-    static func statusJSON(_ status: ExitStatus?) -> String {
-        switch status {
-        case .exited(let code): "{\"exited\":\(code)}"
-        case .signaled(let signal, let core): "{\"signaled\":\(signal),\"core\":\(core)}"
-        case nil: "null"
-        }
-    }
 }
+

@@ -1,4 +1,5 @@
 import GRDB
+import OutputBytes
 import ProcWatch
 
 /// One row of the `jobs` table: a recorded command's tree and its totals.

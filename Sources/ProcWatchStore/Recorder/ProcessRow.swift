@@ -1,4 +1,5 @@
 import GRDB
+import OutputBytes
 import ProcWatch
 
 /// One row of the `processes` table, kept in memory while the process lives and written
