@@ -16,18 +16,15 @@ struct RunReport {
     var processes: Int { members.count }
     var threads: Int { members.reduce(0) { $0 + $1.threads } }
     var failed: [JobMember] { members.filter { ($0.status.map { !$0.isSuccess }) ?? false } }
-    var userSeconds: Double { Double(members.reduce(0) { $0 + $1.userMicroseconds }) / 1e6 }
-    var systemSeconds: Double { Double(members.reduce(0) { $0 + $1.systemMicroseconds }) / 1e6 }
-    var peakRSS: UInt64 { members.map(\.peakRSSKiB).max() ?? 0 }
-    var readBytes: UInt64 { members.reduce(0) { $0 + $1.readBytes } }
-    var writeBytes: UInt64 { members.reduce(0) { $0 + $1.writeBytes } }
+    /// The whole tree's CPU, peak RSS and I/O.
+    var usage: ResourceUsage { members.usage }
 
     /// Members by the pid that forked them (built once: big builds have 100k processes).
     private var byParent: [Int32: [JobMember]] { Dictionary(grouping: members, by: \.parentPID) }
 
     func children(of member: JobMember, in index: [Int32: [JobMember]]) -> [JobMember] {
         (index[member.pid] ?? []).filter { $0.start >= member.start && $0.pid != member.pid }
-            .sorted { ($0.cpuSeconds, $0.durationSeconds ?? 0) > ($1.cpuSeconds, $1.durationSeconds ?? 0) }
+            .sorted { ($0.usage.cpuSeconds, $0.durationSeconds ?? 0) > ($1.usage.cpuSeconds, $1.durationSeconds ?? 0) }
     }
 
     static func seconds(_ value: Double) -> String { JSONRenderer.decimal(value) }
@@ -41,9 +38,10 @@ struct RunReport {
         if let missing {
             lines.append("  cpu, memory and I/O: not available (\(missing))")
         } else {
-            lines.append("  cpu        \(Self.seconds(userSeconds)) s user, \(Self.seconds(systemSeconds)) s system")
-            lines.append("  peak rss   \(peakRSS) KiB")
-            lines.append("  storage    read \(readBytes) B, written \(writeBytes) B")
+            let usage = usage
+            lines.append("  cpu        \(Self.seconds(usage.userSeconds)) s user, \(Self.seconds(usage.systemSeconds)) s system")
+            lines.append("  peak rss   \(usage.peakRSSKiB) KiB")
+            lines.append("  storage    read \(usage.readBytes) B, written \(usage.writeBytes) B")
         }
         lines.append("  processes  \(processes) started, \(threads) threads, \(failed.count) failed")
         if lostRecords > 0 {
@@ -60,7 +58,7 @@ struct RunReport {
             budget -= 1
             let duration = member.durationSeconds.map { Self.seconds($0) + "s" } ?? "running"
             lines.append(String(repeating: "  ", count: depth + 1) + "\(member.pid) \(name(member))  \(duration)"
-                + (missing == nil ? "  cpu \(Self.seconds(member.cpuSeconds))s" : "") + "  \(Self.statusText(member.status))")
+                + (missing == nil ? "  cpu \(Self.seconds(member.usage.cpuSeconds))s" : "") + "  \(Self.statusText(member.status))")
             for kid in children(of: member, in: index) { walk(kid, depth: depth + 1) }
         }
         if let top = members.first(where: { $0.pid == root }) { walk(top, depth: 0) }
@@ -108,11 +106,12 @@ struct RunReport {
             }
             object.string("unavailable", missing)
         } else {
-            object.raw("cpu_user_s", Self.seconds(userSeconds))
-            object.raw("cpu_system_s", Self.seconds(systemSeconds))
-            object.integer("peak_rss_kb", peakRSS)
-            object.integer("read_bytes", readBytes)
-            object.integer("write_bytes", writeBytes)
+            let usage = usage
+            object.raw("cpu_user_s", Self.seconds(usage.userSeconds))
+            object.raw("cpu_system_s", Self.seconds(usage.systemSeconds))
+            object.integer("peak_rss_kb", usage.peakRSSKiB)
+            object.integer("read_bytes", usage.readBytes)
+            object.integer("write_bytes", usage.writeBytes)
         }
         object.integer("processes", processes)
         object.integer("lost_records", lostRecords)
@@ -137,13 +136,13 @@ struct RunReport {
         object.integer("pid", member.pid)
         object.strings("cmdline", commandLineOrName(member))
         if let duration = member.durationSeconds { object.raw("duration_s", Self.seconds(duration)) }
-        object.raw("cpu_s", Self.seconds(member.cpuSeconds))
-        if member.accounted {
-            object.integer("peak_rss_kb", member.peakRSSKiB)
-            object.integer("read_bytes", member.readBytes)
-            object.integer("write_bytes", member.writeBytes)
-            object.integer("read_chars", member.readChars)
-            object.integer("write_chars", member.writeChars)
+        object.raw("cpu_s", Self.seconds(member.usage.cpuSeconds))
+        if member.usage.isAccounted {
+            object.integer("peak_rss_kb", member.usage.peakRSSKiB)
+            object.integer("read_bytes", member.usage.readBytes)
+            object.integer("write_bytes", member.usage.writeBytes)
+            object.integer("read_chars", member.usage.readChars)
+            object.integer("write_chars", member.usage.writeChars)
         }
         object.exitStatus("status", member.status)
         let kids = depth < 1000 ? children(of: member, in: index) : []
@@ -151,4 +150,3 @@ struct RunReport {
         return object.finish()
     }
 }
-
