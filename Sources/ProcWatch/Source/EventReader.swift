@@ -45,7 +45,7 @@ final class EventReader: @unchecked Sendable {
                 outcome = try session.transport.receive(into: batch, timeout: nil)
             } catch {
                 if session.stopRequested.load(ordering: .acquiring) { return }
-                logger.error("procwatch: receiving process events failed: \(error)")
+                logger.error("receiving process events failed: \(error)")
                 failed(Handshake.map(error))
                 return
             }
@@ -100,12 +100,12 @@ final class EventReader: @unchecked Sendable {
             let missing = loss.observe(cpu: cpu, sequence: sequence)
             if missing > 0 { dispatch(lost(count: missing, reason: .sequenceGap, cpu: cpu)) }
         case .malformed(let reason):
-            logger.warning("procwatch: skipped a malformed kernel message: \(reason)")
+            logger.warning("skipped a malformed kernel message: \(reason)")
             dispatch(lost(count: 1, reason: .malformed, cpu: nil))
         case .overrun:
             reportDrops(alwaysReport: true)
         case .netlinkError(let code):
-            logger.warning("procwatch: the kernel sent netlink error \(code) on the connector socket")
+            logger.warning("the kernel sent netlink error \(code) on the connector socket")
         }
     }
 

@@ -259,7 +259,7 @@ public final class ProcessWatchers: Sendable {
 
     private func reportFailure(_ failure: WatcherFailure) {
         failures.add(1, ordering: .relaxed)
-        logger.warning("procwatch: watcher \(failure.watcher.id) threw on a \(failure.event.name) event: \(failure.error)")
+        logger.warning("watcher \(failure.watcher.id) threw on a \(failure.event.name) event: \(failure.error)")
         let handlers = registry.withLock { $0.failureHandlers }
         for handler in handlers { handler(failure) }
     }
