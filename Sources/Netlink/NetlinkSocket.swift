@@ -79,19 +79,38 @@ package final class NetlinkSocket: NetlinkTransport {
 
     /// `sendto(2)` to the kernel (port 0, no groups).
     package func send(_ message: [UInt8]) throws(NetlinkError) {
-        var kernel = sockaddr_nl()
-        kernel.nl_family = sa_family_t(AF_NETLINK)
         let sent = try retryingOnInterrupt("sendto") {
             message.withUnsafeBytes { bytes in
-                withUnsafePointer(to: &kernel) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                        sendto(descriptor, bytes.baseAddress, bytes.count, 0, $0,
-                               socklen_t(MemoryLayout<sockaddr_nl>.size))
-                    }
+                Self.withKernelAddress { address, length in
+                    sendto(descriptor, bytes.baseAddress, bytes.count, 0, address, length)
                 }
             }
         }
         if sent != message.count { throw NetlinkError(call: "sendto", errno: .messageTooLong) }
+    }
+
+    /// One `sendto(2)` of `message` to the kernel on `descriptor`, with MSG_DONTWAIT: no
+    /// retry, no error, no allocation and no lock, so it is async-signal-safe — for a signal
+    /// handler or an `atexit` handler that must still tell the kernel something (the proc
+    /// connector's IGNORE) on a socket it only knows by its descriptor.
+    ///
+    /// - Returns: whether the whole message went out.
+    @discardableResult
+    package static func sendToKernelFromSignalHandler(descriptor: Int32, _ message: UnsafeRawBufferPointer) -> Bool {
+        let sent = withKernelAddress { address, length in
+            sendto(descriptor, message.baseAddress, message.count, Int32(MSG_DONTWAIT), address, length)
+        }
+        return sent == message.count
+    }
+
+    /// Calls `body` with the kernel's netlink address (port 0, no groups) as `sendto` takes it.
+    @inline(__always)
+    private static func withKernelAddress<Result>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> Result) -> Result {
+        var kernel = sockaddr_nl()
+        kernel.nl_family = sa_family_t(AF_NETLINK)
+        return withUnsafePointer(to: &kernel) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_nl>.size)) }
+        }
     }
 
     /// Drains with `recvmmsg(MSG_DONTWAIT)` first and only waits when the queue is empty,

@@ -83,7 +83,7 @@ struct JobsCommand: AsyncParsableCommand {
             for summary in groups.summaries {
                 // Exited members from their exit records, live ones asked of the kernel now.
                 let live = query.map { groups.liveCPUMicroseconds(of: summary.name, using: $0) } ?? 0
-                let cpu = source.exitRecordsError != nil ? "-" : JSONRenderer.decimal(Double(summary.cpuMicroseconds + live) / 1e6) + "s"
+                let cpu = source.exitRecordsError != nil ? "-" : JSONRenderer.decimal(Double(summary.usage.cpuMicroseconds + live) / 1e6) + "s"
                 let wall = summary.wallSeconds.map { JSONRenderer.decimal($0) + "s" } ?? "-"
                 lines.append(pad(summary.name, 16) + left("\(summary.live)", 6) + left("\(summary.started)", 9)
                              + left("\(summary.threads)", 9) + left("\(summary.failed)", 8) + left("\(summary.peak)", 6)

@@ -594,7 +594,8 @@ extension LiveKernelTests {
         @Test func missingPrivilegeForRealTimeIsNamed() throws {
             let run = try Spawn.capture(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", Spawn.procwatchBinary, "-r", "-D", "1"])
             #expect(run.status == 2 << 8)
-            #expect(run.stderr == "procwatch: -r: real-time scheduling was refused: run as root or grant CAP_SYS_NICE\n")
+            #expect(run.stderr == "procwatch: -r: real-time scheduling was refused: run as root or grant CAP_SYS_NICE"
+                + " (e.g. sudo setcap cap_sys_nice+ep $(which procwatch))\n")
         }
     }
 }

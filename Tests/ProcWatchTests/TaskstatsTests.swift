@@ -50,9 +50,9 @@ extension LiveKernelTests {
             let groups = try JobGroups(rules: [("me", .process(getpid()))])
             let summary = try #require(groups.summary(of: "me", includingLiveUsing: try TaskstatsQuery()))
             #expect(summary.live == 1)
-            #expect(summary.cpuMicroseconds > 0)  // this test process has run for a while
-            #expect(summary.peakRSSKiB > 1000)
-            #expect(summary.writeBytes >= 4 << 20, "\(summary.writeBytes)")
+            #expect(summary.usage.cpuMicroseconds > 0)  // this test process has run for a while
+            #expect(summary.usage.peakRSSKiB > 1000)
+            #expect(summary.usage.writeBytes >= 4 << 20, "\(summary.usage.writeBytes)")
         }
 
         @Test func liveProcessQuery() throws {

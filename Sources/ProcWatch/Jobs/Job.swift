@@ -68,7 +68,7 @@ public struct Job: Sendable {
         case .exit(let task, let waitStatus, _, _):
             guard tree.contains(task.pid), let position = index[task.pid] else { return nil }
             let records = pendingRecords.removeValue(forKey: task.tid) ?? []
-            for pending in records { members[position].add(pending) }
+            for pending in records { members[position].usage.add(pending) }
             if task.isThread {
                 threadOwners[task.tid] = nil
                 return members[position]

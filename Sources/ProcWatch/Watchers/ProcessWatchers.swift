@@ -248,39 +248,17 @@ public final class ProcessWatchers: Sendable {
 
     // MARK: Dispatch (reader thread)
 
-    static let chainCount = 11
-    static let lostChain = 10
+    /// One chain per ``EventKind/index``, and the last one for `lost`.
+    static let chainCount = EventKind.indexCount + 1
+    static let lostChain = EventKind.indexCount
 
+    /// The kinds a watcher must ask for to be on a chain (none for `lost`: every watcher is).
     static func kinds(ofChain index: Int) -> ProcessEventKinds {
-        switch index {
-        case 0: .fork
-        case 1: .exec
-        case 2: .uid
-        case 3: .gid
-        case 4: .sid
-        case 5: .ptrace
-        case 6: .comm
-        case 7: .coredump
-        case 8: [.exit, .failedExit]
-        case 9: .unknown
-        default: []
-        }
+        EventKind.allCases.first { $0.index == index }?.selectingBits ?? []
     }
 
     static func chainIndex(of event: ProcessEvent) -> Int {
-        switch event.detail {
-        case .fork: 0
-        case .exec: 1
-        case .uid: 2
-        case .gid: 3
-        case .sid: 4
-        case .ptrace: 5
-        case .comm: 6
-        case .coredump: 7
-        case .exit: 8
-        case .unknown: 9
-        case .lost: lostChain
-        }
+        event.detail.eventKind?.index ?? lostChain
     }
 
     /// Runs the watchers on `event` as the reader thread would, without a kernel.

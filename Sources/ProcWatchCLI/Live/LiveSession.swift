@@ -54,10 +54,12 @@ package enum LiveSession {
             FileHandleOutput.standardError("procwatch: \(error)")
             throw ExitCode(2)
         }
-        if realTime, let problem = RealTime.enable() {
-            watchers.stop()
-            FileHandleOutput.standardError("procwatch: -r: \(problem)")
-            throw ExitCode(2)
+        if realTime {
+            do { try RealTimeScheduling.enable() } catch {
+                watchers.stop()
+                FileHandleOutput.standardError("procwatch: -r: \(error)")
+                throw ExitCode(2)
+            }
         }
         do { try started() } catch {
             watchers.stop()

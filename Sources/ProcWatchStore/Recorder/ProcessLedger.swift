@@ -51,8 +51,7 @@ struct ProcessLedger {
             let record = enriched.exitRecord
             let id = update(task.pid, event, process) { row in
                 if let record {
-                    row.figures = row.figures ?? TaskstatsFigures()
-                    row.figures?.add(record)
+                    row.usage.add(record)
                     if row.comm.isEmpty { row.comm = record.name }  // gone before /proc could be read
                 }
                 guard !task.isThread else { return }
