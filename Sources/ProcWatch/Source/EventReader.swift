@@ -89,7 +89,9 @@ final class EventReader: @unchecked Sendable {
                 batch.datagram(index), truncated: batch.isTruncated(index), unixOffsetNanoseconds: offset
             ) { messages.append($0) }
         }
-        stage = subscribers.contains { $0.isActive && $0.wantsEnrichment } ? session.stage.withLock { $0 } : nil
+        // Once made, the stage sees every batch, wanted now or not: its table stays current
+        // for a consumer that asks for enriched events again later.
+        stage = session.stage.withLock { $0 }
         if let stage {
             stage.prepare(messages)
             if let lost = stage.exitRecordLoss() { dispatch(lost) }
