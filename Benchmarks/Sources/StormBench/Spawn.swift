@@ -164,6 +164,22 @@ func monotonicNow() -> Double {
     return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
 }
 
+/// CLOCK_MONOTONIC in ns: the clock of the connector's timestamps (procwatch's `ktime_ns`).
+func monotonicNanoseconds() -> Int {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return now.tv_sec * 1_000_000_000 + now.tv_nsec
+}
+
+/// CLOCK_BOOTTIME minus CLOCK_MONOTONIC in ns (the time spent suspended): bpftrace 0.17's
+/// `nsecs` is boot time.
+func bootToMonotonicNanoseconds() -> Int {
+    var boot = timespec()
+    clock_gettime(CLOCK_BOOTTIME, &boot)
+    let monotonic = monotonicNanoseconds()
+    return boot.tv_sec * 1_000_000_000 + boot.tv_nsec - monotonic
+}
+
 func sleepSeconds(_ seconds: Double) {
     var request = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - Double(Int(seconds))) * 1e9))
     var remaining = timespec()
