@@ -37,7 +37,7 @@ struct FidelityCommand: ParsableCommand {
     var workloadDirectory = "/tmp/procwatch-workload"
 
     @Option(name: .long, help: "Where to write the JSON report.")
-    var json = "fidelity.json"
+    var json = "bench-storm-fidelity.json"
 
     @OptionGroup var common: CommonOptions
 
