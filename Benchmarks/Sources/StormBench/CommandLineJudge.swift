@@ -15,7 +15,8 @@ struct CommandLineJudge {
         var withArgv = 0
         /// The command line shown equals the reference's (up to what the reference read).
         var rightCommandLine = 0
-        /// The command line shown starts with the reference's program (argv[0] basename).
+        /// The program shown is the reference's (argv[0] basename): the command line's first
+        /// element, or the name shown in its place.
         var rightProgram = 0
         /// Execs shown with a name only: procwatch's comm, forkstat's comm or `<unknown>`.
         var nameOnly = 0
@@ -103,13 +104,14 @@ struct CommandLineJudge {
     }
 
     /// Is the shown command line the reference's, and does it name the reference's program?
-    /// A truncated reference is compared as a prefix; a name in place of a command line is
-    /// neither.
+    /// A truncated reference is compared as a prefix. A name in place of a command line is
+    /// never the command line, but names the program when it is the program's comm: its
+    /// first 15 bytes (TASK_COMM_LEN - 1).
     static func compare(_ shown: ShownExec.Shown, with argv: [String], truncated: Bool) -> (commandLine: Bool, program: Bool) {
         let program = argv.first.map(basename)
         switch shown {
-        case .name:
-            return (false, false)
+        case .name(let name):
+            return (false, program.map { String(decoding: $0.utf8.prefix(15), as: UTF8.self) } == name)
         case .argv(let arguments):
             let commandLine: Bool
             if truncated, let last = argv.last {

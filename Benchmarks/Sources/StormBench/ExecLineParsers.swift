@@ -38,8 +38,15 @@ enum ExecLineParsers {
         func close() {
             guard let record = open else { return }
             let text = record.text
-            let nameOnly = text == "?" || (text.hasPrefix("[") && text.hasSuffix("]") && !text.contains(" "))
-            view.execs.append(ShownExec(pid: record.pid, time: nil, shown: nameOnly ? .name(text) : .text(text)))
+            let shown: ShownExec.Shown
+            if text == "?" {
+                shown = .name(text)
+            } else if text.hasPrefix("[") && text.hasSuffix("]") && !text.contains(" ") {
+                shown = .name(String(text.dropFirst().dropLast()))
+            } else {
+                shown = .text(text)
+            }
+            view.execs.append(ShownExec(pid: record.pid, time: nil, shown: shown))
             open = nil
         }
         forEachLine(bytes) { raw in
