@@ -83,10 +83,21 @@ struct procwatch_sched_attr {
     uint64_t sched_period;
 };
 
-/// Asks for a short time slice for the calling thread under SCHED_OTHER (Linux 6.12+: EEVDF
-/// takes `sched_runtime` as the thread's slice, clamped to 0.1–100 ms). A thread with a
-/// short slice gets an early deadline when it wakes and runs ahead of CPU hogs, without
-/// real-time priority. Returns 0, or -1 with errno (older kernels ignore or refuse it).
+/// Puts the calling thread under SCHED_FIFO at `priority` (needs CAP_SYS_NICE or an
+/// RLIMIT_RTPRIO). Returns 0, or -1 with errno.
+static inline int procwatch_request_fifo(uint32_t priority) {
+    struct procwatch_sched_attr attr = {0};
+    attr.size = sizeof(attr);
+    attr.sched_policy = 1;  /* SCHED_FIFO */
+    attr.sched_priority = priority;
+    return (int)syscall(SYS_sched_setattr, 0, &attr, 0);
+}
+
+/// Puts the calling thread under SCHED_OTHER at `nice` with a short time slice (Linux
+/// 6.12+: EEVDF takes `sched_runtime` as the thread's slice, clamped to 0.1–100 ms). A
+/// thread with a short slice gets an early deadline when it wakes and runs ahead of CPU
+/// hogs, without real-time priority. Returns 0, or -1 with errno (older kernels ignore the
+/// slice).
 static inline int procwatch_request_slice(uint64_t nanoseconds, int32_t nice) {
     struct procwatch_sched_attr attr = {0};
     attr.size = sizeof(attr);

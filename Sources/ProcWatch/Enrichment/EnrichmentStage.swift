@@ -49,18 +49,27 @@ final class EnrichmentStage: @unchecked Sendable {
         self.files = files()
         var source: (any ExitRecordSource)?
         var error: ProcWatchError?
-        if options.readsExitRecords {
+        if options.exitRecords != .none {
             do { source = try exitRecords() } catch let failure { error = failure }
         }
         self.exitRecords = source
         self.exitRecordsError = error
+        self.recordsEveryExit = options.exitRecords == .everyExit
     }
 
-    /// Whether exit records are being read.
-    var readsExitRecords: Bool { exitRecords != nil }
+    /// Whether every exit must carry its record (else records are read for names only).
+    private let recordsEveryExit: Bool
+    /// Exits since the records were last read (``ProcessEventSource/ExitRecords/names``).
+    private var exitsSinceDrain = 0
+    /// Whether the records were read for the batch being walked.
+    private var drainedThisBatch = false
+    /// With ``ProcessEventSource/ExitRecords/names``, the records are read at least every
+    /// this many exits, so the socket's queue stays far below its limit.
+    static let exitsPerDrain = 32
 
-    /// Reads ahead for one batch (steps 1 and 2 above).
-    func prepare(_ messages: [ConnectorMessage]) {
+    /// Reads ahead for one batch (steps 1 and 2 above); returns whether it holds an exec.
+    @discardableResult
+    func prepare(_ messages: [ConnectorMessage]) -> Bool {
         execReads.removeAll(keepingCapacity: true)
         supersededExecs.removeAll(keepingCapacity: true)
         // The exec to read for each pid: its last in the batch. An earlier exec of the same
@@ -68,25 +77,33 @@ final class EnrichmentStage: @unchecked Sendable {
         // within the batch has nothing left to read (a process loses its command line before
         // its exit event is sent) and is named by its exit record.
         var latest: [Int32: Int] = [:]
+        var hasExit = false
         for (index, message) in messages.enumerated() {
             guard case .event(let event) = message else { continue }
             switch event.detail {
             case .exec(let task):
                 if let earlier = latest.updateValue(index, forKey: task.pid) { supersededExecs.insert(earlier) }
-            case .exit(let task, _, _, _) where !task.isThread:
-                latest[task.pid] = nil
+            case .exit(let task, _, _, _):
+                hasExit = true
+                if !task.isThread { latest[task.pid] = nil }
             default:
                 break
             }
         }
+        let hasExec = !latest.isEmpty || !supersededExecs.isEmpty
+        var gone = false
         if !latest.isEmpty {
             let order = latest.sorted { $0.value < $1.value }
             let snapshots = files.readExecs(of: order.map(\.key), executables: table.readsExecutables)
             for (position, entry) in order.enumerated() {
-                if let snapshot = snapshots[position] { execReads[entry.value] = snapshot }
+                if let snapshot = snapshots[position] { execReads[entry.value] = snapshot } else { gone = true }
             }
         }
-        drainExitRecords()
+        // Records are queued before their exit events: read now, they cover the batch's
+        // exits and every exec whose process was already gone.
+        drainedThisBatch = false
+        if recordsEveryExit ? hasExit || gone : gone { drainExitRecords() }
+        return hasExec
     }
 
     /// A `lost` report when exit records were dropped since the last one (the socket overflowed).
@@ -120,7 +137,7 @@ final class EnrichmentStage: @unchecked Sendable {
             let previous = table[task.pid]
             return EnrichedEvent(event: event, process: table.apply(event, exec: nil, exitName: nil), previous: previous)
         case .exit(let task, _, _, _):
-            let record = takeRecord(of: task.tid)
+            let record = exitRecord(of: task.tid, unnamed: table[task.pid].map { $0.name.isEmpty || $0.commandLine.isEmpty } ?? true)
             return EnrichedEvent(event: event, process: table.apply(event, exec: nil, exitName: record?.name),
                                  exitRecord: record)
         default:
@@ -137,6 +154,8 @@ final class EnrichmentStage: @unchecked Sendable {
     // MARK: Exit records
 
     private func drainExitRecords() {
+        drainedThisBatch = true
+        exitsSinceDrain = 0
         exitRecords?.drain { record in
             // A process's total repeats its threads' figures: consumers sum the per-task ones.
             guard !record.isProcessTotal, record.id > 0 else { return }
@@ -155,8 +174,15 @@ final class EnrichmentStage: @unchecked Sendable {
         }
     }
 
-    private func takeRecord(of tid: Int32) -> TaskstatsRecord? {
+    /// The exit record of `tid` for its exit event. For names only, the records are read
+    /// when the process is `unnamed` (its exec was not read) or every few dozen exits.
+    private func exitRecord(of tid: Int32, unnamed: Bool) -> TaskstatsRecord? {
+        guard exitRecords != nil else { return nil }
+        if !recordsEveryExit, !drainedThisBatch {
+            exitsSinceDrain += 1
+            if unnamed || exitsSinceDrain >= Self.exitsPerDrain { drainExitRecords() }
+        }
         // Its place in `pendingOrder` stays until the next trim: cheaper than a search.
-        pendingRecords.removeValue(forKey: tid)?.record
+        return pendingRecords.removeValue(forKey: tid)?.record
     }
 }

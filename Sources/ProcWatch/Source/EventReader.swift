@@ -16,6 +16,12 @@ final class EventReader: @unchecked Sendable {
     private var messages: [ConnectorMessage] = []
     /// The enrichment stage for this batch, when a consumer wants one.
     private var stage: EnrichmentStage?
+    /// Kernel times of the latest event, and of the latest batch that held an exec: while
+    /// execs come, the reader waits with urgency (``ReaderUrgency``); under a storm of
+    /// forks alone it batches as before.
+    private var latestEventTime: UInt64 = 0
+    private var latestExecTime: UInt64?
+    private static let urgencyWindow: UInt64 = 100_000_000
 
     private let pendingAfterAck: Range<Int>
 
@@ -35,7 +41,8 @@ final class EventReader: @unchecked Sendable {
 
     func run() {
         session.readerThread.store(ReaderThread.current, ordering: .releasing)
-        ReaderThread.requestShortSlice()
+        var urgency = ReaderUrgency()
+        stage = session.stage.withLock { $0 }
         defer {
             session.close()
             session.finished.signal()
@@ -43,10 +50,11 @@ final class EventReader: @unchecked Sendable {
         messages.reserveCapacity(batch.capacity)
         if !pendingAfterAck.isEmpty {
             subscribers = session.subscribers.withLock { $0 }
-            handleBatch(pendingAfterAck)
+            handleBatch(pendingAfterAck, readAhead: {})
             endBatch()
         }
         while !session.stopRequested.load(ordering: .acquiring) {
+            if stage != nil, let exec = latestExecTime, latestEventTime &- exec < Self.urgencyWindow { urgency.beforeWaiting() }
             let outcome: ReceiveOutcome
             do {
                 outcome = try session.transport.receive(into: batch, timeout: nil)
@@ -66,7 +74,7 @@ final class EventReader: @unchecked Sendable {
             subscribers = session.subscribers.withLock { $0 }
             switch outcome {
             case .datagrams(let count):
-                handleBatch(0..<count)
+                handleBatch(0..<count, readAhead: { urgency.afterReadingAhead() })
                 // Under a kernel filter there are no usable sequence numbers: a full batch
                 // means we are behind, so read the socket's drop counter.
                 if !loss.checksSequence, count == batch.capacity { reportDrops(alwaysReport: false) }
@@ -80,8 +88,9 @@ final class EventReader: @unchecked Sendable {
         }
     }
 
-    /// Decodes the datagrams of `range` whole, lets the stage read ahead, then handles them.
-    private func handleBatch(_ range: Range<Int>) {
+    /// Decodes the datagrams of `range` whole, lets the stage read ahead, then handles them;
+    /// `readAhead` runs once the stage's /proc reads are done (or at once, without a stage).
+    private func handleBatch(_ range: Range<Int>, readAhead: () -> Void) {
         let offset = Clocks.unixOffsetNanoseconds()
         messages.removeAll(keepingCapacity: true)
         for index in range {
@@ -92,10 +101,13 @@ final class EventReader: @unchecked Sendable {
         // Once made, the stage sees every batch, wanted now or not: its table stays current
         // for a consumer that asks for enriched events again later.
         stage = session.stage.withLock { $0 }
-        if let stage {
-            stage.prepare(messages)
-            if let lost = stage.exitRecordLoss() { dispatch(lost) }
+        let hasExec = stage?.prepare(messages) ?? false
+        readAhead()
+        if case .event(let last) = messages.last {
+            latestEventTime = Swift.max(latestEventTime, last.timestamp.monotonicNanoseconds)
+            if hasExec { latestExecTime = latestEventTime }
         }
+        if let lost = stage?.exitRecordLoss() { dispatch(lost) }
         for index in messages.indices { handle(messages[index], at: index) }
     }
 

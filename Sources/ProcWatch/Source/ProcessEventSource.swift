@@ -52,17 +52,29 @@ public final class ProcessEventSource: Sendable {
         public var seedsFromProc: Bool
         /// Read the executable's path at each exec (`/proc/PID/exe`, one system call more).
         public var readsExecutables: Bool
-        /// Read taskstats exit records (CPU, memory, I/O, and the final name of processes
-        /// gone before /proc could be read). Needs CAP_NET_ADMIN; without it events are
-        /// still enriched, and ``ProcessEventSource/exitRecordsError`` says why.
-        public var readsExitRecords: Bool
+        /// What taskstats exit records are read for. They need CAP_NET_ADMIN; without it
+        /// events are still enriched, and ``ProcessEventSource/exitRecordsError`` says why.
+        public var exitRecords: ExitRecords
 
         /// Creates the settings.
-        public init(seedsFromProc: Bool = true, readsExecutables: Bool = true, readsExitRecords: Bool = true) {
+        public init(seedsFromProc: Bool = true, readsExecutables: Bool = true, exitRecords: ExitRecords = .everyExit) {
             self.seedsFromProc = seedsFromProc
             self.readsExecutables = readsExecutables
-            self.readsExitRecords = readsExitRecords
+            self.exitRecords = exitRecords
         }
+    }
+
+    /// What the enrichment stage reads taskstats exit records for.
+    public enum ExitRecords: Sendable, Hashable {
+        /// None are read.
+        case none
+        /// Only to name processes gone before /proc could be read: the records are read when
+        /// a name is missing and every few dozen exits, so an exit event carries its record
+        /// when one was read by then. Under a storm this costs a fraction of ``everyExit``.
+        case names
+        /// Every exit event carries its record (CPU, memory, I/O): the records are read
+        /// for every kernel batch that holds an exit. For accounting.
+        case everyExit
     }
 
     /// The process-wide source that watchers and streams use by default.

@@ -14,11 +14,11 @@ package enum LiveSession {
         selection: EventSelection, filter: LiveFilter, format: LiveView.Format, ancestry: Bool, output: LineOutput,
         duration: Double?, realTime: Bool, tickInterval: Double? = nil, tick: @escaping @Sendable (LiveView) -> Void = { _ in }
     ) async throws -> LiveView {
-        // Only the JSON view shows the executable's path: the others skip reading it. As
-        // root, exit records name the processes that were gone before /proc could be read.
+        // Only the JSON view shows the executable's path: the others skip reading it.
         var showsExecutables = false
         if case .json = format { showsExecutables = true }
-        let source = ProcessEventSource(configuration: .init(enrichment: .init(readsExecutables: showsExecutables)))
+        // The views use exit records for names only (their lines show no CPU figures).
+        let source = ProcessEventSource(configuration: .init(enrichment: .init(readsExecutables: showsExecutables, exitRecords: .names)))
         let view = LiveView(source: source, selection: selection, filter: filter, format: format,
                             ancestry: ancestry, output: output)
         // Buffered output goes out however the watch ends.

@@ -7,10 +7,11 @@ struct StageDriver {
     let exitRecords: ScriptedExitRecords?
     let stage: EnrichmentStage
 
-    init(files: ScriptedProcFS = ScriptedProcFS(), exitRecords: ScriptedExitRecords? = nil, executables: Bool = true) {
+    init(files: ScriptedProcFS = ScriptedProcFS(), exitRecords: ScriptedExitRecords? = nil, executables: Bool = true,
+         exitRecordMode: ProcessEventSource.ExitRecords = .everyExit) {
         self.files = files
         self.exitRecords = exitRecords
-        stage = EnrichmentStage(options: .init(seedsFromProc: false, readsExecutables: executables, readsExitRecords: exitRecords != nil),
+        stage = EnrichmentStage(options: .init(seedsFromProc: false, readsExecutables: executables, exitRecords: exitRecords != nil ? exitRecordMode : .none),
                                 files: { files }, exitRecords: { exitRecords })
     }
 
