@@ -320,6 +320,56 @@ extension LiveKernelTests {
             for path in [other, metaVersion0, metaVersion1, fossil] {
                 #expect(try rows(path, "PRAGMA journal_mode") == ["delete"], "\(path)")
             }
+
+            // A real recording: outputs are checked before it is read, and an empty selection says so.
+            let recording = directory + "/workload.db"
+            try StoreWorkload.record(into: recording)
+            let empty = try file("empty.db", text: "")
+            let svg = directory + "/t.svg"
+            let reports: [([String], Int32, String)] = [
+                (["report", empty], 64, "procwatch: \(empty) is empty (0 bytes): not a recording\n"),
+                (["report", recording, "--svg", svg, "--html", "/nonexistent/t.html"], 64,
+                 "procwatch: cannot write /nonexistent/t.html: No such file or directory\n"),
+                (["report", recording, "--pid", "1"], 1, "procwatch: no process in \(recording) matches --pid 1\n"),
+                (["report", recording, "--comm", "^nothing$", "--since", "0.5", "--svg", svg], 1,
+                 "procwatch: no process in \(recording) matches --comm '^nothing$' --since 0.5\n"),
+                (["report", recording, "--recording", "2"], 64, "procwatch: \(recording) has no recording #2 (it holds #1)\n"),
+                (["report", recording, "--recording", "0"], 64, "procwatch: --recording takes a recording number (1 or more), not 0\n"),
+                (["report", recording, "--recording", "1", "--last"], 64, "procwatch: --recording and --last both choose a recording: use one\n"),
+            ]
+            for (arguments, status, message) in reports {
+                let run = try Spawn.capture([Spawn.procwatchBinary] + arguments)
+                #expect(run.status >> 8 == status, "\(arguments)")
+                #expect(run.stdout == "", "\(arguments)")
+                #expect(run.stderr == message, "\(arguments)")
+            }
+            // The SVG that was opened before the HTML path failed is not left behind.
+            #expect(access(svg, F_OK) != 0)
+            let whole = try Spawn.capture([Spawn.procwatchBinary, "report", recording, "--last", "--svg", svg])
+            #expect(whole.status == 0)
+            #expect(whole.stdout.hasPrefix("procwatch report: \(recording)\n"))
+            #expect(try String(contentsOfFile: svg, encoding: .utf8).hasPrefix("<svg "))
+        }
+
+        @Test func aSecondRecordIntoTheSameFileSaysItAppends() throws {
+            let path = StoreWorkload.temporaryPath("twice.db")
+            defer { StoreWorkload.remove(path) }
+            let first = try Spawn.capture([Spawn.procwatchBinary, "record", "-o", path, "--", "/bin/sh", "-c", "exit 0"])
+            #expect(first.status == 0)
+            #expect(first.stderr == "")
+            let second = try Spawn.capture([Spawn.procwatchBinary, "record", "-o", path, "--", "/bin/sh", "-c", "exit 4"])
+            #expect(second.status >> 8 == 4)
+            #expect(second.stderr == "procwatch: \(path) holds 1 earlier recording: appending this one as #2"
+                    + " (`procwatch report \(path) --recording 2`, or --last, reports it alone)\n")
+            // The jobs each recording holds, up to their varying wall and CPU times.
+            func commands(_ arguments: [String]) throws -> [String] {
+                let run = try Spawn.capture([Spawn.procwatchBinary, "report", path] + arguments)
+                return run.stdout.split(separator: "\n").filter { $0.hasPrefix("  command ") }
+                    .map { String($0.prefix { $0 != "," }) }
+            }
+            #expect(try commands([]) == ["  command    /bin/sh -c exit 0: exit 0", "  command    /bin/sh -c exit 4: exit 4"])
+            #expect(try commands(["--last"]) == ["  command    /bin/sh -c exit 4: exit 4"])
+            #expect(try commands(["--recording", "1"]) == ["  command    /bin/sh -c exit 0: exit 0"])
         }
     }
 }
