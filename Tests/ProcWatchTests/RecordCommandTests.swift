@@ -188,7 +188,6 @@ extension LiveKernelTests {
                 unlink(log)
                 unlink(pidFile)
             }
-            #expect(try !ListenerProbe.kernelIsSending(), "someone else listens: the leak repair below could not tell")
             // Each iteration runs `true N` and only then logs N (echo is a builtin: no event).
             let script = "echo $$ > \(pidFile); i=0; while [ $i -lt 400 ]; do /bin/true $i; echo $i >> \(log); i=$((i+1)); sleep 0.005; done"
             let null = open("/dev/null", O_WRONLY | O_CLOEXEC)
@@ -196,6 +195,10 @@ extension LiveKernelTests {
                                             stdout: null, stderr: null)
             close(null)
             #expect(eventually { access(log, F_OK) == 0 })
+            // procwatch subscribed before it started the command: keep a copy of its socket,
+            // to give back exactly the listener count the kill leaks.
+            let adopted = try ListenerRelease.adoptConnectorSockets(of: procwatch)
+            #expect(adopted.count == 1)
             usleep(500_000)
             let loggedBefore = (try? String(contentsOfFile: log, encoding: .utf8))?.split(separator: "\n").count ?? 0
             usleep(150_000)  // well past the end of the batch that held the logged iterations
@@ -204,9 +207,7 @@ extension LiveKernelTests {
             if let loop = (try? String(contentsOfFile: pidFile, encoding: .utf8)).flatMap({ Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) {
                 kill(loop, SIGKILL)
             }
-            // The kill leaked the kernel's listener count by one: give exactly that one back.
-            if try ListenerProbe.kernelIsSending() { try ListenerRelease.releaseOne() }
-            #expect(try ListenerProbe.eventuallyReleased())
+            #expect(ListenerRelease.release(adopted) == 1)
 
             #expect(loggedBefore > 10)
             // The file opens (read-only, as report does), the recording has no end, and every
