@@ -84,9 +84,13 @@ enum StoreFile {
         }
         let pageSize = bigEndian(16, 2) == 1 ? 65536 : bigEndian(16, 2)
         let pages = bigEndian(28, 4)
-        // The page count is valid only while the change counter matches "version valid for".
-        var status = stat()
-        if pages > 0, bigEndian(24, 4) == bigEndian(92, 4), fstat(descriptor, &status) == 0,
+        // The page count is valid only while the change counter matches "version valid for",
+        // and says nothing while a write-ahead log holds pages: a checkpoint that the disk
+        // filled up in the middle of leaves the new header on a short file, and SQLite reads
+        // the rest from the log.
+        var status = stat(), log = stat()
+        let logged = stat(path + "-wal", &log) == 0 && log.st_size > 0
+        if pages > 0, !logged, bigEndian(24, 4) == bigEndian(92, 4), fstat(descriptor, &status) == 0,
            Int64(status.st_size) < pages * pageSize {
             throw .truncated(path: path, bytes: Int64(status.st_size), pages: pages, pageSize: pageSize)
         }
