@@ -47,8 +47,9 @@ let package = Package(
             ]
         ),
         // Text into byte buffers without intermediate Strings, JSON escaping included: the
-        // renderers' per-event writes and the store's JSON columns.
-        .target(name: "OutputBytes"),
+        // renderers' per-event writes and the store's JSON columns, and the JSON values of
+        // the event contract both of them write (lists, the exit `status` object).
+        .target(name: "OutputBytes", dependencies: ["ProcWatch"]),
         // The durable record: the SQLite schema, the recorder, and the reports read back from it.
         .target(
             name: "ProcWatchStore",

@@ -79,19 +79,38 @@ package final class NetlinkSocket: NetlinkTransport {
 
     /// `sendto(2)` to the kernel (port 0, no groups).
     package func send(_ message: [UInt8]) throws(NetlinkError) {
-        var kernel = sockaddr_nl()
-        kernel.nl_family = sa_family_t(AF_NETLINK)
         let sent = try retryingOnInterrupt("sendto") {
             message.withUnsafeBytes { bytes in
-                withUnsafePointer(to: &kernel) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                        sendto(descriptor, bytes.baseAddress, bytes.count, 0, $0,
-                               socklen_t(MemoryLayout<sockaddr_nl>.size))
-                    }
+                Self.withKernelAddress { address, length in
+                    sendto(descriptor, bytes.baseAddress, bytes.count, 0, address, length)
                 }
             }
         }
         if sent != message.count { throw NetlinkError(call: "sendto", errno: .messageTooLong) }
+    }
+
+    /// One `sendto(2)` of `message` to the kernel on `descriptor`, with MSG_DONTWAIT: no
+    /// retry, no error, no allocation and no lock, so it is async-signal-safe — for a signal
+    /// handler or an `atexit` handler that must still tell the kernel something (the proc
+    /// connector's IGNORE) on a socket it only knows by its descriptor.
+    ///
+    /// - Returns: whether the whole message went out.
+    @discardableResult
+    package static func sendToKernelFromSignalHandler(descriptor: Int32, _ message: UnsafeRawBufferPointer) -> Bool {
+        let sent = withKernelAddress { address, length in
+            sendto(descriptor, message.baseAddress, message.count, Int32(MSG_DONTWAIT), address, length)
+        }
+        return sent == message.count
+    }
+
+    /// Calls `body` with the kernel's netlink address (port 0, no groups) as `sendto` takes it.
+    @inline(__always)
+    private static func withKernelAddress<Result>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> Result) -> Result {
+        var kernel = sockaddr_nl()
+        kernel.nl_family = sa_family_t(AF_NETLINK)
+        return withUnsafePointer(to: &kernel) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_nl>.size)) }
+        }
     }
 
     /// Drains with `recvmmsg(MSG_DONTWAIT)` first and only waits when the queue is empty,
@@ -103,8 +122,17 @@ package final class NetlinkSocket: NetlinkTransport {
     /// per second into one per pause (the buffer holds far more than a pause's worth). At
     /// a low rate nothing changes: an isolated event is delivered at once, except in the
     /// 10 ms window right after a busy one, where it can wait one pause.
+    ///
+    /// A pause ends early when ``wake()`` is called, and when the doorbell socket set by
+    /// ``ringPausesOff(by:)`` becomes readable: datagrams that must not wait (the proc
+    /// connector's execs, whose /proc entries vanish within a millisecond) ring it. With
+    /// ``setCoalescing(_:)`` off there are no pauses at all.
     package func receive(into batch: DatagramBatch, timeout: Duration?) throws(NetlinkError) -> ReceiveOutcome {
         while true {
+            // Emptied before the socket is read: whatever rings it from now on is not yet
+            // in this read, and ends the pause that may follow.
+            let (doorbell, pausing) = coalescingState.withLock { ($0.doorbell, $0.pausing) }
+            if pausing, doorbell >= 0 { Self.empty(doorbell) }
             batch.resetHeaders()
             let received = procwatch_recvmmsg(descriptor, batch.headers, UInt32(batch.capacity), Int32(MSG_DONTWAIT), nil)
             if received > 0 {
@@ -129,14 +157,14 @@ package final class NetlinkSocket: NetlinkTransport {
             let busy = coalescingState.withLock { state -> Bool in
                 let elapsed = now &- state.windowStart
                 if elapsed >= 10_000_000 {
-                    state.pausing = Self.exceeds(rate: coalescingRate, count: state.windowCount, in: elapsed)
+                    state.pausing = state.enabled && Self.exceeds(rate: coalescingRate, count: state.windowCount, in: elapsed)
                     state.windowStart = now
                     state.windowCount = 0
                 }
                 return state.pausing
             }
             if busy, timeout == nil, coalescingPauseNanoseconds > 0 {
-                if pauseUnlessWoken() { return .woken }
+                if try pauseUnlessWoken(doorbell: doorbell) { return .woken }
                 continue
             }
             switch try waitReadable(timeout: timeout) {
@@ -157,6 +185,36 @@ package final class NetlinkSocket: NetlinkTransport {
         var windowStart: Int64 = 0
         var windowCount = 0
         var pausing = false
+        var enabled = true
+        /// A socket whose datagrams end a pause at once, or -1.
+        var doorbell: Int32 = -1
+    }
+
+    /// Turns coalescing pauses on (the default) or off.
+    package func setCoalescing(_ enabled: Bool) {
+        coalescingState.withLock { state in
+            state.enabled = enabled
+            if !enabled { state.pausing = false }
+        }
+    }
+
+    /// Makes a pause end as soon as `doorbell` has a datagram (nil: only ``wake()`` ends
+    /// it). The doorbell's datagrams are read and dropped: they only ring. Its owner keeps
+    /// it open for as long as it is set.
+    package func ringPausesOff(by doorbell: NetlinkSocket?) {
+        coalescingState.withLock { $0.doorbell = doorbell?.descriptor ?? -1 }
+    }
+
+    /// Reads and drops everything queued on `descriptor`, without waiting.
+    private static func empty(_ descriptor: Int32) {
+        var scratch: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
+                      UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        while true {
+            let count = withUnsafeMutableBytes(of: &scratch) { recv(descriptor, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT) | Int32(MSG_TRUNC)) }
+            // ENOBUFS: the doorbell overflowed; what is still queued is read on.
+            if count < 0, errno != EINTR, errno != ENOBUFS { return }
+        }
     }
     /// Touched only by the one thread that receives; in a mutex only to keep the socket
     /// `Sendable` (uncontended: a few nanoseconds).
@@ -176,11 +234,24 @@ package final class NetlinkSocket: NetlinkTransport {
         return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
     }
 
-    /// Sleeps for the coalescing pause; true if `wake()` was called meanwhile (checked after).
-    private func pauseUnlessWoken() -> Bool {
-        var pause = timespec(tv_sec: 0, tv_nsec: Int(coalescingPauseNanoseconds))
-        var remaining = timespec()
-        while nanosleep(&pause, &remaining) == -1, Glibc.errno == EINTR { pause = remaining }
+    /// Waits out the coalescing pause, or less if `doorbell` (when set) rings; true if
+    /// `wake()` was called meanwhile.
+    private func pauseUnlessWoken(doorbell: Int32) throws(NetlinkError) -> Bool {
+        guard doorbell >= 0 else {
+            var pause = timespec(tv_sec: 0, tv_nsec: Int(coalescingPauseNanoseconds))
+            var remaining = timespec()
+            while nanosleep(&pause, &remaining) == -1, Glibc.errno == EINTR { pause = remaining }
+            var counter: UInt64 = 0
+            return read(wakeDescriptor, &counter, 8) == 8
+        }
+        var fds = (
+            pollfd(fd: doorbell, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: wakeDescriptor, events: Int16(POLLIN), revents: 0)
+        )
+        let pause = coalescingPauseNanoseconds
+        _ = try retryingOnInterrupt("ppoll") {
+            withUnsafeMutableBytes(of: &fds) { procwatch_ppoll($0.baseAddress!.assumingMemoryBound(to: pollfd.self), 2, pause) }
+        }
         var counter: UInt64 = 0
         return read(wakeDescriptor, &counter, 8) == 8
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ProcWatch
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -71,12 +72,8 @@ struct JobsCommand: AsyncParsableCommand {
 
     func run() async throws {
         let groups = try JobGroups(rules: try rules())
-        let taskstats = try? TaskstatsListener()
-        // The table reads each exit record before its exit event and hands it to the groups.
-        let table = ProcessTable(exitNames: taskstats) { groups.account($0) }
-        // The processes running already join their groups now (rules and roots alike), as
-        // if watched since birth: a rule claims a daemon that started before procwatch.
-        groups.adopt(table.records, at: Clocks.monotonicNanoseconds())
+        let source = ProcessEventSource()
+        let lostRecords = Atomic<Int>(0)
         let query = try? TaskstatsQuery()
         let output = LineOutput()
         let redraw = isatty(1) == 1
@@ -86,26 +83,31 @@ struct JobsCommand: AsyncParsableCommand {
             for summary in groups.summaries {
                 // Exited members from their exit records, live ones asked of the kernel now.
                 let live = query.map { groups.liveCPUMicroseconds(of: summary.name, using: $0) } ?? 0
-                let cpu = taskstats == nil ? "-" : JSONRenderer.decimal(Double(summary.cpuMicroseconds + live) / 1e6) + "s"
+                let cpu = source.exitRecordsError != nil ? "-" : JSONRenderer.decimal(Double(summary.usage.cpuMicroseconds + live) / 1e6) + "s"
                 let wall = summary.wallSeconds.map { JSONRenderer.decimal($0) + "s" } ?? "-"
                 lines.append(pad(summary.name, 16) + left("\(summary.live)", 6) + left("\(summary.started)", 9)
                              + left("\(summary.threads)", 9) + left("\(summary.failed)", 8) + left("\(summary.peak)", 6)
                              + left(cpu, 10) + left(wall, 10))
             }
-            if let taskstats, taskstats.overflowCount > 0 {
-                lines.append("lost: \(Swift.max(taskstats.lostRecords, 1)) taskstats exit records (CPU undercounted)")
-            }
+            let lost = lostRecords.load(ordering: .relaxed)
+            if lost > 0 { lines.append("lost: \(lost) taskstats exit records (CPU undercounted)") }
             return lines.joined(separator: "\n")
         }
         try await LiveSession.run(
-            kinds: [.fork, .exec, .comm, .uid, .exit],
-            handle: { event in
-                let record = table.apply(event)
-                groups.apply(event, record: record)
-                table.retire(event)
+            source: source, kinds: [.fork, .exec, .comm, .uid, .exit],
+            handle: { enriched in
+                if case .lost(let count, .taskstats, _) = enriched.event.detail {
+                    lostRecords.add(Swift.max(count ?? 1, 1), ordering: .relaxed)
+                }
+                groups.apply(enriched)
             },
             duration: root.duration, realTime: root.realTime, tickInterval: interval,
-            tick: { output.write((redraw ? "\u{1B}[H\u{1B}[2J" : "") + render() + (redraw ? "" : "\n")) })
+            tick: { output.write((redraw ? "\u{1B}[H\u{1B}[2J" : "") + render() + (redraw ? "" : "\n")) },
+            started: {
+                // The processes running already join their groups now (rules and roots alike),
+                // as if watched since birth: a rule claims a daemon that started before procwatch.
+                groups.adopt(source.processTable?.records ?? [], at: Clocks.monotonicNanoseconds())
+            })
         output.write(render())
     }
 }

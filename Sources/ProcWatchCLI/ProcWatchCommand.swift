@@ -162,26 +162,6 @@ package struct ProcWatchCommand: AsyncParsableCommand {
     }
 }
 
-/// `-r`: SCHED_FIFO at the highest priority for every thread of the process.
-enum RealTime {
-    /// Returns a message when it could not be done.
-    static func enable() -> String? {
-        var parameters = sched_param()
-        parameters.sched_priority = sched_get_priority_max(SCHED_FIFO)
-        guard let tasks = opendir("/proc/self/task") else { return "cannot list /proc/self/task" }
-        defer { closedir(tasks) }
-        while let entry = readdir(tasks) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            guard let tid = Int32(name) else { continue }
-            if sched_setscheduler(tid, SCHED_FIFO, &parameters) != 0 {
-                return errno == EPERM ? "real-time scheduling was refused: run as root or grant CAP_SYS_NICE"
-                    : "sched_setscheduler failed: \(String(cString: strerror(errno)))"
-            }
-        }
-        return nil
-    }
-}
-
 /// A one-shot stop request that may fire before anyone listens for it.
 package final class StopSignal: Sendable {
     package init() {}

@@ -46,19 +46,17 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         var arguments = command
         if arguments.first == "--" { arguments.removeFirst() }
-        let exitNames: TaskstatsListener?
-        var missing: String?
-        do { exitNames = try TaskstatsListener() } catch {
-            exitNames = nil
-            missing = "\(error)"
-        }
-        let recorder = JobRecorder(root: getpid(), taskstats: exitNames)
-        let watchers = ProcessWatchers()
-        watchers.on([.fork, .exec, .comm, .exit]) { recorder.handle($0) }
+        // Only the command's own tree matters: no need to read every process of /proc first.
+        let source = ProcessEventSource(configuration: .init(enrichment: .init(seedsFromProc: false, readsExecutables: false)))
+        let recorder = JobRecorder(root: getpid())
+        let watchers = ProcessWatchers(source: source)
+        watchers.onEnriched([.fork, .exec, .comm, .exit]) { recorder.handle($0) }
         do { try watchers.start() } catch {
             FileHandleOutput.standardError("procwatch: \(error)")
             throw ExitCode(2)
         }
+        // Without exit records (no CAP_NET_ADMIN) the report says which figures it lacks.
+        let missing = source.exitRecordsError.map { "\($0)" }
         // Like time(1): Ctrl-C and Ctrl-\ go to the command (it starts with default handlers);
         // procwatch stays to write the report and exit with the command's status.
         signal(SIGINT, SIG_IGN)
@@ -90,8 +88,7 @@ struct RunCommand: AsyncParsableCommand {
         let job = recorder.snapshot
         var report = RunReport(command: arguments, status: ExitStatus(waitStatus: UInt32(bitPattern: status)),
                                wallSeconds: wall, job: job, root: child, missing: missing)
-        exitNames?.drain { _ in }  // reads the socket to the end, so an overflow is noticed
-        report.lostRecords = exitNames.map { $0.overflowCount > 0 ? Swift.max($0.lostRecords, 1) : 0 } ?? 0
+        report.lostRecords = recorder.lostExitRecords
         let text = root.json ? report.json() : report.text()
         if let output {
             let descriptor = open(output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
@@ -114,14 +111,11 @@ struct RunCommand: AsyncParsableCommand {
 /// The job being run, updated on the reader thread, read by the command.
 final class JobRecorder: Sendable {
     private let job: SharedJob
-    private let table: ProcessTable
     private let commandPID = Atomic<Int32>(0)
+    private let lostRecords = Atomic<Int>(0)
 
-    init(root: Int32, taskstats: TaskstatsListener?) {
-        let job = SharedJob(Job(root: root, includeRoot: false))
-        self.job = job
-        // The table reads each exit record before its exit event and hands it to the job.
-        table = ProcessTable(seed: false, exitNames: taskstats) { record in job.withLock { $0.account(record) } }
+    init(root: Int32) {
+        job = SharedJob(Job(root: root, includeRoot: false))
     }
 
     var command: Int32 {
@@ -131,10 +125,14 @@ final class JobRecorder: Sendable {
 
     var snapshot: Job { job.snapshot }
 
-    func handle(_ event: ProcessEvent) {
-        let record = table.apply(event)
-        job.withLock { _ = $0.apply(event, record: record) }
-        table.retire(event)
+    /// Exit records the kernel dropped (their processes' CPU, memory and I/O are missing).
+    var lostExitRecords: Int { lostRecords.load(ordering: .relaxed) }
+
+    func handle(_ enriched: EnrichedEvent) {
+        if case .lost(let count, .taskstats, _) = enriched.event.detail {
+            lostRecords.add(Swift.max(count ?? 1, 1), ordering: .relaxed)
+        }
+        job.withLock { _ = $0.apply(enriched) }
     }
 
     /// Polls `condition` every 20 ms until it holds or `timeout` seconds pass.

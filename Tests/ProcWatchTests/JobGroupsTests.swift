@@ -105,7 +105,7 @@ struct JobGroupsTests {
         groups.account(record)  // sent by the kernel just before the exit event
         groups.apply(event(.exit(task(51), waitStatus: 768, exitSignal: 17, parent: task(50)), 2), record: nil)
         #expect(exits.all == ["session 51 exit 3 [\"golden\"] [768]"])
-        #expect(groups.summaries.first?.cpuMicroseconds == record.userMicroseconds + record.systemMicroseconds)
+        #expect(groups.summaries.first?.usage.cpuMicroseconds == record.userMicroseconds + record.systemMicroseconds)
     }
 
     @Test func invalidRegexIsAnError() {

@@ -48,7 +48,7 @@ struct PackagingTests {
         let manual = ["", ".jobs", ".record", ".report", ".run", ".stats"].map { "/usr/share/man/man1/procwatch\($0).1.gz" }
         for path in ["/usr/bin/procwatch", "/usr/bin/procwatch-store", "/usr/share/bash-completion/completions/procwatch",
                      "/usr/share/zsh/vendor-completions/_procwatch", "/usr/share/fish/vendor_completions.d/procwatch.fish",
-                     "/usr/share/doc/procwatch/README.md.gz"] + manual {
+                     "/usr/share/doc/procwatch/README.md.gz", "/usr/share/doc/procwatch/events.md.gz"] + manual {
             #expect(files.contains(path), "\(path) not in the package")
             #expect(access(path, R_OK) == 0, "\(path) not installed")
         }

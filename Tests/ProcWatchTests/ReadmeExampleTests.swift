@@ -55,6 +55,22 @@ struct ReadmeExampleTests {
         watchers.stop()
     }
 
+    @Test func enrichedWatcherExampleIsInTheReadmeAndWorks() throws {
+        #expect(try Self.readme.contains(Self.snippet("enriched")))
+        try #require(getuid() == 0)
+        // README: enriched
+        let enriched = ProcessWatchers()
+        enriched.onEnriched(.exec) { e in print(e.event.pid!, e.process?.commandLine ?? []) }
+        try enriched.start()
+        // README: end
+        let execs = Recorder<(Int32, [String])>()
+        enriched.onEnriched(.exec) { execs.append(($0.event.pid!, $0.process?.commandLine ?? [])) }
+        let child = try Spawn.run(["/bin/sleep", "0.05"])
+        #expect(eventually { execs.all.contains { $0.0 == child.pid } })
+        #expect(execs.all.first { $0.0 == child.pid }?.1 == ["/bin/sleep", "0.05"])
+        enriched.stop()
+    }
+
     @Test func streamExampleIsInTheReadmeAndWorks() async throws {
         #expect(try Self.readme.contains(Self.snippet("stream")))
         try #require(getuid() == 0)

@@ -100,13 +100,17 @@ extension LiveKernelTests {
             let listener = try TaskstatsListener(receiveBufferBytes: 4096)  // a few records at most
             defer { listener.close() }
             let recorder = try StoreWorkload.recorder(path, taskstats: true)
-            let pipeline = RecordPipeline(recorder: recorder, selection: .all, filter: LiveFilter(), taskstats: listener,
+            let pipeline = RecordPipeline(recorder: recorder, selection: .all, filter: LiveFilter(),
                                           ownPID: getpid(), recordsCommand: false)
+            let stage = EnrichmentStage(options: .init(seedsFromProc: false), files: { ProcFS() }, exitRecords: { listener })
             for _ in 0..<60 { _ = try Spawn.run(["/bin/true"]) }
-            listener.receive(timeout: .milliseconds(100)) { _ in }  // what the process table does at an exit
+            // Two batches as the reader hands them over: the first finds the overflow, the
+            // second nothing new.
+            for _ in 0..<2 {
+                stage.prepare([])
+                if let lost = stage.exitRecordLoss() { pipeline.handle(stage.enrich(lost, at: nil)) }
+            }
             try #require(listener.overflowCount >= 1)
-            pipeline.batchEnded()
-            pipeline.batchEnded()  // no new overflow: nothing more
             try recorder.finish(reason: "signal")
             #expect(try rows(path, "SELECT event, count, reason FROM events") == ["lost|\(listener.lostRecords)|taskstats"])
         }
@@ -195,10 +199,11 @@ extension LiveKernelTests {
                                             stdout: null, stderr: null)
             close(null)
             #expect(eventually { access(log, F_OK) == 0 })
-            // procwatch subscribed before it started the command: keep a copy of its socket,
-            // to give back exactly the listener count the kill leaks.
+            // procwatch subscribed before it started the command: keep copies of its two
+            // connector sockets (the subscription and its exec doorbell), to give back exactly
+            // the listener counts the kill leaks.
             let adopted = try ListenerRelease.adoptConnectorSockets(of: procwatch)
-            #expect(adopted.count == 1)
+            #expect(adopted.count == 2)
             usleep(500_000)
             let loggedBefore = (try? String(contentsOfFile: log, encoding: .utf8))?.split(separator: "\n").count ?? 0
             usleep(150_000)  // well past the end of the batch that held the logged iterations
@@ -207,7 +212,7 @@ extension LiveKernelTests {
             if let loop = (try? String(contentsOfFile: pidFile, encoding: .utf8)).flatMap({ Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) {
                 kill(loop, SIGKILL)
             }
-            #expect(ListenerRelease.release(adopted) == 1)
+            #expect(ListenerRelease.release(adopted) == 2)
 
             #expect(loggedBefore > 10)
             // The file opens (read-only, as report does), the recording has no end, and every
@@ -244,9 +249,10 @@ extension LiveKernelTests {
             let (run, requests) = try ConnectorRequests.capture([Spawn.procwatchBinary, "record", "-o", path, "--", "/bin/sh", "-c", script])
             #expect(run.status >> 8 == 1)
             #expect(run.stderr == "procwatch: the disk is full: recording to \(path) stopped; everything committed before is kept\n")
-            // Its own subscription was given back: its last word to the kernel was IGNORE. (Not
-            // the kernel's listener count: any other listener on the host raises that one.)
-            #expect(ConnectorRequests.collapsed(requests) == [.listen, .ignore])
+            // Its own subscription and exec doorbell were given back: each socket's last word to
+            // the kernel was IGNORE. (Not the kernel's listener count: any other listener on
+            // the host raises that one.)
+            #expect(ConnectorRequests.perSocket(requests) == [[.listen, .ignore], [.listen, .ignore]])
             let report = try ReportReader.load(path: path)
             #expect(report.processes.count > 3)
             #expect(report.processes.allSatisfy { $0.program == "sh" || $0.program == "true" })

@@ -50,9 +50,9 @@ extension LiveKernelTests {
             let groups = try JobGroups(rules: [("me", .process(getpid()))])
             let summary = try #require(groups.summary(of: "me", includingLiveUsing: try TaskstatsQuery()))
             #expect(summary.live == 1)
-            #expect(summary.cpuMicroseconds > 0)  // this test process has run for a while
-            #expect(summary.peakRSSKiB > 1000)
-            #expect(summary.writeBytes >= 4 << 20, "\(summary.writeBytes)")
+            #expect(summary.usage.cpuMicroseconds > 0)  // this test process has run for a while
+            #expect(summary.usage.peakRSSKiB > 1000)
+            #expect(summary.usage.writeBytes >= 4 << 20, "\(summary.usage.writeBytes)")
         }
 
         @Test func liveProcessQuery() throws {
@@ -70,13 +70,12 @@ extension LiveKernelTests {
         }
 
         @Test func shortLivedProcessesAreNamedAtExit() throws {
-            let table = ProcessTable(seed: false, exitNames: try TaskstatsListener())
-            let watchers = ProcessWatchers(source: ProcessEventSource())
+            let watchers = ProcessWatchers(source: ProcessEventSource(configuration: .init(enrichment: .init(seedsFromProc: false))))
             let names = Recorder<(Int32, String)>()
-            watchers.on([.fork, .exec, .exit, .comm]) { event in
-                let record = table.apply(event)
-                if case .exit(let task, _, _, _) = event.detail, !task.isThread { names.append((task.pid, record?.name ?? "")) }
-                table.retire(event)
+            watchers.onEnriched(.exit) { enriched in
+                if case .exit(let task, _, _, _) = enriched.event.detail, !task.isThread {
+                    names.append((task.pid, enriched.process?.name ?? ""))
+                }
             }
             try watchers.start()
             defer { watchers.stop() }
@@ -87,14 +86,13 @@ extension LiveKernelTests {
             #expect(named.allSatisfy { $0.1 == "true" }, "\(named)")
         }
 
-        /// Events applied only after their processes were reaped, as under a storm: /proc has
-        /// nothing left at the exec, and the exit record names the exec'd program there.
-        /// With `onExitRecord` every record reaches the owner before its exit event.
+        /// Events handed to the enrichment stage only after their processes were reaped, as
+        /// under a storm: /proc has nothing left at the exec, and the exit record names the
+        /// exec'd program there; every exit carries its own record.
         @Test func anExecReadAfterTheProcessWasReapedIsNamedFromItsExitRecord() throws {
-            let accounted = Recorder<Int32>()
-            let table = ProcessTable(seed: false, exitNames: try TaskstatsListener()) { record in
-                if !record.isProcessTotal { accounted.append(record.id) }
-            }
+            let listener = try TaskstatsListener()
+            let stage = EnrichmentStage(options: .init(seedsFromProc: false), files: { ProcFS() }, exitRecords: { listener })
+            defer { stage.close() }
             let watchers = ProcessWatchers(source: ProcessEventSource())
             let events = Recorder<ProcessEvent>()
             watchers.on([.fork, .exec, .exit]) { events.append($0) }
@@ -108,20 +106,22 @@ extension LiveKernelTests {
                 }).isSuperset(of: pids)
             })
             var execNames: [Int32: String] = [:]
-            var accountedBeforeExit: [Int32: Bool] = [:]
-            for event in events.all {
-                let record = table.apply(event)
+            var exitRecords: [Int32: String] = [:]
+            let batch = events.all
+            stage.prepare(batch.map { .event($0) })
+            for (index, event) in batch.enumerated() {
+                let enriched = stage.enrich(event, at: index)
                 switch event.detail {
                 case .exec(let task) where pids.contains(task.pid):
-                    execNames[task.pid] = record?.name
+                    execNames[task.pid] = enriched.process?.name
                 case .exit(let task, _, _, _) where pids.contains(task.pid):
-                    accountedBeforeExit[task.pid] = accounted.all.contains(task.tid)
+                    exitRecords[task.pid] = enriched.exitRecord?.name
                 default: break
                 }
-                table.retire(event)
+                stage.retire(event)
             }
             #expect(execNames == Dictionary(uniqueKeysWithValues: pids.map { ($0, "true") }))
-            #expect(accountedBeforeExit == Dictionary(uniqueKeysWithValues: pids.map { ($0, true) }))
+            #expect(exitRecords == Dictionary(uniqueKeysWithValues: pids.map { ($0, "true") }))
         }
     }
 }

@@ -99,3 +99,15 @@ func waitUntilIdle(_ pid: pid_t, quiet: Double = 0.4, limit: Double = 15) -> (bu
         if now - start >= limit { return (lastChange - start, true) }
     }
 }
+
+/// Where a run's outputs go: `keep` (created if missing) when given, else a new temporary
+/// directory /tmp/PREFIX.XXXXXX.
+func outputDirectory(keep: String?, prefix: String) throws -> String {
+    if let keep {
+        mkdir(keep, 0o755)
+        return keep
+    }
+    var template = Array("/tmp/\(prefix).XXXXXX".utf8CString)
+    guard mkdtemp(&template) != nil else { throw BenchError.posix("mkdtemp") }
+    return template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+}

@@ -71,6 +71,15 @@ enum Listeners {
         try send(op: opIgnore, on: fd)
     }
 
+    /// Adds one to the count on purpose: LISTEN on a fresh socket, closed without IGNORE (the
+    /// leak forkstat makes). Only to bring a count that went below zero back up: then the
+    /// connector is silent for every listener.
+    static func leakOne() throws {
+        let fd = try boundSocket()
+        defer { close(fd) }
+        try send(op: opListen, on: fd)
+    }
+
     /// A NETLINK_CONNECTOR socket bound to the CN_IDX_PROC group (port chosen by the kernel).
     private static func boundSocket() throws -> Int32 {
         let fd = socket(AF_NETLINK, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), netlinkConnector)

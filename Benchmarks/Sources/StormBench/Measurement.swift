@@ -72,7 +72,7 @@ struct MeasurementRunner {
 
         do {
             let start = monotonicNow()
-            let (pids, children) = try runForkers(storm)
+            let (pids, children) = try storm.runForkers(executable: forkerExecutable)
             result.stormSeconds = monotonicNow() - start
             result.forkerPIDs = pids.map(Int.init)
             result.children = children
@@ -82,53 +82,15 @@ struct MeasurementRunner {
 
         (result.busyAfterStorm, result.idleTimedOut) = waitUntilIdle(pid)
         result.peakRSSKiB = peakRSSKiB(of: pid)
-        kill(pid, SIGINT)
-        var termination = waitFor(pid, timeout: 10)
-        if termination == nil {
-            result.failure = "did not stop within 10 s of SIGINT; sent SIGTERM"
-            kill(pid, SIGTERM)
-            termination = waitFor(pid, timeout: 5)
-        }
-        if termination == nil {
-            result.failure = "did not stop on SIGINT nor SIGTERM; killed"
-            kill(pid, SIGKILL)
-            termination = waitFor(pid)
-        }
+        let (termination, problem) = stopGently(pid)
         result.termination = termination
-        if let termination, !termination.exitedCleanly, result.failure == nil {
+        if let problem { result.failure = problem }
+        if !termination.exitedCleanly, result.failure == nil {
             result.failure = "ended with \(termination.description): " + readText(stderrPath).trimmingCharacters
         }
         if result.failure == nil || result.children > 0 {
             result.observation = consumer.parse(stdout: stdoutPath, storm: storm, forkers: Set(result.forkerPIDs))
         }
         return result
-    }
-
-    /// Starts the storm's forkers together, waits for all of them, and sums the children they made.
-    func runForkers(_ storm: Storm) throws -> (pids: [pid_t], children: Int) {
-        var arguments = [forkerExecutable, "forker", "--count", "\(storm.count)"]
-        if let exec = storm.exec { arguments += ["--exec", exec] }
-        var started: [(pid: pid_t, output: Int32)] = []
-        defer { started.forEach { close($0.output) } }
-        for _ in 0..<storm.forkers {
-            let (readEnd, writeEnd) = try makePipe()
-            defer { close(writeEnd) }
-            do {
-                started.append((try spawn(arguments, stdout: .descriptor(writeEnd)), readEnd))
-            } catch {
-                close(readEnd)
-                throw error
-            }
-        }
-        var children = 0
-        var problems: [String] = []
-        for forker in started {
-            let output = readAll(forker.output)
-            let end = waitFor(forker.pid)
-            if let made = Int(output.trimmingCharacters) { children += made } else { problems.append("no count from forker \(forker.pid)") }
-            if !end.exitedCleanly { problems.append("forker \(forker.pid) ended with \(end.description)") }
-        }
-        if !problems.isEmpty { throw BenchError(problems.joined(separator: "; ")) }
-        return (started.map(\.pid), children)
     }
 }

@@ -24,15 +24,15 @@ struct Report {
         "forkstat 0.03.01 prints no statistics with -q alone: '-q -S' is used.",
     ]
 
-    static let columns: [(title: String, width: Int, left: Bool)] = [
+    static let layout = TableLayout([
         ("storm", 16, true), ("consumer", 22, true), ("expected", 9, false), ("received", 14, false), ("recv%", 7, false),
         ("lost", 7, false), ("CPU s", 7, false), ("s/100k ev", 9, false), ("RSS MiB", 8, false), ("busy s", 7, false),
         ("named", 7, false), ("storm/s", 8, false),
-    ]
+    ])
 
     static func cells(_ m: Measurement) -> [String] {
         let received = m.received.map { "\($0) [\(m.observation!.scope.rawValue)]" } ?? "-"
-        let share = m.received.map { m.expected > 0 ? fixed(100 * Double($0) / Double(m.expected), 1) + "%" : "-" } ?? "-"
+        let share = m.received.map { percentCell($0, of: m.expected) } ?? "-"
         var lost = m.observation.map { $0.lost.map(String.init) ?? "-" } ?? "-"
         if let uncounted = m.observation?.uncountedLossReports, uncounted > 0 { lost += "+?" }
         return [
@@ -43,16 +43,9 @@ struct Report {
         ]
     }
 
-    static func line(_ cells: [String]) -> String {
-        zip(columns, cells).map { column, cell in
-            let padding = String(repeating: " ", count: max(0, column.width - cell.count))
-            return column.left ? cell + padding : padding + cell
-        }.joined(separator: " ")
-    }
-
     /// One line for the progress log.
     static func summary(_ m: Measurement) -> String {
-        var text = line(cells(m)).trimmingSpaces
+        var text = layout.line(cells(m)).trimmingSpaces
         if let failure = m.failure { text += "  FAILED: \(failure)" }
         if let note = m.listenerNote { text += "  (\(note))" }
         return text
@@ -60,33 +53,21 @@ struct Report {
 
     func table() -> String {
         var lines: [String] = []
-        lines.append("storm-bench: fork storms against cn_proc consumers")
-        lines.append("date:   \(system.date)")
-        lines.append("kernel: \(system.kernel)")
-        lines.append("cpu:    \(system.cpuModel), \(system.cores) cores")
+        lines += system.headerLines(title: "storm-bench: fork storms against cn_proc consumers")
         lines.append("")
-        lines.append(Self.line(Self.columns.map(\.title)))
-        for m in measurements { lines.append(Self.line(Self.cells(m))) }
+        lines.append(Self.layout.header)
+        for m in measurements { lines.append(Self.layout.line(Self.cells(m))) }
         lines.append("")
         lines += Self.notes
         let problems = measurements.compactMap { m in m.failure.map { "\(m.storm.name), \(m.consumer.label): \($0)" } }
             + measurements.flatMap { m in (m.observation?.notes ?? []).map { "\(m.storm.name), \(m.consumer.label): \($0)" } }
-        if !problems.isEmpty {
-            lines.append("")
-            lines.append("problems:")
-            lines += problems.map { "  " + $0 }
-        }
-        lines.append("")
-        lines.append("listener count:")
-        lines += listenerLog.map { "  " + $0 }
+        lines += reportSection("problems", problems)
+        lines += reportSection("listener count", listenerLog, always: true)
         return lines.joined(separator: "\n")
     }
 
     func json() -> JSON {
-        .object([
-            ("date", .string(system.date)),
-            ("kernel", .string(system.kernel)),
-            ("cpu", .object([("model", .string(system.cpuModel)), ("cores", .int(system.cores))])),
+        .object(system.jsonMembers + [
             ("settings", .object(settings)),
             ("results", .array(measurements.map(Self.json))),
             ("notes", .array(Self.notes.map { .string($0) })),

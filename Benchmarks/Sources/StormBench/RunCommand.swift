@@ -31,23 +31,13 @@ struct Run: ParsableCommand {
     @Option(name: .long, help: "Consumers to run, comma-separated: \(Consumer.Kind.allCases.map(\.rawValue).joined(separator: ",")).")
     var consumers = Consumer.Kind.allCases.map(\.rawValue).joined(separator: ",")
 
-    @Option(name: .long, help: "The procwatch executable.")
-    var procwatch = ".build/release/procwatch"
-
-    @Option(name: .long, help: "The forkstat executable.")
-    var forkstat = "forkstat"
-
     @Option(name: .long, help: "The naive C consumer (Benchmarks/Floor/naive-consumer.c, built).")
     var floor = "Benchmarks/.build/naive-consumer"
 
     @Option(name: .long, help: "Where to write the JSON report.")
     var json = "bench-storm.json"
 
-    @Option(name: .long, help: "Seconds to let a consumer start and subscribe before the storm.")
-    var subscribeSeconds = 1.0
-
-    @Option(name: .long, help: "Keep every consumer's output in this directory (default: a temporary one, removed).")
-    var keep: String?
+    @OptionGroup var common: CommonOptions
 
     func validate() throws {
         guard count > 0, (execCount ?? 1) > 0 else { throw ValidationError("counts must be positive") }
@@ -58,11 +48,11 @@ struct Run: ParsableCommand {
 
     func run() throws {
         let storms = try plannedStorms()
-        let paths = Consumer.Paths(procwatch: procwatch, forkstat: forkstat, floor: floor)
+        let paths = Consumer.Paths(procwatch: common.procwatch, forkstat: common.forkstat, floor: floor)
         let chosen = consumers.split(separator: ",").compactMap { Consumer.Kind(rawValue: String($0)) }.map { Consumer($0, paths: paths) }
         guard let me = readLink("/proc/self/exe") else { throw BenchError("cannot read /proc/self/exe") }
-        let directory = try outputDirectory()
-        let runner = MeasurementRunner(forkerExecutable: me, outputDirectory: directory, subscribeSeconds: subscribeSeconds, keepOutput: keep != nil)
+        let directory = try outputDirectory(keep: common.keep, prefix: "storm-bench")
+        let runner = MeasurementRunner(forkerExecutable: me, outputDirectory: directory, subscribeSeconds: common.subscribeSeconds, keepOutput: common.keep != nil)
         let system = SystemInfo.current()
 
         var listenerLog: [String] = []
@@ -124,7 +114,7 @@ struct Run: ParsableCommand {
                 measurements.append(measurement)
             }
         }
-        if keep == nil { rmdir(directory) }
+        if common.keep == nil { rmdir(directory) }
         if deferredForkstatLeaks > 0 {
             // Only leaks are left once no connector socket is open: give back forkstat's,
             // one at a time, each only while the count is still above zero.
@@ -191,21 +181,7 @@ struct Run: ParsableCommand {
         [
             ("smoke", .bool(smoke)),
             ("storms", .array(storms.map { .object([("name", .string($0.name)), ("forkers", .int($0.forkers)), ("forks_per_forker", .int($0.count)), ("exec", .optional($0.exec))]) })),
-            ("subscribe_seconds", .number(subscribeSeconds)),
-            ("procwatch", .string(procwatch)),
-            ("forkstat", .string(forkstat)),
-            ("floor", .string(floor)),
-        ]
-    }
-
-    func outputDirectory() throws -> String {
-        if let keep {
-            mkdir(keep, 0o755)
-            return keep
-        }
-        var template = Array("/tmp/storm-bench.XXXXXX".utf8CString)
-        guard mkdtemp(&template) != nil else { throw BenchError.posix("mkdtemp") }
-        return template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        ] + common.settings + [("floor", .string(floor))]
     }
 
     func log(_ line: String) {

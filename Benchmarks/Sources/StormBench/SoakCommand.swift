@@ -28,15 +28,13 @@ struct SoakCommand: ParsableCommand {
         let consumer = try spawn([procwatch], stdout: .file(output), stderr: .inherit)
         sleepSeconds(1)
         let forkerExecutable = readLink("/proc/self/exe") ?? CommandLine.arguments[0]
-        let runner = MeasurementRunner(forkerExecutable: forkerExecutable, outputDirectory: "/tmp",
-                                       subscribeSeconds: 0, keepOutput: false)
         let storm = Storm(forkers: 2, count: events / 4, exec: nil)
         var samples: [(bytes: Int, rssKiB: Int)] = []
         let sampler = Sampler(pid: consumer, output: output)
         sampler.start()
         let made: (pids: [pid_t], children: Int)
         do {
-            made = try runner.runForkers(storm)
+            made = try storm.runForkers(executable: forkerExecutable)
         } catch {
             _ = sampler.stop()
             kill(consumer, SIGINT)

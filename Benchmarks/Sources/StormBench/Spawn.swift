@@ -96,6 +96,17 @@ func waitFor(_ pid: pid_t) -> Termination {
     return Termination(status: status, usage: usage)
 }
 
+/// Stops a consumer the way a user does, SIGINT, escalating to SIGTERM after 10 s and
+/// SIGKILL after 5 more; returns how it ended and, if it had to be escalated, why.
+func stopGently(_ pid: pid_t) -> (termination: Termination, problem: String?) {
+    kill(pid, SIGINT)
+    if let termination = waitFor(pid, timeout: 10) { return (termination, nil) }
+    kill(pid, SIGTERM)
+    if let termination = waitFor(pid, timeout: 5) { return (termination, "did not stop within 10 s of SIGINT; sent SIGTERM") }
+    kill(pid, SIGKILL)
+    return (waitFor(pid), "did not stop on SIGINT nor SIGTERM; killed")
+}
+
 /// Runs a program to its end and returns its stdout.
 func capture(_ argv: [String]) throws -> String {
     let (readEnd, writeEnd) = try makePipe()
@@ -151,6 +162,22 @@ func monotonicNow() -> Double {
     var now = timespec()
     clock_gettime(CLOCK_MONOTONIC, &now)
     return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+}
+
+/// CLOCK_MONOTONIC in ns: the clock of the connector's timestamps (procwatch's `ktime_ns`).
+func monotonicNanoseconds() -> Int {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return now.tv_sec * 1_000_000_000 + now.tv_nsec
+}
+
+/// CLOCK_BOOTTIME minus CLOCK_MONOTONIC in ns (the time spent suspended): bpftrace 0.17's
+/// `nsecs` is boot time.
+func bootToMonotonicNanoseconds() -> Int {
+    var boot = timespec()
+    clock_gettime(CLOCK_BOOTTIME, &boot)
+    let monotonic = monotonicNanoseconds()
+    return boot.tv_sec * 1_000_000_000 + boot.tv_nsec - monotonic
 }
 
 func sleepSeconds(_ seconds: Double) {

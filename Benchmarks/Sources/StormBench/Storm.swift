@@ -1,3 +1,5 @@
+import Glibc
+
 /// One storm configuration: `forkers` parallel forkers, each making `count` children that
 /// exit at once (plain storm) or exec `exec` first (exec storm).
 struct Storm: Sendable {
@@ -39,4 +41,35 @@ struct Observation: Sendable {
     init(scope: Scope) { self.scope = scope }
 
     func received(in storm: Storm) -> Int { forks + exits + (storm.exec == nil ? 0 : execs) }
+}
+
+extension Storm {
+    /// Starts the storm's forkers (`storm-bench forker` from `executable`) together, waits
+    /// for all of them, and sums the children they made.
+    func runForkers(executable: String) throws -> (pids: [pid_t], children: Int) {
+        var arguments = [executable, "forker", "--count", "\(count)"]
+        if let exec { arguments += ["--exec", exec] }
+        var started: [(pid: pid_t, output: Int32)] = []
+        defer { started.forEach { close($0.output) } }
+        for _ in 0..<forkers {
+            let (readEnd, writeEnd) = try makePipe()
+            defer { close(writeEnd) }
+            do {
+                started.append((try spawn(arguments, stdout: .descriptor(writeEnd)), readEnd))
+            } catch {
+                close(readEnd)
+                throw error
+            }
+        }
+        var children = 0
+        var problems: [String] = []
+        for forker in started {
+            let output = readAll(forker.output)
+            let end = waitFor(forker.pid)
+            if let made = Int(output.trimmingCharacters) { children += made } else { problems.append("no count from forker \(forker.pid)") }
+            if !end.exitedCleanly { problems.append("forker \(forker.pid) ended with \(end.description)") }
+        }
+        if !problems.isEmpty { throw BenchError(problems.joined(separator: "; ")) }
+        return (started.map(\.pid), children)
+    }
 }

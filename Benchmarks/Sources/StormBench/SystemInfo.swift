@@ -18,6 +18,16 @@ struct SystemInfo {
             .map { String($0).trimmingSpaces } ?? "unknown"
         return SystemInfo(date: date, kernel: kernel, cpuModel: model, cores: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
     }
+
+    /// The first lines of a printed report.
+    func headerLines(title: String) -> [String] {
+        [title, "date:   \(date)", "kernel: \(kernel)", "cpu:    \(cpuModel), \(cores) cores"]
+    }
+
+    /// The first members of a JSON report.
+    var jsonMembers: [(String, JSON)] {
+        [("date", .string(date)), ("kernel", .string(kernel)), ("cpu", .object([("model", .string(cpuModel)), ("cores", .int(cores))]))]
+    }
 }
 
 extension String {

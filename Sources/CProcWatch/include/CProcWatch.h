@@ -63,9 +63,43 @@ static inline void procwatch_set_thread_name(const char *name) { prctl(PR_SET_NA
 /* gettid(2) is declared only under _GNU_SOURCE, which this shim must not define. Async-signal-safe. */
 static inline int32_t procwatch_gettid(void) { return (int32_t)syscall(SYS_gettid); }
 
+/// ppoll(2) with a relative timeout in nanoseconds (poll(2) counts whole milliseconds; the
+/// coalescing pause is a fraction of one). No signal mask change.
+static inline int procwatch_ppoll(struct pollfd *fds, nfds_t count, int64_t nanoseconds) {
+    struct timespec timeout = { .tv_sec = nanoseconds / 1000000000, .tv_nsec = nanoseconds % 1000000000 };
+    return (int)syscall(SYS_ppoll, fds, count, &timeout, NULL, (size_t)8);
+}
+
+/// `struct sched_attr` as far as SCHED_ATTR_SIZE_VER0 (48 bytes); glibc 2.36 does not
+/// declare it or sched_setattr(2).
+struct procwatch_sched_attr {
+    uint32_t size;
+    uint32_t sched_policy;
+    uint64_t sched_flags;
+    int32_t sched_nice;
+    uint32_t sched_priority;
+    uint64_t sched_runtime;
+    uint64_t sched_deadline;
+    uint64_t sched_period;
+};
+
+/// Asks for a short time slice for the calling thread under SCHED_OTHER (Linux 6.12+: EEVDF
+/// takes `sched_runtime` as the thread's slice, clamped to 0.1–100 ms). A thread with a
+/// short slice gets an early deadline when it wakes and runs ahead of CPU hogs, without
+/// real-time priority. Returns 0, or -1 with errno (older kernels ignore or refuse it).
+static inline int procwatch_request_slice(uint64_t nanoseconds, int32_t nice) {
+    struct procwatch_sched_attr attr = {0};
+    attr.size = sizeof(attr);
+    attr.sched_policy = 0;  /* SCHED_OTHER */
+    attr.sched_nice = nice;
+    attr.sched_runtime = nanoseconds;
+    return (int)syscall(SYS_sched_setattr, 0, &attr, 0);
+}
+
 // --- Layouts the decoders rely on ---
 
 _Static_assert(sizeof(struct nlmsghdr) == 16, "nlmsghdr is 16 bytes");
+_Static_assert(sizeof(struct procwatch_sched_attr) == 48, "sched_attr VER0 is 48 bytes");
 _Static_assert(sizeof(struct cn_msg) == 20, "cn_msg is 20 bytes");
 _Static_assert(offsetof(struct cn_msg, len) == 16, "cn_msg.len at 16");
 _Static_assert(offsetof(struct cn_msg, seq) == 8, "cn_msg.seq at 8");

@@ -35,6 +35,14 @@ public struct Job: Sendable {
     /// Whether every member has exited.
     public var isEmpty: Bool { liveMembers.isEmpty }
 
+    /// Applies an enriched event: its exit record (if any) is accounted, then the event
+    /// applied with the table's view of its subject. Returns the member it concerned, if any.
+    @discardableResult
+    public mutating func apply(_ enriched: EnrichedEvent) -> JobMember? {
+        if let record = enriched.exitRecord { account(record) }
+        return apply(enriched.event, record: enriched.process)
+    }
+
     /// Applies an event; `record` is the process table's view of the subject after it.
     /// Returns the member it concerned, if any.
     @discardableResult
@@ -60,7 +68,7 @@ public struct Job: Sendable {
         case .exit(let task, let waitStatus, _, _):
             guard tree.contains(task.pid), let position = index[task.pid] else { return nil }
             let records = pendingRecords.removeValue(forKey: task.tid) ?? []
-            for pending in records { members[position].add(pending) }
+            for pending in records { members[position].usage.add(pending) }
             if task.isThread {
                 threadOwners[task.tid] = nil
                 return members[position]

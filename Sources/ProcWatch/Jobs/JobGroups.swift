@@ -33,10 +33,9 @@ public final class JobGroups: @unchecked Sendable {
         public var failed: Int
         /// The most members alive at once.
         public var peak: Int
-        /// CPU of members that exited (from taskstats exit records), in microseconds.
-        public var cpuMicroseconds: UInt64
-        /// Storage bytes read and written, and the largest peak RSS (KiB), of exited members.
-        public var readBytes: UInt64 = 0, writeBytes: UInt64 = 0, peakRSSKiB: UInt64 = 0
+        /// What the kernel accounted for the members' exited threads and processes (from
+        /// taskstats exit records): CPU and I/O summed, the largest peak RSS.
+        public var usage = ResourceUsage()
         /// Threads the members created.
         public var threads = 0
         /// Kernel times of the first join and the last exit (CLOCK_MONOTONIC nanoseconds).
@@ -80,7 +79,7 @@ public final class JobGroups: @unchecked Sendable {
             return Rule(name: rule.name, matcher: rule.matcher, regex: nil)
         }
         var initial = State(
-            summaries: rules.map { Summary(name: $0.name, live: 0, started: 0, failed: 0, peak: 0, cpuMicroseconds: 0) },
+            summaries: rules.map { Summary(name: $0.name, live: 0, started: 0, failed: 0, peak: 0) },
             members: Array(repeating: [], count: rules.count))
         // Root processes belong to their group from the start.
         for (index, rule) in rules.enumerated() {
@@ -126,37 +125,37 @@ public final class JobGroups: @unchecked Sendable {
     /// CPU so far of a group's live members (microseconds), asked of the kernel now;
     /// add it to the summary's figure for exited members.
     public func liveCPUMicroseconds(of name: String, using query: TaskstatsQuery) -> UInt64 {
-        liveFigures(of: name, using: query).cpuMicroseconds
+        liveUsage(of: name, using: query).cpuMicroseconds
     }
 
     /// A group's figures including its live members' figures so far, asked of the kernel now:
     /// CPU and storage I/O summed, peak RSS the largest of any member.
     public func summary(of name: String, includingLiveUsing query: TaskstatsQuery) -> Summary? {
         guard var summary = summaries.first(where: { $0.name == name }) else { return nil }
-        let live = liveFigures(of: name, using: query)
-        summary.cpuMicroseconds += live.cpuMicroseconds
-        summary.readBytes += live.readBytes
-        summary.writeBytes += live.writeBytes
-        summary.peakRSSKiB = Swift.max(summary.peakRSSKiB, live.peakRSSKiB)
+        summary.usage += liveUsage(of: name, using: query)
         return summary
     }
 
     /// The live members' figures so far, from one query per live thread: a thread's answer
     /// carries CPU, storage I/O and the process's peak RSS, while a process (TGID) answer
     /// has no I/O and also counts its exited threads, which their exit records already added.
-    private func liveFigures(of name: String, using query: TaskstatsQuery) -> Summary {
-        var total = Summary(name: name, live: 0, started: 0, failed: 0, peak: 0, cpuMicroseconds: 0)
+    private func liveUsage(of name: String, using query: TaskstatsQuery) -> ResourceUsage {
+        var total = ResourceUsage()
         let procfs = ProcFS()
         for pid in members(of: name) {
             for tid in procfs.threads(pid) {
                 guard let thread = try? query.thread(tid) else { continue }
-                total.cpuMicroseconds += thread.userMicroseconds + thread.systemMicroseconds
-                total.readBytes += thread.readBytes
-                total.writeBytes += thread.writeBytes
-                total.peakRSSKiB = Swift.max(total.peakRSSKiB, thread.peakRSSKiB)
+                total.add(thread)
             }
         }
         return total
+    }
+
+    /// Applies an enriched event: its exit record (if any) is accounted, then the event
+    /// applied with the table's view of its subject.
+    public func apply(_ enriched: EnrichedEvent) {
+        if let record = enriched.exitRecord { account(record) }
+        apply(enriched.event, record: enriched.process)
     }
 
     /// Applies an event; `record` is the process table's view of its subject after it.
@@ -250,17 +249,14 @@ public final class JobGroups: @unchecked Sendable {
         for (group, pid) in joined { for handler in current { handler(group, pid) } }
     }
 
-    /// Adds a taskstats exit record's CPU to the group of its task (call before its exit event).
+    /// Adds a taskstats exit record's figures to the group of its task (call before its exit event).
     public func account(_ record: TaskstatsRecord) {
         guard !record.isProcessTotal else { return }
         state.withLock { state in
             let owner = state.threadOwner[record.id] ?? record.id
             guard let index = state.group[owner] else { return }
             state.records[owner, default: []].append(record)
-            state.summaries[index].cpuMicroseconds += record.userMicroseconds + record.systemMicroseconds
-            state.summaries[index].readBytes += record.readBytes
-            state.summaries[index].writeBytes += record.writeBytes
-            state.summaries[index].peakRSSKiB = Swift.max(state.summaries[index].peakRSSKiB, record.peakRSSKiB)
+            state.summaries[index].usage.add(record)
         }
     }
 

@@ -11,29 +11,19 @@ public struct JobMember: Sendable, Hashable {
     public var status: ExitStatus? = nil
     /// Threads it created (besides its main thread).
     public var threads = 0
-    /// CPU time in user and kernel mode, summed over its threads' exit records (microseconds).
-    public var userMicroseconds: UInt64 = 0, systemMicroseconds: UInt64 = 0
-    /// Peak resident set (KiB), bytes read and written to storage, and through syscalls.
-    public var peakRSSKiB: UInt64 = 0, readBytes: UInt64 = 0, writeBytes: UInt64 = 0, readChars: UInt64 = 0, writeChars: UInt64 = 0
-    /// Whether any taskstats record was added (false without the privilege for taskstats).
-    public var accounted = false
+    /// What the kernel accounted for it, summed over its threads' exit records (nothing
+    /// without the privilege for taskstats, or while it runs).
+    public var usage = ResourceUsage()
 
     /// Lifetime in seconds once it ended.
     public var durationSeconds: Double? {
         guard let end, end >= start else { return nil }
         return Double(end - start) / 1e9
     }
-    /// User plus system CPU seconds.
-    public var cpuSeconds: Double { Double(userMicroseconds + systemMicroseconds) / 1e6 }
+}
 
-    mutating func add(_ record: TaskstatsRecord) {
-        accounted = true
-        userMicroseconds += record.userMicroseconds
-        systemMicroseconds += record.systemMicroseconds
-        peakRSSKiB = Swift.max(peakRSSKiB, record.peakRSSKiB)
-        readBytes += record.readBytes
-        writeBytes += record.writeBytes
-        readChars += record.readChars
-        writeChars += record.writeChars
-    }
+extension Sequence where Element == JobMember {
+    /// What the kernel accounted for all these members (a job's totals): CPU and I/O summed,
+    /// the largest peak RSS.
+    public var usage: ResourceUsage { ResourceUsage(summing: lazy.map(\.usage)) }
 }

@@ -24,7 +24,7 @@ public enum ProcWatchError: Error, Sendable, Equatable, CustomStringConvertible 
         case .connectorUnavailable(let detail):
             "this kernel has no process events connector (\(detail)); it needs CONFIG_CONNECTOR=y and CONFIG_PROC_EVENTS=y"
         case .permissionDenied(let operation, let capability):
-            "\(operation) was refused: run as root or grant \(capability) (e.g. sudo setcap cap_net_admin+ep $(which procwatch))"
+            "\(operation) was refused: run as root or grant \(capability) (e.g. sudo setcap \(capability.lowercased())+ep $(which procwatch))"
         case .otherNetworkNamespace:
             "the kernel refused the subscription (ECONNREFUSED): process events are only sent to the initial network namespace; run procwatch on the host, not inside a container or `unshare --net`"
         case .subscriptionIgnored(let timeout):

@@ -48,21 +48,7 @@ public struct ProcessEvent: Sendable, Hashable {
     }
 
     /// The kind, or nil for `lost`.
-    public var kind: ProcessEventKinds? {
-        switch detail {
-        case .fork: .fork
-        case .exec: .exec
-        case .uid: .uid
-        case .gid: .gid
-        case .sid: .sid
-        case .ptrace: .ptrace
-        case .comm: .comm
-        case .coredump: .coredump
-        case .exit: .exit
-        case .unknown: .unknown
-        case .lost: nil
-        }
-    }
+    public var kind: ProcessEventKinds? { detail.eventKind?.bit }
 
     /// The task the event is about (for `fork`: the new child); nil for `lost` and `unknown`.
     public var subject: TaskID? {
@@ -85,19 +71,5 @@ public struct ProcessEvent: Sendable, Hashable {
     }
 
     /// The contract name of the event: `fork`, `exec`, …, `exit`, `unknown` or `lost`.
-    public var name: String {
-        switch detail {
-        case .fork: "fork"
-        case .exec: "exec"
-        case .uid: "uid"
-        case .gid: "gid"
-        case .sid: "sid"
-        case .ptrace: "ptrace"
-        case .comm: "comm"
-        case .coredump: "coredump"
-        case .exit: "exit"
-        case .unknown: "unknown"
-        case .lost: "lost"
-        }
-    }
+    public var name: String { detail.eventKind?.name ?? "lost" }
 }

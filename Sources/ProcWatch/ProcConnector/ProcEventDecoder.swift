@@ -101,46 +101,35 @@ public enum ProcEventDecoder {
         let nanoseconds = bytes.readUnchecked(UInt64.self, at: 8)
         let data = UnsafeRawBufferPointer(rebasing: bytes[eventHeaderSize...])
 
-        // Bytes each kind's event_data needs (from struct proc_event's union).
-        let needed: Int
-        let name: String
-        switch what {
-        case 0: needed = 4; name = "ack"
-        case 0x1: needed = 16; name = "fork"
-        case 0x2: needed = 8; name = "exec"
-        case 0x4: needed = 16; name = "uid"
-        case 0x40: needed = 16; name = "gid"
-        case 0x80: needed = 8; name = "sid"
-        case 0x100: needed = 16; name = "ptrace"
-        case 0x200: needed = 24; name = "comm"
-        case 0x4000_0000: needed = 16; name = "coredump"
-        case 0x8000_0000: needed = 24; name = "exit"
-        default: needed = 0; name = "unknown"
-        }
-        guard data.count >= needed else {
-            return .malformed(.tooShort(what: "\(name) event", needed: eventHeaderSize + needed,
-                                        available: bytes.count))
-        }
         @inline(__always) func int32(_ offset: Int) -> Int32 { data.readUnchecked(Int32.self, at: offset) }
         @inline(__always) func uint32(_ offset: Int) -> UInt32 { data.readUnchecked(UInt32.self, at: offset) }
         // The kernel's pid/tgid pairs: our TaskID(pid: tgid, tid: pid).
         @inline(__always) func task(_ offset: Int) -> TaskID { TaskID(pid: int32(offset + 4), tid: int32(offset)) }
 
-        let detail: ProcessEvent.Detail
-        switch what {
-        case 0:
+        if what == 0 {  // PROC_EVENT_NONE: the kernel's answer to LISTEN or IGNORE, 4 bytes of err
+            guard data.count >= 4 else {
+                return .malformed(.tooShort(what: "ack event", needed: eventHeaderSize + 4, available: bytes.count))
+            }
             return .acknowledgement(error: uint32(0), acknowledgement: acknowledgement, cpu: cpu, sequence: sequence)
-        case 0x1: detail = .fork(parent: task(0), child: task(8))
-        case 0x2: detail = .exec(task(0))
-        case 0x4: detail = .uid(task(0), real: uint32(8), effective: uint32(12))
-        case 0x40: detail = .gid(task(0), real: uint32(8), effective: uint32(12))
-        case 0x80: detail = .sid(task(0))
-        case 0x100: detail = .ptrace(task(0), tracer: task(8))
-        case 0x200: detail = .comm(task(0), name: commString(UnsafeRawBufferPointer(rebasing: data[8..<24])))
-        case 0x4000_0000: detail = .coredump(task(0), parent: task(8))
-        case 0x8000_0000:
-            detail = .exit(task(0), waitStatus: uint32(8), exitSignal: int32(12), parent: task(16))
-        default: detail = .unknown(what: what, data: Array(data))
+        }
+        let kind = EventKind(what: what)
+        guard data.count >= kind.payloadSize else {
+            return .malformed(.tooShort(what: "\(kind.name) event", needed: eventHeaderSize + kind.payloadSize,
+                                        available: bytes.count))
+        }
+        // The offsets within each kind's member of struct proc_event's union.
+        let detail: ProcessEvent.Detail
+        switch kind {
+        case .fork: detail = .fork(parent: task(0), child: task(8))
+        case .exec: detail = .exec(task(0))
+        case .uid: detail = .uid(task(0), real: uint32(8), effective: uint32(12))
+        case .gid: detail = .gid(task(0), real: uint32(8), effective: uint32(12))
+        case .sid: detail = .sid(task(0))
+        case .ptrace: detail = .ptrace(task(0), tracer: task(8))
+        case .comm: detail = .comm(task(0), name: commString(UnsafeRawBufferPointer(rebasing: data[8..<24])))
+        case .coredump: detail = .coredump(task(0), parent: task(8))
+        case .exit: detail = .exit(task(0), waitStatus: uint32(8), exitSignal: int32(12), parent: task(16))
+        case .unknown: detail = .unknown(what: what, data: Array(data))
         }
         let timestamp = EventTimestamp(
             monotonicNanoseconds: nanoseconds,

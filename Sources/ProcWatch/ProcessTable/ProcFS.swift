@@ -2,12 +2,15 @@
 import Glibc
 #endif
 
-/// Reads /proc/PID files with one `read` each into a reused buffer.
+/// Reads /proc/PID files with one `read` each into a reused buffer: the real ``ProcFileSystem``.
 ///
-/// Not thread-safe: each reader (the process table's owner) keeps its own.
-final class ProcFS: @unchecked Sendable {
+/// `@unchecked Sendable`: the buffers are reused without a lock, so each user keeps its
+/// own instance and calls it from one thread at a time (the protocol's contract).
+package final class ProcFS: ProcFileSystem, @unchecked Sendable {
     private var buffer = [UInt8](repeating: 0, count: 32 * 1024)
     private let clockTicks = Double(sysconf(Int32(_SC_CLK_TCK)))
+
+    package init() {}
 
     /// The bytes of a small /proc file, or nil when it cannot be read (the process is gone).
     func read(_ path: String) -> ArraySlice<UInt8>? {
@@ -17,16 +20,41 @@ final class ProcFS: @unchecked Sendable {
         return readAll(fd)
     }
 
-    /// What an exec changed: command line, comm and executable, read through one descriptor
-    /// of /proc/PID (the costly pid lookup happens once, not three times, and all three
-    /// describe the same process even if the pid is reused meanwhile). Each is nil when
-    /// the process was gone before it could be read.
-    func afterExec(_ pid: Int32, executable readsExecutable: Bool = true) -> (commandLine: [String]?, name: String?, executable: String?) {
+    /// What each exec'd process shows now (see ``ProcFileSystem/readExecs(of:executables:)``).
+    ///
+    /// Each process is read through one descriptor of its /proc/PID directory (the costly
+    /// pid lookup happens once, and everything read describes the same process even if
+    /// the pid is reused meanwhile). Command lines go first for the whole batch: a process
+    /// loses its command line at exit, before it loses its name, so they are the most
+    /// perishable thing an exec line shows.
+    package func readExecs(of pids: [Int32], executables: Bool) -> [ExecSnapshot?] {
+        var directories: [Int32] = []
+        directories.reserveCapacity(pids.count)
+        var commandLines: [[String]?] = []
+        commandLines.reserveCapacity(pids.count)
+        for pid in pids {
+            let directory = Self.openDirectory(of: pid)
+            directories.append(directory)
+            commandLines.append(directory >= 0 ? read(at: directory, "cmdline").map(Self.splitCommandLine) : nil)
+        }
+        defer { for directory in directories where directory >= 0 { close(directory) } }
+        return directories.indices.map { index -> ExecSnapshot? in
+            let directory = directories[index]
+            guard directory >= 0, let commandLine = commandLines[index] else { return nil }
+            let name = read(at: directory, "comm").flatMap(Self.trimmedName)
+            // The process was reaped between the two reads: nothing of it is reliable.
+            guard name != nil || !commandLine.isEmpty else { return nil }
+            return ExecSnapshot(commandLine: commandLine, name: name,
+                                executable: executables ? readExecutable(at: directory) : nil)
+        }
+    }
+
+    /// `open("/proc/PID", O_DIRECTORY)` without building a String (no allocation per exec).
+    private static func openDirectory(of pid: Int32) -> Int32 {
         var path: (UInt64, UInt64, UInt64) = (0, 0, 0)  // "/proc/" + up to 10 digits + NUL
-        let directory = withUnsafeMutableBytes(of: &path) { raw -> Int32 in
+        return withUnsafeMutableBytes(of: &path) { raw -> Int32 in
             var length = 0
             for byte in "/proc/".utf8 { raw[length] = byte; length += 1 }
-            // The pid's digits, written in place (no allocation per exec).
             let value = UInt32(bitPattern: pid)
             var divisor: UInt32 = 1
             while value / divisor >= 10 { divisor *= 10 }
@@ -38,15 +66,13 @@ final class ProcFS: @unchecked Sendable {
             raw[length] = 0
             return open(raw.baseAddress!.assumingMemoryBound(to: CChar.self), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         }
-        guard directory >= 0 else { return (nil, nil, nil) }
-        defer { close(directory) }
-        let commandLine = read(at: directory, "cmdline").map(Self.splitCommandLine)
-        let name = read(at: directory, "comm").flatMap(Self.trimmedName)
-        guard readsExecutable else { return (commandLine, name, nil) }
+    }
+
+    /// The target of `exe` under an open /proc/PID directory.
+    private func readExecutable(at directory: Int32) -> String? {
         let length = linkTarget.withUnsafeMutableBytes { readlinkat(directory, "exe", $0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count) }
         // A result filling the buffer may be cut short: no path rather than a wrong one.
-        let executable = length > 0 && length < linkTarget.count ? String(decoding: linkTarget[..<length], as: UTF8.self) : nil
-        return (commandLine, name, executable)
+        return length > 0 && length < linkTarget.count ? String(decoding: linkTarget[..<length], as: UTF8.self) : nil
     }
 
     private var linkTarget = [UInt8](repeating: 0, count: 4096)
@@ -101,8 +127,16 @@ final class ProcFS: @unchecked Sendable {
         return String(decoding: target[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
+    package func snapshot(_ pid: Int32) -> ProcessSnapshot? {
+        guard let status = status(pid) else { return nil }
+        let ids = uids(pid)
+        return ProcessSnapshot(parentPID: status.parent, name: name(pid) ?? "", commandLine: commandLine(pid) ?? [],
+                               executable: executable(pid), uid: ids?.real, effectiveUID: ids?.effective,
+                               startSinceBoot: status.startSinceBoot)
+    }
+
     /// From `/proc/PID/stat`: parent pid and start time in nanoseconds since boot.
-    func status(_ pid: Int32) -> (parent: Int32, startSinceBoot: UInt64)? {
+    package func status(_ pid: Int32) -> (parent: Int32, startSinceBoot: UInt64)? {
         guard let bytes = read("/proc/\(pid)/stat"),
               let close = bytes.lastIndex(of: UInt8(ascii: ")")) else { return nil }
         // Fields after "(comm)": state(3) ppid(4) ... starttime(22).
@@ -126,10 +160,10 @@ final class ProcFS: @unchecked Sendable {
     }
 
     /// Every numeric entry of /proc.
-    func pids() -> [Int32] { numericEntries(of: "/proc") }
+    package func pids() -> [Int32] { numericEntries(of: "/proc") }
 
     /// The thread ids of a process (`/proc/PID/task`); empty once it is gone.
-    func threads(_ pid: Int32) -> [Int32] { numericEntries(of: "/proc/\(pid)/task") }
+    package func threads(_ pid: Int32) -> [Int32] { numericEntries(of: "/proc/\(pid)/task") }
 
     private func numericEntries(of path: String) -> [Int32] {
         guard let directory = opendir(path) else { return [] }

@@ -6,13 +6,16 @@ import Synchronization
 /// The live processes of the host, kept current from the event stream.
 ///
 /// Seeded from /proc; a forked child inherits its parent's name, command line, uid and
-/// ancestry at once; at exec the new command line, name and executable are read from
-/// /proc immediately; `comm` and `uid` events update it; an exit stamps the end time and
-/// the entry is removed by ``retire(_:)`` once the event was delivered. A fork of a pid
+/// ancestry at once; at exec the new command line, name and executable replace them (read
+/// from /proc by the ``EnrichmentStage`` before anything else of the batch, or here when
+/// the table is fed by hand); `comm` and `uid` events update it; an exit stamps the end time
+/// and the entry is removed by ``retire(_:)`` once the event was delivered. A fork of a pid
 /// always starts a new record, so a reused pid is never confused with the old process;
 /// entries whose exit was lost are swept when /proc no longer has them.
 ///
-/// Feed it every event in kernel order (fork and exit at least), from one thread.
+/// Feed it every event in kernel order (fork and exit at least), from one thread; the
+/// event source's enrichment stage does that for every consumer that asks for
+/// ``EnrichedEvent``s. Reading it is safe from any thread.
 public final class ProcessTable: Sendable {
     private struct State {
         var records: [Int32: ProcessRecord] = [:]
@@ -20,38 +23,26 @@ public final class ProcessTable: Sendable {
         var touched: [Int32: UInt64] = [:]
         var sweepDue = false
         var lastSweep: UInt64 = 0
-        var exitsSinceDrain = 0
     }
 
     private let state = Mutex(State())
-    private let procfs = Mutex(ProcFS())
+    private let files: Mutex<any ProcFileSystem>
     /// CLOCK_MONOTONIC minus CLOCK_BOOTTIME at creation, to read /proc start times.
     private let bootToMonotonic: Int64
 
-    /// Exit records that name processes too short-lived for /proc (root only).
-    private let exitNames: TaskstatsListener?
-    /// Receives every exit record read, when the owner accounts for them (the socket is
-    /// then read before every exit event, so each exit's record is in before its event).
-    private let onExitRecord: (@Sendable (TaskstatsRecord) -> Void)?
-    /// Names from exit records not yet matched to an exit event, oldest first (bounded).
-    private let recentExitNames = Mutex<(names: [Int32: String], order: [Int32])>(([:], []))
-
     /// Whether an exec reads the executable's path (`/proc/PID/exe`).
-    private let readsExecutables: Bool
+    let readsExecutables: Bool
 
-    /// Creates a table, seeded from /proc unless `seed` is false. With `exitNames`, a
-    /// process that exited before /proc could be read is named from its taskstats exit record.
-    /// Without `executables`, an exec reads the command line and name only (one system
-    /// call less per exec, for views that never show the executable's path).
-    ///
-    /// With `onExitRecord`, every record read from `exitNames` is also handed over (on the
-    /// thread that applies events), and the socket is read before each exit event is
-    /// applied: the table is then the one reader of that socket, and an owner that accounts
-    /// for exits gets each record before the exit event it belongs to.
-    public init(seed: Bool = true, exitNames: TaskstatsListener? = nil, executables: Bool = true,
-                onExitRecord: (@Sendable (TaskstatsRecord) -> Void)? = nil) {
-        self.exitNames = exitNames
-        self.onExitRecord = onExitRecord
+    /// Creates a table, seeded from /proc unless `seed` is false. Without `executables`,
+    /// an exec reads the command line and name only (one system call less per exec, for
+    /// views that never show the executable's path).
+    public convenience init(seed: Bool = true, executables: Bool = true) {
+        self.init(seed: seed, executables: executables, files: ProcFS())
+    }
+
+    /// Creates a table reading `files` instead of /proc (tests play /proc with one).
+    package init(seed: Bool, executables: Bool, files: any ProcFileSystem) {
+        self.files = Mutex(files)
         self.readsExecutables = executables
         var boot = timespec()
         var monotonic = timespec()
@@ -86,8 +77,23 @@ public final class ProcessTable: Sendable {
     }
 
     /// Applies an event; returns the subject process's record as it stands after it.
+    /// An exec's new program is read from /proc now.
     @discardableResult
     public func apply(_ event: ProcessEvent) -> ProcessRecord? {
+        var exec: ExecSnapshot?
+        if case .exec(let task) = event.detail {
+            exec = files.withLock { $0.readExecs(of: [task.pid], executables: readsExecutables)[0] }
+        }
+        return apply(event, exec: exec, exitName: nil)
+    }
+
+    /// Applies an event with what was read ahead of it.
+    ///
+    /// - Parameters:
+    ///   - exec: for an exec, what /proc showed right after it (nil: the process was gone).
+    ///   - exitName: the task's name from its taskstats exit record, when one is queued —
+    ///     for an exec whose process was already gone, and for an exit.
+    func apply(_ event: ProcessEvent, exec: ExecSnapshot?, exitName: String?) -> ProcessRecord? {
         switch event.detail {
         case .fork(let parent, let child):
             if child.isThread { return ensure(child.pid, at: event) }
@@ -113,17 +119,14 @@ public final class ProcessTable: Sendable {
                 return record
             }
         case .exec(let task):
-            let (commandLine, name, executable) = procfs.withLock { $0.afterExec(task.pid, executable: readsExecutables) }
-            // /proc/PID gone means the process has exited and been reaped: its exit record
-            // (sent before its exit event) is already queued and names the exec'd program.
-            // Looked up, not taken: its exit event takes it.
-            let goneName = name == nil ? queuedExitName(of: task.pid) : nil
             // Everything inherited at fork described the program before the exec: replace it
             // all, and leave blank what nothing could tell. Never keep the pre-exec name.
+            // /proc/PID gone means the process has exited and been reaped: its exit record
+            // (sent before its exit event) names the exec'd program.
             return update(task.pid, at: event) { record in
-                record.commandLine = commandLine ?? []
-                record.name = name ?? goneName ?? ""
-                record.executable = executable
+                record.commandLine = exec?.commandLine ?? []
+                record.name = exec?.name ?? exitName ?? ""
+                record.executable = exec?.executable
             }
         case .comm(let task, let name):
             guard !task.isThread else { return ensure(task.pid, at: event) }
@@ -134,23 +137,14 @@ public final class ProcessTable: Sendable {
                 record.effectiveUID = effective
             }
         case .exit(let task, _, _, _):
-            guard !task.isThread else {
-                // A thread's exit sends a record too: count it, so the socket is read as often.
-                if let exitNames, onExitRecord != nil || countExitDue() { drainExitNames(exitNames) }
-                // Its record names a thread: a process that later gets this id must not find it.
-                if exitNames != nil { recentExitNames.withLock { _ = $0.names.removeValue(forKey: task.tid) } }
-                return ensure(task.pid, at: event)
-            }
-            let needed = state.withLock { state in
-                state.records[task.pid].map { $0.name.isEmpty || $0.commandLine.isEmpty } ?? true
-            }
-            let lateName = exitName(of: task.pid, needed: needed)
+            guard !task.isThread else { return ensure(task.pid, at: event) }
             return update(task.pid, at: event) { record in
                 record.endNanoseconds = event.timestamp.monotonicNanoseconds
                 // The kernel's record carries the final name: it beats an empty name, and a
                 // name inherited at fork when the exec could not be read.
-                if let lateName, record.name.isEmpty || (record.commandLine.isEmpty && record.name != lateName) {
-                    record.name = lateName
+                if let exitName, !exitName.isEmpty,
+                   record.name.isEmpty || (record.commandLine.isEmpty && record.name != exitName) {
+                    record.name = exitName
                 }
             }
         case .ptrace(let task, let tracer) where tracer.pid != 0:
@@ -187,7 +181,7 @@ public final class ProcessTable: Sendable {
     /// Drops entries whose process no longer exists (their exit was lost).
     public func sweep() {
         let pids = state.withLock { Array($0.records.keys) }
-        let gone = procfs.withLock { procfs in pids.filter { procfs.status($0) == nil } }
+        let gone = files.withLock { files in pids.filter { files.status($0) == nil } }
         state.withLock { state in
             for pid in gone {
                 state.records[pid] = nil
@@ -198,57 +192,9 @@ public final class ProcessTable: Sendable {
 
     // MARK: Internals
 
-    /// The name in `pid`'s taskstats exit record (sent before the exit event, so queued).
-    ///
-    /// The socket is read only when a name is `needed` (the exec could not be read) or
-    /// every `exitsPerDrain` exits of processes and threads (one read then takes many
-    /// records, and the socket's queue stays far below its limit). A needed name is looked
-    /// up only after a read: the fresh record then replaces any older one filed under the
-    /// same pid by an earlier read.
-    private func exitName(of pid: Int32, needed: Bool) -> String? {
-        guard let exitNames else { return nil }
-        if needed || onExitRecord != nil || countExitDue() { drainExitNames(exitNames) }
-        // The pid's entry goes either way: a later process with the same pid must not find it.
-        let name = recentExitNames.withLock { $0.names.removeValue(forKey: pid) }
-        return needed ? name : nil
-    }
-
-    /// The name in the queued exit record of `pid`, which has exited (read now; kept for its exit event).
-    private func queuedExitName(of pid: Int32) -> String? {
-        guard let exitNames else { return nil }
-        drainExitNames(exitNames)
-        return recentExitNames.withLock { $0.names[pid] }
-    }
-
-    /// Counts an exit (of a process or a thread); true when a periodic read is due.
-    private func countExitDue() -> Bool {
-        state.withLock { state in
-            state.exitsSinceDrain += 1
-            guard state.exitsSinceDrain >= Self.exitsPerDrain else { return false }
-            state.exitsSinceDrain = 0
-            return true
-        }
-    }
-
-    private func drainExitNames(_ exitNames: TaskstatsListener) {
-        exitNames.drain { record in
-            onExitRecord?(record)
-            guard !record.isProcessTotal, record.id > 0 else { return }
-            recentExitNames.withLock { recent in
-                if recent.names.updateValue(record.name, forKey: record.id) == nil { recent.order.append(record.id) }
-                if recent.order.count > 8192 {
-                    for old in recent.order.prefix(4096) { recent.names[old] = nil }
-                    recent.order.removeFirst(4096)
-                }
-            }
-        }
-    }
-
-    private static let exitsPerDrain = 32
-
     private func seed() {
-        let records: [ProcessRecord] = procfs.withLock { procfs in
-            procfs.pids().compactMap { readRecord($0, from: procfs) }
+        let records: [ProcessRecord] = files.withLock { files in
+            files.pids().compactMap { readRecord($0, from: files) }
         }
         state.withLock { state in for record in records { state.records[record.pid] = record } }
     }
@@ -281,15 +227,14 @@ public final class ProcessTable: Sendable {
     }
 
     private func readRecord(_ pid: Int32) -> ProcessRecord? {
-        procfs.withLock { readRecord(pid, from: $0) }
+        files.withLock { readRecord(pid, from: $0) }
     }
 
-    private func readRecord(_ pid: Int32, from procfs: ProcFS) -> ProcessRecord? {
-        guard let status = procfs.status(pid) else { return nil }
-        let ids = procfs.uids(pid)
+    private func readRecord(_ pid: Int32, from files: any ProcFileSystem) -> ProcessRecord? {
+        guard let found = files.snapshot(pid) else { return nil }
         return ProcessRecord(
-            pid: pid, parentPID: status.parent, name: procfs.name(pid) ?? "",
-            commandLine: procfs.commandLine(pid) ?? [], executable: procfs.executable(pid), uid: ids?.real,
-            effectiveUID: ids?.effective, startNanoseconds: UInt64(clamping: Int64(status.startSinceBoot) + bootToMonotonic))
+            pid: pid, parentPID: found.parentPID, name: found.name, commandLine: found.commandLine,
+            executable: found.executable, uid: found.uid, effectiveUID: found.effectiveUID,
+            startNanoseconds: UInt64(clamping: Int64(found.startSinceBoot) + bootToMonotonic))
     }
 }

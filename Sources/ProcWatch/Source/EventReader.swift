@@ -1,7 +1,8 @@
 import Logging
 import Netlink
 
-/// The loop on the reader thread: receive a batch, decode, check for loss, dispatch.
+/// The loop on the reader thread: receive a batch, decode all of it, let the enrichment
+/// stage read ahead (execs' /proc first), then check for loss and dispatch in kernel order.
 final class EventReader: @unchecked Sendable {
     // @unchecked: after `run()` starts, everything mutable here is touched only by the reader thread.
     private let session: Session
@@ -11,6 +12,10 @@ final class EventReader: @unchecked Sendable {
     private var loss: LossDetector
     private var generation = 0
     private var subscribers: [EventSubscriber] = []
+    /// The batch being handled, decoded before any of it is handled (capacity reused).
+    private var messages: [ConnectorMessage] = []
+    /// The enrichment stage for this batch, when a consumer wants one.
+    private var stage: EnrichmentStage?
 
     private let pendingAfterAck: Range<Int>
 
@@ -30,13 +35,15 @@ final class EventReader: @unchecked Sendable {
 
     func run() {
         session.readerThread.store(ReaderThread.current, ordering: .releasing)
+        ReaderThread.requestShortSlice()
         defer {
             session.close()
             session.finished.signal()
         }
+        messages.reserveCapacity(batch.capacity)
         if !pendingAfterAck.isEmpty {
             subscribers = session.subscribers.withLock { $0 }
-            decode(pendingAfterAck)
+            handleBatch(pendingAfterAck)
             endBatch()
         }
         while !session.stopRequested.load(ordering: .acquiring) {
@@ -45,7 +52,7 @@ final class EventReader: @unchecked Sendable {
                 outcome = try session.transport.receive(into: batch, timeout: nil)
             } catch {
                 if session.stopRequested.load(ordering: .acquiring) { return }
-                logger.error("procwatch: receiving process events failed: \(error)")
+                logger.error("receiving process events failed: \(error)")
                 failed(Handshake.map(error))
                 return
             }
@@ -59,7 +66,7 @@ final class EventReader: @unchecked Sendable {
             subscribers = session.subscribers.withLock { $0 }
             switch outcome {
             case .datagrams(let count):
-                decode(0..<count)
+                handleBatch(0..<count)
                 // Under a kernel filter there are no usable sequence numbers: a full batch
                 // means we are behind, so read the socket's drop counter.
                 if !loss.checksSequence, count == batch.capacity { reportDrops(alwaysReport: false) }
@@ -73,23 +80,33 @@ final class EventReader: @unchecked Sendable {
         }
     }
 
-    private func decode(_ range: Range<Int>) {
+    /// Decodes the datagrams of `range` whole, lets the stage read ahead, then handles them.
+    private func handleBatch(_ range: Range<Int>) {
         let offset = Clocks.unixOffsetNanoseconds()
+        messages.removeAll(keepingCapacity: true)
         for index in range {
             ProcEventDecoder.decode(
                 batch.datagram(index), truncated: batch.isTruncated(index), unixOffsetNanoseconds: offset
-            ) { handle($0) }
+            ) { messages.append($0) }
         }
+        // Once made, the stage sees every batch, wanted now or not: its table stays current
+        // for a consumer that asks for enriched events again later.
+        stage = session.stage.withLock { $0 }
+        if let stage {
+            stage.prepare(messages)
+            if let lost = stage.exitRecordLoss() { dispatch(lost) }
+        }
+        for index in messages.indices { handle(messages[index], at: index) }
     }
 
-    private func handle(_ message: ConnectorMessage) {
+    private func handle(_ message: ConnectorMessage, at index: Int) {
         switch message {
         case .event(let event):
             let missing = loss.observe(cpu: event.cpu, sequence: event.sequence)
             if missing > 0 {
                 dispatch(lost(count: missing, reason: .sequenceGap, cpu: event.cpu))
             }
-            dispatch(event)
+            dispatch(event, at: index)
         case .acknowledgement(_, let acknowledgement, let cpu, let sequence):
             // The ack of a filter change back to everything: what follows is unfiltered,
             // so sequence numbers count again from here.
@@ -100,12 +117,12 @@ final class EventReader: @unchecked Sendable {
             let missing = loss.observe(cpu: cpu, sequence: sequence)
             if missing > 0 { dispatch(lost(count: missing, reason: .sequenceGap, cpu: cpu)) }
         case .malformed(let reason):
-            logger.warning("procwatch: skipped a malformed kernel message: \(reason)")
+            logger.warning("skipped a malformed kernel message: \(reason)")
             dispatch(lost(count: 1, reason: .malformed, cpu: nil))
         case .overrun:
             reportDrops(alwaysReport: true)
         case .netlinkError(let code):
-            logger.warning("procwatch: the kernel sent netlink error \(code) on the connector socket")
+            logger.warning("the kernel sent netlink error \(code) on the connector socket")
         }
     }
 
@@ -127,10 +144,14 @@ final class EventReader: @unchecked Sendable {
         for subscriber in subscribers where subscriber.isActive { subscriber.batchEnded() }
     }
 
+    /// Hands `event` (the batch's message number `index`, nil for reports made here) to
+    /// every consumer that wants it — enriched by the stage, which sees every event.
     @inline(__always)
-    private func dispatch(_ event: ProcessEvent) {
+    private func dispatch(_ event: ProcessEvent, at index: Int? = nil) {
+        let enriched = stage?.enrich(event, at: index) ?? EnrichedEvent(event: event)
         for subscriber in subscribers where subscriber.isActive && subscriber.kinds.admits(event) {
-            subscriber.deliver(event)
+            subscriber.deliver(enriched)
         }
+        stage?.retire(event)
     }
 }

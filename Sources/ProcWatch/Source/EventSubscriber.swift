@@ -6,21 +6,24 @@ import Synchronization
 final class EventSubscriber: Sendable {
     let id: Int
     private let kindBits: Atomic<UInt32>
+    private let enrichment: Atomic<Bool>
     private let active = Atomic<Bool>(true)
-    /// Called on the reader thread for each admitted event.
-    let deliver: @Sendable (ProcessEvent) -> Void
+    /// Called on the reader thread for each admitted event (enriched when any consumer of
+    /// the source asked for enrichment; else with only `event` set).
+    let deliver: @Sendable (EnrichedEvent) -> Void
     /// Called on the reader thread after the events of one kernel read were delivered.
     let batchEnded: @Sendable () -> Void
     /// Called once when the source stops delivering to this subscriber: nil when it was
     /// removed, or the error that ended the source.
     let finish: @Sendable (ProcWatchError?) -> Void
 
-    init(id: Int, kinds: ProcessEventKinds,
-         deliver: @escaping @Sendable (ProcessEvent) -> Void,
+    init(id: Int, kinds: ProcessEventKinds, wantsEnrichment: Bool = false,
+         deliver: @escaping @Sendable (EnrichedEvent) -> Void,
          batchEnded: @escaping @Sendable () -> Void = {},
          finish: @escaping @Sendable (ProcWatchError?) -> Void) {
         self.id = id
         self.kindBits = Atomic(kinds.rawValue)
+        self.enrichment = Atomic(wantsEnrichment)
         self.deliver = deliver
         self.batchEnded = batchEnded
         self.finish = finish
@@ -35,5 +38,11 @@ final class EventSubscriber: Sendable {
     var kinds: ProcessEventKinds {
         get { ProcessEventKinds(rawValue: kindBits.load(ordering: .relaxed)) }
         set { kindBits.store(newValue.rawValue, ordering: .relaxed) }
+    }
+
+    /// Whether it needs the process table's view of each event.
+    var wantsEnrichment: Bool {
+        get { enrichment.load(ordering: .relaxed) }
+        set { enrichment.store(newValue, ordering: .relaxed) }
     }
 }

@@ -67,6 +67,16 @@ enum Handshake {
         try? transport.send(SubscriptionRequest.operation(.ignore, acknowledgement: 0))
     }
 
+    /// Ends a subscription for good: no count-raising request may follow, IGNORE goes out,
+    /// the signal slot is forgotten and the transport closed. If an exit or signal handler
+    /// took the descriptor meanwhile, it is sending IGNORE on it right now: it stays open
+    /// (the process is ending) so the number is not reused under the handler's `sendto`.
+    static func releaseAndClose(_ transport: any NetlinkTransport, signalSlot: Int?) {
+        SignalRelease.beginRelease(slot: signalSlot)
+        release(transport)
+        if SignalRelease.unregister(slot: signalSlot) || signalSlot == nil { transport.close() }
+    }
+
     /// Sends a count-raising request (LISTEN or a filter) that no IGNORE may overtake
     /// (see ``SignalRelease/sendRaising(slot:_:)``).
     static func send(_ message: [UInt8], on transport: any NetlinkTransport, signalSlot: Int?) throws(ProcWatchError) {

@@ -24,6 +24,8 @@ public final class ProcessEventSource: Sendable {
         /// Ask the kernel (6.6+) to send only the kinds consumers want. Off: everything is
         /// received and filtered here, and sequence numbers stay gap-free so loss is exact.
         public var usesKernelFilter: Bool
+        /// What the enrichment stage does for consumers of ``EnrichedEvent``s.
+        public var enrichment: Enrichment
         /// Where diagnostics go (malformed messages, watcher failures). Never bootstrapped here.
         public var logger: Logger
 
@@ -32,12 +34,34 @@ public final class ProcessEventSource: Sendable {
             receiveBufferBytes: Int = 16 << 20,
             acknowledgementTimeout: Duration = .seconds(1),
             usesKernelFilter: Bool = true,
+            enrichment: Enrichment = Enrichment(),
             logger: Logger = Logger(label: "procwatch", factory: { _ in SwiftLogNoOpLogHandler() })
         ) {
             self.receiveBufferBytes = receiveBufferBytes
             self.acknowledgementTimeout = acknowledgementTimeout
             self.usesKernelFilter = usesKernelFilter
+            self.enrichment = enrichment
             self.logger = logger
+        }
+    }
+
+    /// Settings of the enrichment stage: the one process table of a source, made when the
+    /// first consumer asks for ``EnrichedEvent``s and shared by all of them.
+    public struct Enrichment: Sendable {
+        /// Seed the process table from /proc (names and ancestry of processes already running).
+        public var seedsFromProc: Bool
+        /// Read the executable's path at each exec (`/proc/PID/exe`, one system call more).
+        public var readsExecutables: Bool
+        /// Read taskstats exit records (CPU, memory, I/O, and the final name of processes
+        /// gone before /proc could be read). Needs CAP_NET_ADMIN; without it events are
+        /// still enriched, and ``ProcessEventSource/exitRecordsError`` says why.
+        public var readsExitRecords: Bool
+
+        /// Creates the settings.
+        public init(seedsFromProc: Bool = true, readsExecutables: Bool = true, readsExitRecords: Bool = true) {
+            self.seedsFromProc = seedsFromProc
+            self.readsExecutables = readsExecutables
+            self.readsExitRecords = readsExitRecords
         }
     }
 
@@ -46,17 +70,23 @@ public final class ProcessEventSource: Sendable {
 
     let configuration: Configuration
     private let openTransport: @Sendable () throws(ProcWatchError) -> any NetlinkTransport
+    private let makeFiles: @Sendable () -> any ProcFileSystem
+    private let openExitRecords: @Sendable () throws(ProcWatchError) -> (any ExitRecordSource)?
     private let state = Mutex(State())
     private let nextID = Atomic<Int>(1)
 
     private struct State {
         var subscribers: [EventSubscriber] = []
         var session: Session?
+        /// The enrichment stage, from the first consumer that wants it to the end of the session.
+        var stage: EnrichmentStage?
     }
 
     /// Creates a source reading the kernel's proc connector.
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
+        self.makeFiles = { ProcFS() }
+        self.openExitRecords = { () throws(ProcWatchError) -> (any ExitRecordSource)? in try TaskstatsListener() }
         let bufferBytes = configuration.receiveBufferBytes
         self.openTransport = { () throws(ProcWatchError) -> any NetlinkTransport in
             do throws(NetlinkError) {
@@ -69,9 +99,14 @@ public final class ProcessEventSource: Sendable {
         }
     }
 
-    /// Creates a source over another transport (tests play the kernel with one).
-    package init(configuration: Configuration, transport: @escaping @Sendable () throws(NetlinkError) -> any NetlinkTransport) {
+    /// Creates a source over another transport (tests play the kernel with one), and for the
+    /// enrichment stage another /proc and another source of exit records (none by default).
+    package init(configuration: Configuration, transport: @escaping @Sendable () throws(NetlinkError) -> any NetlinkTransport,
+                 files: @escaping @Sendable () -> any ProcFileSystem = { ProcFS() },
+                 exitRecords: @escaping @Sendable () throws(ProcWatchError) -> (any ExitRecordSource)? = { nil }) {
         self.configuration = configuration
+        self.makeFiles = files
+        self.openExitRecords = exitRecords
         self.openTransport = { () throws(ProcWatchError) -> any NetlinkTransport in
             do throws(NetlinkError) { return try transport() } catch { throw Handshake.map(error) }
         }
@@ -79,6 +114,15 @@ public final class ProcessEventSource: Sendable {
 
     /// Whether a kernel subscription is open now.
     public var isListening: Bool { state.withLock { $0.session != nil } }
+
+    /// The enrichment stage's process table, once a consumer asked for ``EnrichedEvent``s.
+    /// Watchers running on the reader thread see it exactly as it stands after their event
+    /// (ancestry, other processes); a stream's consumer sees it as it is now.
+    public var processTable: ProcessTable? { state.withLock { $0.stage?.table } }
+
+    /// Why exit records are not read although ``Enrichment/readsExitRecords`` asked for them
+    /// (e.g. no CAP_NET_ADMIN); nil when they are read, or before enrichment started.
+    public var exitRecordsError: ProcWatchError? { state.withLock { $0.stage?.exitRecordsError } }
 
     /// The kernel filter in force (the union of what consumers asked for), or nil when
     /// everything is received.
@@ -97,24 +141,30 @@ public final class ProcessEventSource: Sendable {
     /// - Throws: the reason the subscription could not be opened. The consumer is not added then.
     func subscribe(
         kinds: ProcessEventKinds,
-        deliver: @escaping @Sendable (ProcessEvent) -> Void,
+        enriched: Bool = false,
+        deliver: @escaping @Sendable (EnrichedEvent) -> Void,
         batchEnded: @escaping @Sendable () -> Void = {},
         finish: @escaping @Sendable (ProcWatchError?) -> Void
     ) throws(ProcWatchError) -> EventSubscriber {
         let subscriber = EventSubscriber(
-            id: nextID.add(1, ordering: .relaxed).oldValue, kinds: kinds, deliver: deliver,
+            id: nextID.add(1, ordering: .relaxed).oldValue, kinds: kinds, wantsEnrichment: enriched, deliver: deliver,
             batchEnded: batchEnded, finish: finish)
         try state.withLock { (state: inout State) throws(ProcWatchError) in
             state.subscribers.append(subscriber)
+            if enriched { startEnrichment(&state) }
             if let session = state.session {
                 session.subscribers.withLock { $0 = state.subscribers }
                 updateFilter(session: session, subscribers: state.subscribers)
                 return
             }
             do throws(ProcWatchError) {
-                state.session = try startSession(subscribers: state.subscribers)
+                state.session = try startSession(subscribers: state.subscribers, stage: state.stage)
             } catch {
                 state.subscribers.removeAll { $0 === subscriber }
+                if state.subscribers.isEmpty {
+                    state.stage?.close()
+                    state.stage = nil
+                }
                 throw error
             }
         }
@@ -122,11 +172,23 @@ public final class ProcessEventSource: Sendable {
     }
 
     /// Changes what a consumer wants; the kernel filter follows.
-    func update(_ subscriber: EventSubscriber, kinds: ProcessEventKinds) {
+    func update(_ subscriber: EventSubscriber, kinds: ProcessEventKinds, enriched: Bool) {
         subscriber.kinds = kinds
+        subscriber.wantsEnrichment = enriched
         state.withLock { state in
+            if enriched { startEnrichment(&state) }
             if let session = state.session { updateFilter(session: session, subscribers: state.subscribers) }
         }
+    }
+
+    /// Makes the enrichment stage if there is none: the table is seeded here, on the
+    /// subscriber's thread, and the reader picks the stage up at its next batch.
+    private func startEnrichment(_ state: inout State) {
+        if state.stage == nil {
+            state.stage = EnrichmentStage(options: configuration.enrichment, files: makeFiles, exitRecords: openExitRecords)
+        }
+        state.session?.stage.withLock { $0 = state.stage }
+        state.session?.keepExecsFromWaiting(timeout: configuration.acknowledgementTimeout)
     }
 
     /// Removes a consumer and calls its `finish(nil)`; the last one out closes the
@@ -144,6 +206,8 @@ public final class ProcessEventSource: Sendable {
             session.subscribers.withLock { $0 = state.subscribers }
             if state.subscribers.isEmpty {
                 state.session = nil
+                // The table and the exit-record registration end with the last consumer.
+                state.stage = nil
                 session.requestStop()
                 return (true, session)
             }
@@ -165,7 +229,10 @@ public final class ProcessEventSource: Sendable {
     func kernelMask(for subscribers: [EventSubscriber]) -> UInt32 {
         guard configuration.usesKernelFilter, KernelFacts.hasEventFilter else { return Self.allEvents }
         var union = ProcessEventKinds()
-        for subscriber in subscribers { union.formUnion(subscriber.kinds) }
+        for subscriber in subscribers {
+            union.formUnion(subscriber.kinds)
+            if subscriber.wantsEnrichment { union.formUnion(EnrichmentStage.neededKinds) }
+        }
         if union.contains(.unknown) { return Self.allEvents }
         if union.contains(.exit) { union.remove(.failedExit) }
         let mask = union.intersection(.kernelBits)
@@ -190,10 +257,10 @@ public final class ProcessEventSource: Sendable {
         }
     }
 
-    private func startSession(subscribers: [EventSubscriber]) throws(ProcWatchError) -> Session {
+    private func startSession(subscribers: [EventSubscriber], stage: EnrichmentStage?) throws(ProcWatchError) -> Session {
         let transport = try openTransport()
         let batch = DatagramBatch(capacity: 64, slotSize: 1024)
-        let session = Session(transport: transport, subscribers: subscribers)
+        let session = Session(transport: transport, subscribers: subscribers, stage: stage)
         // Registered before LISTEN goes out, so a signal at any moment after it still releases.
         if let socket = transport as? NetlinkSocket {
             session.signalSlot = SignalRelease.register(socket.descriptor)
@@ -217,6 +284,7 @@ public final class ProcessEventSource: Sendable {
                 throw error
             }
         }
+        if stage != nil { session.keepExecsFromWaiting(timeout: configuration.acknowledgementTimeout) }
         let reader = EventReader(session: session, batch: batch, pendingAfterAck: pending, logger: configuration.logger) { [weak self] error in
             self?.sessionFailed(session, error: error)
         }
@@ -234,6 +302,7 @@ public final class ProcessEventSource: Sendable {
         let finished: [EventSubscriber] = state.withLock { state in
             guard state.session === session else { return [] }
             state.session = nil
+            state.stage = nil
             defer { state.subscribers.removeAll() }
             return state.subscribers
         }
@@ -245,6 +314,8 @@ public final class ProcessEventSource: Sendable {
 final class Session: Sendable {
     let transport: any NetlinkTransport
     let subscribers: Mutex<[EventSubscriber]>
+    /// The enrichment stage, once a consumer wants one; the reader takes it at each batch.
+    let stage: Mutex<EnrichmentStage?>
     let kernelMask = Atomic<UInt32>(ProcessEventSource.allEvents)
     let filterGeneration = Atomic<Int>(0)
     /// The ack number of the latest request that widened the filter back to everything.
@@ -254,9 +325,10 @@ final class Session: Sendable {
     let finished = DispatchSemaphore(value: 0)
     private let slot = Mutex<Int?>(nil)
 
-    init(transport: any NetlinkTransport, subscribers: [EventSubscriber]) {
+    init(transport: any NetlinkTransport, subscribers: [EventSubscriber], stage: EnrichmentStage?) {
         self.transport = transport
         self.subscribers = Mutex(subscribers)
+        self.stage = Mutex(stage)
     }
 
     var signalSlot: Int? {
@@ -269,12 +341,27 @@ final class Session: Sendable {
         transport.wake()
     }
 
-    /// IGNORE, forget the signal slot, close. Called once, by whoever ends the session.
+    /// The exec doorbell, while execs are read from /proc (see ``ExecDoorbell``).
+    private let doorbell = Mutex<ExecDoorbell?>(nil)
+
+    /// Makes sure no coalescing pause delays an exec: rings pauses off with an exec
+    /// doorbell, or turns pauses off where the kernel cannot filter one. Only the real
+    /// socket pauses; a scripted transport has nothing to do.
+    func keepExecsFromWaiting(timeout: Duration) {
+        guard let socket = transport as? NetlinkSocket else { return }
+        doorbell.withLock { doorbell in
+            guard doorbell == nil else { return }
+            doorbell = ExecDoorbell.open(timeout: timeout)
+            if let doorbell { socket.ringPausesOff(by: doorbell.socket) } else { socket.setCoalescing(false) }
+        }
+    }
+
+    /// IGNORE, forget the signal slot, close — the doorbell too. Called once, by whoever
+    /// ends the session.
     func close() {
-        SignalRelease.beginRelease(slot: signalSlot)
-        Handshake.release(transport)
-        // If an exit or signal handler took the descriptor meanwhile, it is sending IGNORE
-        // on it right now: leave it open (the process is ending) so the number is not reused.
-        if SignalRelease.unregister(slot: signalSlot) || signalSlot == nil { transport.close() }
+        Handshake.releaseAndClose(transport, signalSlot: signalSlot)
+        if let socket = transport as? NetlinkSocket { socket.ringPausesOff(by: nil) }
+        doorbell.withLock { $0?.close() }
+        stage.withLock { $0?.close() }
     }
 }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CProcWatch
+import Netlink
 import Synchronization
 
 /// Makes sure the kernel hears IGNORE even when the process dies by a signal or `exit()`.
@@ -122,18 +123,11 @@ enum SignalRelease {
     static func releaseAll() {
         let me = getpid()
         ignoreMessage.withUnsafeBytes { message in
-            var kernel = sockaddr_nl()
-            kernel.nl_family = sa_family_t(AF_NETLINK)
             for slot in slots where slot.owner.load(ordering: .sequentiallyConsistent) == me {
                 let descriptor = slot.descriptor.exchange(-1, ordering: .sequentiallyConsistent)
                 guard descriptor >= 0 else { continue }
                 slot.waitForSender()
-                _ = withUnsafePointer(to: &kernel) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                        sendto(descriptor, message.baseAddress, message.count, Int32(MSG_DONTWAIT), $0,
-                               socklen_t(MemoryLayout<sockaddr_nl>.size))
-                    }
-                }
+                NetlinkSocket.sendToKernelFromSignalHandler(descriptor: descriptor, message)
             }
         }
     }

@@ -25,7 +25,9 @@ public final class ProcessWatchers: Sendable {
         var kinds: ProcessEventKinds
         var order: Int
         var scope: WatcherScope
-        var body: @Sendable (ProcessEvent) throws -> WatcherChain
+        /// Whether it reads the process table's view (registered with `onEnriched`/`interceptEnriched`).
+        var enriched: Bool
+        var body: @Sendable (EnrichedEvent) throws -> WatcherChain
     }
 
     private struct Registry {
@@ -42,6 +44,9 @@ public final class ProcessWatchers: Sendable {
                 ordered.filter { index == ProcessWatchers.lostChain || !$0.kinds.isDisjoint(with: ProcessWatchers.kinds(ofChain: index)) }
             }
         }
+
+        /// Whether any watcher needs the enrichment stage.
+        var wantsEnrichment: Bool { entries.contains { $0.enriched } }
 
         var interest: ProcessEventKinds {
             var union = ProcessEventKinds()
@@ -93,10 +98,59 @@ public final class ProcessWatchers: Sendable {
         _ kinds: ProcessEventKinds, scope: WatcherScope = .everyProcess, order: Int = 0,
         _ body: @escaping @Sendable (ProcessEvent) throws -> WatcherChain
     ) -> WatcherHandle {
+        register(kinds, scope: scope, order: order, enriched: false) { try body($0.event) }
+    }
+
+    /// Registers a watcher for `kinds` that lets the rest of the chain run.
+    @discardableResult
+    public func on(
+        _ kinds: ProcessEventKinds, scope: WatcherScope = .everyProcess, order: Int = 0,
+        _ body: @escaping @Sendable (ProcessEvent) throws -> Void
+    ) -> WatcherHandle {
+        register(kinds, scope: scope, order: order, enriched: false) { enriched in
+            try body(enriched.event)
+            return .continue
+        }
+    }
+
+    /// Registers a watcher for `kinds` that gets each event with the process table's view of
+    /// it — the command line and name read at exec, the name before a rename, the exit
+    /// record — and decides whether the rest of its chain runs.
+    @discardableResult
+    public func interceptEnriched(
+        _ kinds: ProcessEventKinds, scope: WatcherScope = .everyProcess, order: Int = 0,
+        _ body: @escaping @Sendable (EnrichedEvent) throws -> WatcherChain
+    ) -> WatcherHandle {
+        register(kinds, scope: scope, order: order, enriched: true, body)
+    }
+
+    /// Registers a watcher for `kinds` that gets each event with the process table's view
+    /// of it, and lets the rest of the chain run:
+    ///
+    /// ```swift
+    /// watchers.onEnriched(.exec) { enriched in
+    ///     print(enriched.process?.commandLine.joined(separator: " ") ?? "?")
+    /// }
+    /// ```
+    @discardableResult
+    public func onEnriched(
+        _ kinds: ProcessEventKinds, scope: WatcherScope = .everyProcess, order: Int = 0,
+        _ body: @escaping @Sendable (EnrichedEvent) throws -> Void
+    ) -> WatcherHandle {
+        register(kinds, scope: scope, order: order, enriched: true) { enriched in
+            try body(enriched)
+            return .continue
+        }
+    }
+
+    private func register(
+        _ kinds: ProcessEventKinds, scope: WatcherScope, order: Int, enriched: Bool,
+        _ body: @escaping @Sendable (EnrichedEvent) throws -> WatcherChain
+    ) -> WatcherHandle {
         let handle = registry.withLock { registry in
             let id = registry.nextID
             registry.nextID += 1
-            registry.entries.append(Entry(id: id, kinds: kinds, order: order, scope: scope, body: body))
+            registry.entries.append(Entry(id: id, kinds: kinds, order: order, scope: scope, enriched: enriched, body: body))
             registry.rebuildChains()
             return WatcherHandle(id: id, registry: weakReference())
         }
@@ -107,18 +161,6 @@ public final class ProcessWatchers: Sendable {
         }
         interestChanged()
         return handle
-    }
-
-    /// Registers a watcher for `kinds` that lets the rest of the chain run.
-    @discardableResult
-    public func on(
-        _ kinds: ProcessEventKinds, scope: WatcherScope = .everyProcess, order: Int = 0,
-        _ body: @escaping @Sendable (ProcessEvent) throws -> Void
-    ) -> WatcherHandle {
-        intercept(kinds, scope: scope, order: order) { (event: ProcessEvent) throws -> WatcherChain in
-            try body(event)
-            return .continue
-        }
     }
 
     /// Registers a handler called whenever a watcher throws.
@@ -169,9 +211,9 @@ public final class ProcessWatchers: Sendable {
                 state.error = nil
                 return state.generation
             }
-            let kinds = registry.withLock { $0.interest }
+            let (kinds, enriched) = registry.withLock { ($0.interest, $0.wantsEnrichment) }
             current = try source.subscribe(
-                kinds: kinds,
+                kinds: kinds, enriched: enriched,
                 deliver: { [weak self] event in self?.dispatch(event) },
                 batchEnded: { [weak self] in self?.batchEnded() },
                 finish: { [weak self] error in self?.ended(error, generation: generation) })
@@ -206,46 +248,25 @@ public final class ProcessWatchers: Sendable {
 
     // MARK: Dispatch (reader thread)
 
-    static let chainCount = 11
-    static let lostChain = 10
+    /// One chain per ``EventKind/index``, and the last one for `lost`.
+    static let chainCount = EventKind.indexCount + 1
+    static let lostChain = EventKind.indexCount
 
+    /// The kinds a watcher must ask for to be on a chain (none for `lost`: every watcher is).
     static func kinds(ofChain index: Int) -> ProcessEventKinds {
-        switch index {
-        case 0: .fork
-        case 1: .exec
-        case 2: .uid
-        case 3: .gid
-        case 4: .sid
-        case 5: .ptrace
-        case 6: .comm
-        case 7: .coredump
-        case 8: [.exit, .failedExit]
-        case 9: .unknown
-        default: []
-        }
+        EventKind.allCases.first { $0.index == index }?.selectingBits ?? []
     }
 
     static func chainIndex(of event: ProcessEvent) -> Int {
-        switch event.detail {
-        case .fork: 0
-        case .exec: 1
-        case .uid: 2
-        case .gid: 3
-        case .sid: 4
-        case .ptrace: 5
-        case .comm: 6
-        case .coredump: 7
-        case .exit: 8
-        case .unknown: 9
-        case .lost: lostChain
-        }
+        event.detail.eventKind?.index ?? lostChain
     }
 
     /// Runs the watchers on `event` as the reader thread would, without a kernel.
     /// SPI (`Benchmarks`): for timing the dispatch alone.
-    @_spi(Benchmarks) public func dispatchForBenchmark(_ event: ProcessEvent) { dispatch(event) }
+    @_spi(Benchmarks) public func dispatchForBenchmark(_ event: ProcessEvent) { dispatch(EnrichedEvent(event: event)) }
 
-    private func dispatch(_ event: ProcessEvent) {
+    private func dispatch(_ enriched: EnrichedEvent) {
+        let event = enriched.event
         let chain = registry.withLock { $0.chains[Self.chainIndex(of: event)] }
         let tracksTrees = !trees.withLock { $0.isEmpty }
         if tracksTrees { trees.withLock { for key in $0.keys { $0[key]!.admit(event) } } }
@@ -253,7 +274,7 @@ public final class ProcessWatchers: Sendable {
             if event.kind != nil, !entry.kinds.admits(event) { continue }
             if !inScope(entry.scope, event) { continue }
             do {
-                if try entry.body(event) == .stop { break }
+                if try entry.body(enriched) == .stop { break }
             } catch {
                 reportFailure(WatcherFailure(watcher: WatcherHandle(id: entry.id, registry: weakReference()), event: event, error: error))
             }
@@ -281,7 +302,7 @@ public final class ProcessWatchers: Sendable {
 
     private func reportFailure(_ failure: WatcherFailure) {
         failures.add(1, ordering: .relaxed)
-        logger.warning("procwatch: watcher \(failure.watcher.id) threw on a \(failure.event.name) event: \(failure.error)")
+        logger.warning("watcher \(failure.watcher.id) threw on a \(failure.event.name) event: \(failure.error)")
         let handlers = registry.withLock { $0.failureHandlers }
         for handler in handlers { handler(failure) }
     }
@@ -303,7 +324,8 @@ public final class ProcessWatchers: Sendable {
 
     private func interestChanged() {
         guard let subscriber = subscription.withLock({ $0 }) else { return }
-        source.update(subscriber, kinds: registry.withLock { $0.interest })
+        let (kinds, enriched) = registry.withLock { ($0.interest, $0.wantsEnrichment) }
+        source.update(subscriber, kinds: kinds, enriched: enriched)
     }
 
     private func weakReference() -> WeakRegistry {

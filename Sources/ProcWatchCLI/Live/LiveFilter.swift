@@ -16,8 +16,9 @@ package struct LiveFilter: @unchecked Sendable {
     /// Updates the tree after the event was shown (an exit removes the member).
     package mutating func retire(_ event: ProcessEvent) { tree?.retire(event) }
 
-    package func matches(_ observed: ObservedEvent) -> Bool {
-        let event = observed.event
+    /// Whether the event, with the table's view of its subject, passes every given filter.
+    package func matches(_ enriched: EnrichedEvent) -> Bool {
+        let event = enriched.event
         guard let subject = event.subject else { return true }
         if let pid {
             var forkedByIt = false
@@ -26,8 +27,8 @@ package struct LiveFilter: @unchecked Sendable {
         }
         if let tree, !tree.contains(subject.pid) { return false }
         if let comm {
-            let name = observed.process?.name ?? ""
-            let argv0 = observed.process?.commandLine.first.map { String($0.split(separator: "/").last ?? "") } ?? ""
+            let name = enriched.process?.name ?? ""
+            let argv0 = enriched.process?.commandLine.first.map { String($0.split(separator: "/").last ?? "") } ?? ""
             let current: String
             if case .comm(_, let new) = event.detail { current = new } else { current = name }
             guard (try? comm.firstMatch(in: current)) != nil || (!argv0.isEmpty && (try? comm.firstMatch(in: argv0)) != nil)
@@ -35,7 +36,7 @@ package struct LiveFilter: @unchecked Sendable {
         }
         if let uid {
             if case .uid(_, let real, let effective) = event.detail, real == uid || effective == uid { return true }
-            guard observed.process?.uid == uid else { return false }
+            guard enriched.process?.uid == uid else { return false }
         }
         return true
     }

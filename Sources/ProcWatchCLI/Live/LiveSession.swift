@@ -14,19 +14,16 @@ package enum LiveSession {
         selection: EventSelection, filter: LiveFilter, format: LiveView.Format, ancestry: Bool, output: LineOutput,
         duration: Double?, realTime: Bool, tickInterval: Double? = nil, tick: @escaping @Sendable (LiveView) -> Void = { _ in }
     ) async throws -> LiveView {
-        // As root, exit records name the processes that were gone before /proc could be read.
-        // Only the JSON view shows the executable's path: the others skip reading it.
+        // Only the JSON view shows the executable's path: the others skip reading it. As
+        // root, exit records name the processes that were gone before /proc could be read.
         var showsExecutables = false
         if case .json = format { showsExecutables = true }
-        let table = ProcessTable(exitNames: try? TaskstatsListener(), executables: showsExecutables)
-        let view = LiveView(table: table, selection: selection, filter: filter, format: format,
+        let source = ProcessEventSource(configuration: .init(enrichment: .init(readsExecutables: showsExecutables)))
+        let view = LiveView(source: source, selection: selection, filter: filter, format: format,
                             ancestry: ancestry, output: output)
-        // Held exec lines and buffered output go out however the watch ends.
-        defer {
-            view.flushUnnamedExecs()
-            output.flush()
-        }
-        try await run(kinds: selection.subscription, handle: { view.handle($0) }, batchEnded: { output.flush() },
+        // Buffered output goes out however the watch ends.
+        defer { output.flush() }
+        try await run(source: source, kinds: selection.subscription, handle: { view.handle($0) }, batchEnded: { output.flush() },
                       duration: duration, realTime: realTime, tickInterval: tickInterval, tick: { tick(view) }, started: {
                           if case .text(let renderer) = format { output.write(renderer.header) }
                           output.flush()
@@ -34,11 +31,11 @@ package enum LiveSession {
         return view
     }
 
-    /// Subscribes to `kinds`, calls `handle` for each event on the reader thread and `tick`
-    /// every `tickInterval` seconds, until SIGINT, SIGTERM, `duration` or `stop` fires;
-    /// returns once the kernel subscription has been released.
+    /// Subscribes to `kinds` on `source`, calls `handle` for each enriched event on the
+    /// reader thread and `tick` every `tickInterval` seconds, until SIGINT, SIGTERM,
+    /// `duration` or `stop` fires; returns once the kernel subscription has been released.
     package static func run(
-        kinds: ProcessEventKinds, handle: @escaping @Sendable (ProcessEvent) -> Void,
+        source: ProcessEventSource, kinds: ProcessEventKinds, handle: @escaping @Sendable (EnrichedEvent) -> Void,
         batchEnded: @escaping @Sendable () -> Void = {}, duration: Double?, realTime: Bool,
         tickInterval: Double? = nil, tick: @escaping @Sendable () -> Void = {}, stop: StopSignal = StopSignal(),
         started: () throws -> Void = {}
@@ -48,8 +45,8 @@ package enum LiveSession {
         let signals = TerminationSignals.watch(stop)
         defer { signals?.cancel() }
 
-        let watchers = ProcessWatchers()
-        watchers.on(kinds) { handle($0) }
+        let watchers = ProcessWatchers(source: source)
+        watchers.onEnriched(kinds) { handle($0) }
         watchers.onBatchEnd(batchEnded)
         do {
             try watchers.start()
@@ -57,10 +54,12 @@ package enum LiveSession {
             FileHandleOutput.standardError("procwatch: \(error)")
             throw ExitCode(2)
         }
-        if realTime, let problem = RealTime.enable() {
-            watchers.stop()
-            FileHandleOutput.standardError("procwatch: -r: \(problem)")
-            throw ExitCode(2)
+        if realTime {
+            do { try RealTimeScheduling.enable() } catch {
+                watchers.stop()
+                FileHandleOutput.standardError("procwatch: -r: \(error)")
+                throw ExitCode(2)
+            }
         }
         do { try started() } catch {
             watchers.stop()

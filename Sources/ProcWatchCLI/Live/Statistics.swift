@@ -2,7 +2,32 @@ import ProcWatch
 
 /// Counts for `-S`, `-q` and `procwatch stats`: per command, per kind, losses, failures.
 struct Statistics {
-    static let columns = ["Fork", "Exec", "Exit", "Core", "Comm", "Clone", "Ptrace", "UID", "GID", "SID"]
+    /// A column: the events of one kind, or thread forks (`Clone`), which forkstat counts apart.
+    enum Column: Equatable {
+        case kind(EventKind)
+        case threadForks
+
+        /// `Fork`, `Core`, `Clone`, `UID`.
+        var title: String {
+            switch self {
+            case .threadForks: "Clone"
+            case .kind(let kind) where [.uid, .gid, .sid].contains(kind): kind.name.uppercased()
+            case .kind(let kind): kind.label.prefix(1).uppercased() + kind.label.dropFirst()
+            }
+        }
+    }
+
+    /// The columns in forkstat's order, `Clone` after `Comm`.
+    static let layout: [Column] = EventKind.forkstatOrder.flatMap { kind in
+        kind == .comm ? [.kind(kind), .threadForks] : [.kind(kind)]
+    }
+    static let columns = layout.map(\.title)
+    static let forkColumn = layout.firstIndex(of: .kind(.fork))!
+    static let cloneColumn = layout.firstIndex(of: .threadForks)!
+    /// The column of each kind, by ``EventKind/index`` (nil: not counted).
+    private static let columnOfKind: [Int?] = (0..<EventKind.indexCount).map { index in
+        layout.firstIndex { if case .kind(let kind) = $0 { kind.index == index } else { false } }
+    }
 
     struct Row {
         var counts = [Int](repeating: 0, count: Statistics.columns.count)
@@ -29,17 +54,11 @@ struct Statistics {
         if firstNanoseconds == nil { firstNanoseconds = event.timestamp.monotonicNanoseconds }
         lastNanoseconds = event.timestamp.monotonicNanoseconds
         let column: Int
-        switch event.detail {
-        case .fork(_, let child): column = child.isThread ? 5 : 0
-        case .exec: column = 1
-        case .exit: column = 2
-        case .coredump: column = 3
-        case .comm: column = 4
-        case .ptrace: column = 6
-        case .uid: column = 7
-        case .gid: column = 8
-        case .sid: column = 9
-        case .unknown, .lost: return
+        if case .fork(_, let child) = event.detail, child.isThread {
+            column = Self.cloneColumn
+        } else {
+            guard let kind = event.detail.eventKind, let kindColumn = Self.columnOfKind[kind.index] else { return }
+            column = kindColumn
         }
         // A fork is counted for the parent that forked (the child still has its name).
         let name = Self.name(observed.process)
@@ -77,12 +96,13 @@ struct Statistics {
         lines.append(totals.map { left("\($0)", 7) }.joined(separator: " ") + " " + left("\(totals.reduce(0, +))", 7) + " (all)")
         if let first = firstNanoseconds, let last = lastNanoseconds, last > first {
             let seconds = Double(last - first) / 1e9
-            let forks = Double(totals[0] + totals[5]) / seconds
+            let forks = Double(totals[Self.forkColumn] + totals[Self.cloneColumn]) / seconds
             lines.append("\(events) events in \(TextRenderer.seconds(seconds)); \(Int(forks.rounded())) forks/s")
         }
-        let forkers = rows.filter { $0.value.counts[0] > 0 }.sorted { $0.value.counts[0] > $1.value.counts[0] }.prefix(5)
+        let forkers = rows.filter { $0.value.counts[Self.forkColumn] > 0 }
+            .sorted { $0.value.counts[Self.forkColumn] > $1.value.counts[Self.forkColumn] }.prefix(5)
         if !forkers.isEmpty {
-            lines.append("Top forkers: " + forkers.map { "\($0.key) (\($0.value.counts[0]))" }.joined(separator: ", "))
+            lines.append("Top forkers: " + forkers.map { "\($0.key) (\($0.value.counts[Self.forkColumn]))" }.joined(separator: ", "))
         }
         lines.append("Failed exits: \(failed.count)" + (failed.isEmpty ? "" : ": " + failed.prefix(10)
             .map { "\($0.name) [\($0.pid)] \($0.status)" }.joined(separator: ", ") + (failed.count > 10 ? ", …" : "")))

@@ -8,9 +8,12 @@ package struct EventSelection: Equatable {
     var processForks = false
     var threadForks = false
 
-    /// Every name `-e` accepts, for help and errors.
-    static let names = ["fork", "clone", "exec", "exit", "core", "coredump", "comm", "ptrace", "uid", "gid", "sid",
-                        "nonzeroexit", "failed_exit", "all"]
+    /// Every name `-e` accepts, for help and errors: each kind's in forkstat's order (with
+    /// `clone` for thread forks after `fork`, and forkstat's short name before ours where
+    /// they differ), then the failed-exit filter and `all`.
+    static let names = EventKind.forkstatOrder.flatMap { kind in
+        (kind.label == kind.name ? [kind.name] : [kind.label, kind.name]) + (kind == .fork ? ["clone"] : [])
+    } + ["nonzeroexit", "failed_exit", "all"]
 
     /// Parses a comma-separated list; throws a message naming the first unknown name.
     init(parsing list: String) throws(SelectionError) {
@@ -18,19 +21,15 @@ package struct EventSelection: Equatable {
             .map { String($0).trimmingCharacters(in: " ") }
         for name in names {
             switch name {
-            case "fork": kinds.insert(.fork); processForks = true
             case "clone": kinds.insert(.fork); threadForks = true
-            case "exec": kinds.insert(.exec)
-            case "exit": kinds.insert(.exit)
-            case "core", "coredump": kinds.insert(.coredump)
-            case "comm": kinds.insert(.comm)
-            case "ptrace": kinds.insert(.ptrace)
-            case "uid": kinds.insert(.uid)
-            case "gid": kinds.insert(.gid)
-            case "sid": kinds.insert(.sid)
             case "nonzeroexit", "failed_exit": kinds.insert(.failedExit)
             case "all": self = .all
-            default: throw SelectionError(name: name)
+            default:
+                guard let kind = EventKind.forkstatOrder.first(where: { $0.name == name || $0.label == name }) else {
+                    throw SelectionError(name: name)
+                }
+                kinds.insert(kind.bit)
+                if kind == .fork { processForks = true }
             }
         }
         if kinds.contains(.exit) { kinds.remove(.failedExit) }
@@ -75,6 +74,16 @@ struct SelectionError: Error, Equatable, CustomStringConvertible {
     var description: String {
         "unknown event '\(name)' in -e; known: \(EventSelection.names.joined(separator: ", "))"
     }
+}
+
+extension EventKind {
+    /// The kinds the kernel sends, in forkstat's order: the order of `-e` names and of the
+    /// statistics columns.
+    static let forkstatOrder: [EventKind] = [.fork, .exec, .exit, .coredump, .comm, .ptrace, .uid, .gid, .sid]
+
+    /// The short name the live view and `-e` use, in forkstat's vocabulary (`core`; a thread
+    /// fork is shown as `clone`, which is no kind of its own).
+    var label: String { self == .coredump ? "core" : name }
 }
 
 extension String {

@@ -1,8 +1,10 @@
 import OutputBytes
 import ProcWatch
 
-/// One JSON object per event, exactly as the event contract in shared/DESIGN.md says.
-/// Fields that do not apply are absent, never null (except a `lost` event's unknown `count`).
+/// One JSON object per event, exactly as the event contract (docs/events.md) says: the
+/// fields are ``ProcessEvent/writeContractFields(process:ancestors:to:)``'s, written by
+/// ``JSONObject``'s ``EventFieldSink`` conformance below. Fields that do not apply are
+/// absent, never null (except a `lost` event's unknown `count`).
 ///
 /// Written straight into the output's bytes: no `String` is built per event.
 /// SPI (`Benchmarks`): public only so the micro-benchmarks can time it.
@@ -23,108 +25,8 @@ import ProcWatch
         swap(&json.bytes, &output)  // build in place: no copy, no allocation
         defer { swap(&json.bytes, &output) }
         json.open()
-        defer { json.close() }
-        let event = observed.event
-        json.string("event", event.name)
-        json.member("time") { bytes in
-            bytes.append(UInt8(ascii: "\""))
-            WallClock.appendRFC3339(unixNanoseconds: event.timestamp.unixNanoseconds, to: &bytes)
-            bytes.append(UInt8(ascii: "\""))
-        }
-        json.integer("ktime_ns", event.timestamp.monotonicNanoseconds)
-        if case .lost(let count, let reason, let cpu) = event.detail {
-            if let cpu { json.integer("cpu", cpu) }
-            if let count { json.integer("count", count) } else { json.member("count") { $0.append(ascii: "null") } }
-            json.string("reason", reason.rawValue)
-            return
-        }
-        json.integer("cpu", event.cpu)
-        json.integer("seq", event.sequence)
-        if let subject = event.subject {
-            json.integer("pid", subject.pid)
-            json.integer("tid", subject.tid)
-        }
-        switch event.detail {
-        case .fork(let parent, let child):
-            json.integer("ppid", parent.pid)
-            json.integer("ptid", parent.tid)
-            json.boolean("thread", child.isThread)
-        case .coredump(_, let parent):
-            json.integer("ppid", parent.pid)
-            json.integer("ptid", parent.tid)
-        case .exit(let task, _, _, let parent):
-            json.integer("ppid", parent.pid)
-            json.integer("ptid", parent.tid)
-            json.boolean("thread", task.isThread)
-        default:
-            if let parent = observed.process?.parentPID, parent > 0 { json.integer("ppid", parent) }
-        }
-        switch event.detail {
-        case .uid(_, let real, let effective):
-            json.integer("ruid", real)
-            json.integer("euid", effective)
-        case .gid(_, let real, let effective):
-            json.integer("rgid", real)
-            json.integer("egid", effective)
-        case .sid(let task):
-            json.integer("sid", task.pid)
-        case .ptrace(_, let tracer):
-            json.integer("tracer_pid", tracer.pid)
-            json.integer("tracer_tid", tracer.tid)
-        case .unknown(let what, let data):
-            json.integer("what", what)
-            json.member("data") { bytes in
-                bytes.append(UInt8(ascii: "["))
-                for (index, byte) in data.enumerated() {
-                    if index > 0 { bytes.append(UInt8(ascii: ",")) }
-                    bytes.append(decimal: Int64(byte))
-                }
-                bytes.append(UInt8(ascii: "]"))
-            }
-        default:
-            break
-        }
-        if case .comm(_, let name) = event.detail {
-            json.string("comm", name)
-        } else if let name = observed.process?.name, !name.isEmpty {
-            json.string("comm", name)
-        }
-        if let process = observed.process {
-            if !process.commandLine.isEmpty { json.strings("cmdline", process.commandLine) }
-            if let executable = process.executable { json.string("exe", executable) }
-            if let uid = process.uid { json.integer("uid", uid) }
-        }
-        if case .exit(_, let waitStatus, let exitSignal, _) = event.detail {
-            json.integer("exit_code", waitStatus)
-            json.integer("exit_signal", exitSignal)
-            json.member("status") { bytes in
-                switch ExitStatus(waitStatus: waitStatus) {
-                case .exited(let code):
-                    bytes.append(ascii: "{\"exited\":")
-                    bytes.append(number: code)
-                case .signaled(let signal, let core):
-                    bytes.append(ascii: "{\"signaled\":")
-                    bytes.append(number: signal)
-                    bytes.append(ascii: core ? ",\"core\":true" : ",\"core\":false")
-                }
-                bytes.append(UInt8(ascii: "}"))
-            }
-            if let seconds = observed.process?.lifetimeSeconds { json.member("duration_s") { Self.appendDecimal(seconds, to: &$0) } }
-        }
-        if !observed.ancestors.isEmpty {
-            json.member("ancestry") { bytes in
-                bytes.append(UInt8(ascii: "["))
-                for (index, ancestor) in observed.ancestors.enumerated() {
-                    if index > 0 { bytes.append(UInt8(ascii: ",")) }
-                    bytes.append(ascii: "{\"pid\":")
-                    bytes.append(number: ancestor.pid)
-                    bytes.append(ascii: ",\"comm\":")
-                    bytes.append(jsonString: ancestor.name)
-                    bytes.append(UInt8(ascii: "}"))
-                }
-                bytes.append(UInt8(ascii: "]"))
-            }
-        }
+        observed.event.writeContractFields(process: observed.process, ancestors: observed.ancestors, to: &json)
+        json.close()
     }
 
     /// Seconds with microsecond precision, no exponent.
@@ -174,12 +76,7 @@ struct JSONObject {
 
     mutating func strings(_ name: StaticString, _ values: [String]) {
         key(name)
-        bytes.append(UInt8(ascii: "["))
-        for (index, value) in values.enumerated() {
-            if index > 0 { bytes.append(UInt8(ascii: ",")) }
-            bytes.append(jsonString: value)
-        }
-        bytes.append(UInt8(ascii: "]"))
+        bytes.append(jsonStrings: values)
     }
 
     mutating func integer(_ name: StaticString, _ value: some BinaryInteger) {
@@ -190,6 +87,12 @@ struct JSONObject {
     mutating func boolean(_ name: StaticString, _ value: Bool) {
         key(name)
         bytes.append(ascii: value ? "true" : "false")
+    }
+
+    /// The contract's `status` object, or null.
+    mutating func exitStatus(_ name: StaticString, _ status: ExitStatus?) {
+        key(name)
+        bytes.append(json: status)
     }
 
     /// A member whose value is already JSON text.
@@ -214,5 +117,50 @@ struct JSONObject {
         var bytes: [UInt8] = []
         bytes.append(jsonString: value)
         return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+/// The event contract's fields as the object's members.
+extension JSONObject: EventFieldSink {
+    mutating func string(_ field: EventField, _ value: String) { string(field.name, value) }
+
+    mutating func integer<Value: BinaryInteger>(_ field: EventField, _ value: Value) { integer(field.name, value) }
+
+    mutating func boolean(_ field: EventField, _ value: Bool) { boolean(field.name, value) }
+
+    mutating func null(_ field: EventField) { member(field.name) { $0.append(ascii: "null") } }
+
+    mutating func time(_ field: EventField, unixNanoseconds: Int64) {
+        member(field.name) { bytes in
+            bytes.append(UInt8(ascii: "\""))
+            WallClock.appendRFC3339(unixNanoseconds: unixNanoseconds, to: &bytes)
+            bytes.append(UInt8(ascii: "\""))
+        }
+    }
+
+    mutating func strings(_ field: EventField, _ values: [String]) { strings(field.name, values) }
+
+    mutating func numbers(_ field: EventField, _ values: [UInt8]) { member(field.name) { $0.append(jsonIntegers: values) } }
+
+    mutating func exitStatus(_ field: EventField, _ status: ExitStatus) { exitStatus(field.name, status) }
+
+    mutating func seconds(_ field: EventField, _ value: Double) {
+        member(field.name) { JSONRenderer.appendDecimal(value, to: &$0) }
+    }
+
+    /// `[{"pid":1,"comm":"systemd"},…]`
+    mutating func ancestry(_ field: EventField, _ ancestors: [ProcessRecord]) {
+        member(field.name) { bytes in
+            bytes.append(UInt8(ascii: "["))
+            for (index, ancestor) in ancestors.enumerated() {
+                if index > 0 { bytes.append(UInt8(ascii: ",")) }
+                bytes.append(ascii: "{\"pid\":")
+                bytes.append(number: ancestor.pid)
+                bytes.append(ascii: ",\"comm\":")
+                bytes.append(jsonString: ancestor.name)
+                bytes.append(UInt8(ascii: "}"))
+            }
+            bytes.append(UInt8(ascii: "]"))
+        }
     }
 }

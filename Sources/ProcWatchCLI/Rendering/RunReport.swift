@@ -16,18 +16,15 @@ struct RunReport {
     var processes: Int { members.count }
     var threads: Int { members.reduce(0) { $0 + $1.threads } }
     var failed: [JobMember] { members.filter { ($0.status.map { !$0.isSuccess }) ?? false } }
-    var userSeconds: Double { Double(members.reduce(0) { $0 + $1.userMicroseconds }) / 1e6 }
-    var systemSeconds: Double { Double(members.reduce(0) { $0 + $1.systemMicroseconds }) / 1e6 }
-    var peakRSS: UInt64 { members.map(\.peakRSSKiB).max() ?? 0 }
-    var readBytes: UInt64 { members.reduce(0) { $0 + $1.readBytes } }
-    var writeBytes: UInt64 { members.reduce(0) { $0 + $1.writeBytes } }
+    /// The whole tree's CPU, peak RSS and I/O.
+    var usage: ResourceUsage { members.usage }
 
     /// Members by the pid that forked them (built once: big builds have 100k processes).
     private var byParent: [Int32: [JobMember]] { Dictionary(grouping: members, by: \.parentPID) }
 
     func children(of member: JobMember, in index: [Int32: [JobMember]]) -> [JobMember] {
         (index[member.pid] ?? []).filter { $0.start >= member.start && $0.pid != member.pid }
-            .sorted { ($0.cpuSeconds, $0.durationSeconds ?? 0) > ($1.cpuSeconds, $1.durationSeconds ?? 0) }
+            .sorted { ($0.usage.cpuSeconds, $0.durationSeconds ?? 0) > ($1.usage.cpuSeconds, $1.durationSeconds ?? 0) }
     }
 
     static func seconds(_ value: Double) -> String { JSONRenderer.decimal(value) }
@@ -41,9 +38,10 @@ struct RunReport {
         if let missing {
             lines.append("  cpu, memory and I/O: not available (\(missing))")
         } else {
-            lines.append("  cpu        \(Self.seconds(userSeconds)) s user, \(Self.seconds(systemSeconds)) s system")
-            lines.append("  peak rss   \(peakRSS) KiB")
-            lines.append("  storage    read \(readBytes) B, written \(writeBytes) B")
+            let usage = usage
+            lines.append("  cpu        \(Self.seconds(usage.userSeconds)) s user, \(Self.seconds(usage.systemSeconds)) s system")
+            lines.append("  peak rss   \(usage.peakRSSKiB) KiB")
+            lines.append("  storage    read \(usage.readBytes) B, written \(usage.writeBytes) B")
         }
         lines.append("  processes  \(processes) started, \(threads) threads, \(failed.count) failed")
         if lostRecords > 0 {
@@ -60,7 +58,7 @@ struct RunReport {
             budget -= 1
             let duration = member.durationSeconds.map { Self.seconds($0) + "s" } ?? "running"
             lines.append(String(repeating: "  ", count: depth + 1) + "\(member.pid) \(name(member))  \(duration)"
-                + (missing == nil ? "  cpu \(Self.seconds(member.cpuSeconds))s" : "") + "  \(Self.statusText(member.status))")
+                + (missing == nil ? "  cpu \(Self.seconds(member.usage.cpuSeconds))s" : "") + "  \(Self.statusText(member.status))")
             for kid in children(of: member, in: index) { walk(kid, depth: depth + 1) }
         }
         if let top = members.first(where: { $0.pid == root }) { walk(top, depth: 0) }
@@ -98,7 +96,7 @@ struct RunReport {
     func json() -> String {
         var object = JSONObject()
         object.strings("command", command)
-        object.raw("exit_status", Self.statusJSON(status))
+        object.exitStatus("exit_status", status)
         object.raw("wall_s", Self.seconds(wallSeconds))
         if let missing {
             // The keys the report promises are there either way: null (unknown, not zero)
@@ -108,11 +106,12 @@ struct RunReport {
             }
             object.string("unavailable", missing)
         } else {
-            object.raw("cpu_user_s", Self.seconds(userSeconds))
-            object.raw("cpu_system_s", Self.seconds(systemSeconds))
-            object.integer("peak_rss_kb", peakRSS)
-            object.integer("read_bytes", readBytes)
-            object.integer("write_bytes", writeBytes)
+            let usage = usage
+            object.raw("cpu_user_s", Self.seconds(usage.userSeconds))
+            object.raw("cpu_system_s", Self.seconds(usage.systemSeconds))
+            object.integer("peak_rss_kb", usage.peakRSSKiB)
+            object.integer("read_bytes", usage.readBytes)
+            object.integer("write_bytes", usage.writeBytes)
         }
         object.integer("processes", processes)
         object.integer("lost_records", lostRecords)
@@ -121,7 +120,7 @@ struct RunReport {
             var failure = JSONObject()
             failure.integer("pid", member.pid)
             failure.strings("cmdline", commandLineOrName(member))
-            failure.raw("status", Self.statusJSON(member.status))
+            failure.exitStatus("status", member.status)
             return failure.finish()
         }.joined(separator: ",") + "]")
         if let top = members.first(where: { $0.pid == root }) {
@@ -137,25 +136,17 @@ struct RunReport {
         object.integer("pid", member.pid)
         object.strings("cmdline", commandLineOrName(member))
         if let duration = member.durationSeconds { object.raw("duration_s", Self.seconds(duration)) }
-        object.raw("cpu_s", Self.seconds(member.cpuSeconds))
-        if member.accounted {
-            object.integer("peak_rss_kb", member.peakRSSKiB)
-            object.integer("read_bytes", member.readBytes)
-            object.integer("write_bytes", member.writeBytes)
-            object.integer("read_chars", member.readChars)
-            object.integer("write_chars", member.writeChars)
+        object.raw("cpu_s", Self.seconds(member.usage.cpuSeconds))
+        if member.usage.isAccounted {
+            object.integer("peak_rss_kb", member.usage.peakRSSKiB)
+            object.integer("read_bytes", member.usage.readBytes)
+            object.integer("write_bytes", member.usage.writeBytes)
+            object.integer("read_chars", member.usage.readChars)
+            object.integer("write_chars", member.usage.writeChars)
         }
-        object.raw("status", Self.statusJSON(member.status))
+        object.exitStatus("status", member.status)
         let kids = depth < 1000 ? children(of: member, in: index) : []
         object.raw("children", "[" + kids.map { node($0, index: index, depth: depth + 1) }.joined(separator: ",") + "]")
         return object.finish()
-    }
-
-    static func statusJSON(_ status: ExitStatus?) -> String {
-        switch status {
-        case .exited(let code): "{\"exited\":\(code)}"
-        case .signaled(let signal, let core): "{\"signaled\":\(signal),\"core\":\(core)}"
-        case nil: "null"
-        }
     }
 }

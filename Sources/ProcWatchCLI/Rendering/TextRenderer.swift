@@ -224,8 +224,7 @@ import ProcWatch
     func label(_ event: ProcessEvent) -> String {
         switch event.detail {
         case .fork(_, let child): child.isThread ? "clone" : "fork"
-        case .coredump: "core"
-        default: event.name
+        default: event.detail.eventKind?.label ?? event.name
         }
     }
 

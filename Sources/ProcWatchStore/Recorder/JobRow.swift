@@ -1,4 +1,5 @@
 import GRDB
+import OutputBytes
 import ProcWatch
 
 /// One row of the `jobs` table: a recorded command's tree and its totals.
@@ -9,6 +10,7 @@ struct JobRow {
 
     func insert(_ db: Database, recording: Int64) throws {
         let members = job.members
+        let usage = members.usage
         let status = job.waitStatus.map(ExitStatus.init(waitStatus:))
         var wall: Double?
         if let end = job.end, end >= job.start { wall = Double(end - job.start) / 1e9 }
@@ -24,11 +26,8 @@ struct JobRow {
                 job.end.map { Int64(clamping: $0) }, wall, job.waitStatus.map { Int64($0) }, status?.json,
                 members.count, members.reduce(0) { $0 + $1.threads },
                 members.filter { $0.status.map { !$0.isSuccess } ?? false }.count,
-                Int64(clamping: members.reduce(0) { $0 + $1.userMicroseconds }),
-                Int64(clamping: members.reduce(0) { $0 + $1.systemMicroseconds }),
-                Int64(clamping: members.map(\.peakRSSKiB).max() ?? 0),
-                Int64(clamping: members.reduce(0) { $0 + $1.readBytes }),
-                Int64(clamping: members.reduce(0) { $0 + $1.writeBytes }),
+                Int64(clamping: usage.userMicroseconds), Int64(clamping: usage.systemMicroseconds),
+                Int64(clamping: usage.peakRSSKiB), Int64(clamping: usage.readBytes), Int64(clamping: usage.writeBytes),
             ])
     }
 }

@@ -12,13 +12,12 @@ struct ProcessLedger {
     private var changedLive: Set<Int32> = []
     private var ended: [ProcessRow] = []
     private var nextID: Int64
-    /// Taskstats records waiting for their task's exit event, by thread id.
-    private var pendingFigures: [Int32: TaskstatsRecord] = [:]
 
     init(firstID: Int64) { nextID = firstID }
 
     /// Applies an event; returns the row id of its subject process (nil for `lost`).
-    mutating func apply(_ event: ProcessEvent, process: ProcessRecord?) -> Int64? {
+    mutating func apply(_ enriched: EnrichedEvent) -> Int64? {
+        let (event, process) = (enriched.event, enriched.process)
         switch event.detail {
         case .fork(_, let child) where child.isThread:
             return update(child.pid, event, process) { $0.threads += 1 }
@@ -49,11 +48,10 @@ struct ProcessLedger {
                 row.uidChanges.append([event.timestamp.monotonicNanoseconds, UInt64(real), UInt64(effective)])
             }
         case .exit(let task, let waitStatus, _, _):
-            let record = pendingFigures.removeValue(forKey: task.tid)
+            let record = enriched.exitRecord
             let id = update(task.pid, event, process) { row in
                 if let record {
-                    row.figures = row.figures ?? TaskstatsFigures()
-                    row.figures?.add(record)
+                    row.usage.add(record)
                     if row.comm.isEmpty { row.comm = record.name }  // gone before /proc could be read
                 }
                 guard !task.isThread else { return }
@@ -76,7 +74,8 @@ struct ProcessLedger {
     /// row: the filters decide which processes get rows, but a process that has one keeps
     /// getting its exec, name, uid, threads and exit (a `--pid` child's own events do not
     /// name the filtered pid, yet its row must end). Events of other processes are dropped.
-    mutating func follow(_ event: ProcessEvent, process: ProcessRecord?) {
+    mutating func follow(_ enriched: EnrichedEvent) {
+        let event = enriched.event
         guard let subject = event.subject, live[subject.pid] != nil else { return }
         if case .fork(_, let child) = event.detail, !child.isThread {
             // An unselected process reuses the pid: the row's exit was lost; start no new row.
@@ -84,14 +83,7 @@ struct ProcessLedger {
             changedLive.remove(child.pid)
             return
         }
-        _ = apply(event, process: process)
-    }
-
-    /// Keeps a taskstats exit record until its task's exit event (sent just after it).
-    mutating func account(_ record: TaskstatsRecord) {
-        guard !record.isProcessTotal else { return }
-        if pendingFigures.count >= 65_536 { pendingFigures.removeAll() }  // exits never seen (filtered out)
-        pendingFigures[record.id] = record
+        _ = apply(enriched)
     }
 
     /// The rows changed since the last call, in id order (parents before children).

@@ -1,4 +1,5 @@
 import GRDB
+import OutputBytes
 import ProcWatch
 
 /// One row of the `processes` table, kept in memory while the process lives and written
@@ -22,7 +23,8 @@ struct ProcessRow {
     var uidChanges: [[UInt64]] = []
     var threads = 0
     var waitStatus: UInt32?
-    var figures: TaskstatsFigures?
+    /// What its threads' taskstats exit records said (no record: the columns stay NULL).
+    var usage = ResourceUsage()
 
     static let columns = [
         "id", "recording", "pid", "ppid", "parent", "forked", "first_seen", "first_seen_ktime_ns", "start_ktime_ns",
@@ -49,6 +51,7 @@ struct ProcessRow {
         let status = waitStatus.map(ExitStatus.init(waitStatus:))
         var duration: Double?
         if let start, let end, end >= start { duration = Double(end - start) / 1e9 }
+        let accounted = usage.isAccounted ? usage : nil
         let values: [(any DatabaseValueConvertible)?] = [
             id, recording, pid, ppid, parent, forked,
             StoreClock.rfc3339(unixNanoseconds: firstSeen.unixNanoseconds), Int64(clamping: firstSeen.monotonicNanoseconds),
@@ -56,24 +59,10 @@ struct ProcessRow {
             comm, commandLine.isEmpty ? nil : JSONText.strings(commandLine), executable, JSONText.arrays(execs),
             uid.map { Int64($0) }, "[" + uidChanges.map { "[\($0.map(String.init).joined(separator: ","))]" }.joined(separator: ",") + "]",
             threads, waitStatus.map { Int64($0) }, status?.json, status.map { !$0.isSuccess }, duration,
-            figures.map { Int64(clamping: $0.userMicroseconds) }, figures.map { Int64(clamping: $0.systemMicroseconds) },
-            figures.map { Int64(clamping: $0.peakRSSKiB) }, figures.map { Int64(clamping: $0.readBytes) },
-            figures.map { Int64(clamping: $0.writeBytes) },
+            accounted.map { Int64(clamping: $0.userMicroseconds) }, accounted.map { Int64(clamping: $0.systemMicroseconds) },
+            accounted.map { Int64(clamping: $0.peakRSSKiB) }, accounted.map { Int64(clamping: $0.readBytes) },
+            accounted.map { Int64(clamping: $0.writeBytes) },
         ]
         return values.map { $0?.databaseValue ?? .null }
-    }
-}
-
-/// What taskstats exit records said about a process, summed over its threads.
-struct TaskstatsFigures {
-    var userMicroseconds: UInt64 = 0, systemMicroseconds: UInt64 = 0
-    var peakRSSKiB: UInt64 = 0, readBytes: UInt64 = 0, writeBytes: UInt64 = 0
-
-    mutating func add(_ record: TaskstatsRecord) {
-        userMicroseconds += record.userMicroseconds
-        systemMicroseconds += record.systemMicroseconds
-        peakRSSKiB = max(peakRSSKiB, record.peakRSSKiB)
-        readBytes += record.readBytes
-        writeBytes += record.writeBytes
     }
 }

@@ -66,32 +66,28 @@ public final class Recorder: Sendable {
         pending = Mutex(Pending(ledger: ProcessLedger(firstID: firstProcess)))
     }
 
-    /// Adds an event (with what the process table knew of its subject after it) to the next
-    /// commit: always to its subject's `processes` row, and as an `events` row when `stored`.
+    /// Adds an event (with what the process table knew of its subject after it, and its
+    /// exit record) to the next commit: always to its subject's `processes` row, and as an
+    /// `events` row when `stored`.
     ///
     /// Pass every event of the selected processes, `stored` only for those `-e` asked for:
     /// the rows need forks, execs and exits to start, name and end a process.
-    public func record(_ event: ProcessEvent, process: ProcessRecord?, stored: Bool = true) {
+    public func record(_ enriched: EnrichedEvent, stored: Bool = true) {
         pending.withLock { pending in
             guard pending.failure == nil else { return }
-            let id = pending.ledger.apply(event, process: process)
-            if stored { pending.events.append(EventRow(event: event, process: process, processID: id)) }
+            let id = pending.ledger.apply(enriched)
+            if stored { pending.events.append(EventRow(event: enriched.event, process: enriched.process, processID: id)) }
         }
     }
 
     /// Applies an event the filters did not select to its subject's `processes` row, if the
     /// process has one (an earlier event of it was selected): its exit still ends the row.
     /// Stores no `events` row and starts no `processes` row.
-    public func follow(_ event: ProcessEvent, process: ProcessRecord?) {
+    public func follow(_ enriched: EnrichedEvent) {
         pending.withLock { pending in
             guard pending.failure == nil else { return }
-            pending.ledger.follow(event, process: process)
+            pending.ledger.follow(enriched)
         }
-    }
-
-    /// Adds a taskstats exit record; its figures go to the process whose exit event follows.
-    public func account(_ record: TaskstatsRecord) {
-        pending.withLock { $0.ledger.account(record) }
     }
 
     /// Events committed so far.

@@ -1,26 +1,38 @@
 import OutputBytes
 
-/// Small JSON values as text, for the columns that hold JSON (`cmdline`, `status`, …).
+/// Small JSON values as text, for the columns that hold JSON (`cmdline`, `data`, …): the
+/// same bytes the live JSON view writes for them.
 enum JSONText {
-    /// `"text"` with JSON escapes (the live JSON view's escaping).
+    /// `"text"` with JSON escapes.
     static func string(_ value: String) -> String {
-        var bytes: [UInt8] = []
-        bytes.append(jsonString: value)
-        return String(decoding: bytes, as: UTF8.self)
+        text { $0.append(jsonString: value) }
     }
 
     /// `["a","b"]`
     static func strings(_ values: [String]) -> String {
-        "[" + values.map(string).joined(separator: ",") + "]"
+        text { $0.append(jsonStrings: values) }
     }
 
     /// `[1,2,3]`
     static func integers<Number: BinaryInteger>(_ values: [Number]) -> String {
-        "[" + values.map { "\($0)" }.joined(separator: ",") + "]"
+        text { $0.append(jsonIntegers: values) }
     }
 
     /// `[[…],[…]]`
     static func arrays(_ values: [[String]]) -> String {
-        "[" + values.map(strings).joined(separator: ",") + "]"
+        text { bytes in
+            bytes.append(UInt8(ascii: "["))
+            for (index, value) in values.enumerated() {
+                if index > 0 { bytes.append(UInt8(ascii: ",")) }
+                bytes.append(jsonStrings: value)
+            }
+            bytes.append(UInt8(ascii: "]"))
+        }
+    }
+
+    private static func text(_ write: (inout [UInt8]) -> Void) -> String {
+        var bytes: [UInt8] = []
+        write(&bytes)
+        return String(decoding: bytes, as: UTF8.self)
     }
 }

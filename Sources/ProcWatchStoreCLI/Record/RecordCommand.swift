@@ -44,10 +44,13 @@ struct RecordCommand: AsyncParsableCommand {
         if arguments.first == "--" { arguments.removeFirst() }
         let selection = try selecting.selection()
         let filter = try selecting.filter()
-        let taskstats = try? TaskstatsListener()
+        let source = ProcessEventSource()
+        // The recording says up front whether it has CPU, memory and I/O figures: the
+        // enrichment stage reads exit records only when the kernel lets us register for them.
+        let exitRecords = (try? TaskstatsListener()).map { $0.close() } != nil
         let session = RecordingSession(arguments: Array(CommandLine.arguments.dropFirst()),
                                        command: arguments.isEmpty ? nil : arguments,
-                                       filters: selecting.described, taskstats: taskstats != nil)
+                                       filters: selecting.described, taskstats: exitRecords)
         let recorder: Recorder
         do { recorder = try Recorder(path: output, session: session) } catch {
             FileHandleOutput.standardError("procwatch: \(error)")
@@ -56,19 +59,18 @@ struct RecordCommand: AsyncParsableCommand {
         if let notice = Self.appendingNotice(path: output, earlier: recorder.earlierRecordings, this: recorder.recording) {
             FileHandleOutput.standardError(notice)
         }
-        let pipeline = RecordPipeline(recorder: recorder, selection: selection, filter: filter, taskstats: taskstats,
+        let pipeline = RecordPipeline(recorder: recorder, selection: selection, filter: filter,
                                       ownPID: getpid(), recordsCommand: !arguments.isEmpty)
         let stop = StopSignal()
         let commandRun = CommandRun()
         let started = Clocks.monotonicSeconds()
         do {
             try await LiveSession.run(
-                kinds: selection.bookkeepingSubscription, handle: { pipeline.handle($0) },
+                source: source, kinds: selection.bookkeepingSubscription, handle: { pipeline.handle($0) },
                 // Committed at the end of a batch once the last commit is 10 ms old, and by the
                 // ticker every 10 ms (a quiet stream's last batch): kill -9 loses at most the
                 // events received in the last 20 ms or so.
                 batchEnded: {
-                    pipeline.batchEnded()
                     if (try? recorder.flush(ifOlderThan: Self.commitInterval)) == nil { stop.fire() }
                 },
                 duration: duration, realTime: false,

@@ -18,8 +18,9 @@ struct RecordPipelineTests {
     func record(_ name: String, selection: EventSelection, filter: LiveFilter = LiveFilter()) throws -> String {
         let path = StoreWorkload.temporaryPath(name)
         let recorder = try StoreWorkload.recorder(path, taskstats: false)
-        let pipeline = RecordPipeline(recorder: recorder, selection: selection, filter: filter, taskstats: nil,
+        let pipeline = RecordPipeline(recorder: recorder, selection: selection, filter: filter,
                                       ownPID: 1, recordsCommand: false)
+        let stage = StageDriver()
         let (_, at) = StoreWorkload.clock()
         let events: [ProcessEvent.Detail] = [
             .fork(parent: task(outside), child: task(shell)), .exec(task(shell)), .comm(task(shell), name: "work"),
@@ -30,7 +31,9 @@ struct RecordPipelineTests {
             .exit(task(shell), waitStatus: 0, exitSignal: 17, parent: task(outside)),
         ]
         for (index, detail) in events.enumerated() {
-            pipeline.handle(ProcessEvent(detail: detail, timestamp: at(UInt64(index + 1)), cpu: 0, sequence: UInt32(index)))
+            stage.batch([ProcessEvent(detail: detail, timestamp: at(UInt64(index + 1)), cpu: 0, sequence: UInt32(index))]) {
+                pipeline.handle($0)
+            }
         }
         usleep(20_000)  // the recording ends after the last event
         try recorder.finish(reason: "signal")

@@ -135,8 +135,8 @@ struct RecordStoreTests {
         defer { StoreWorkload.remove(path) }
         let recorder = try StoreWorkload.recorder(path, taskstats: false)
         let (_, at) = StoreWorkload.clock()
-        recorder.record(ProcessEvent(detail: .unknown(what: 0x800, data: [1, 0, 255, 16]), timestamp: at(1), cpu: 1, sequence: 42),
-                        process: nil)
+        recorder.record(EnrichedEvent(event: ProcessEvent(detail: .unknown(what: 0x800, data: [1, 0, 255, 16]), timestamp: at(1),
+                                                          cpu: 1, sequence: 42)))
         try recorder.finish(reason: "signal")
         #expect(try rows(path, "SELECT event, cpu, seq, pid, process, what, data FROM events")
             == ["unknown|1|42|-|-|2048|[1,0,255,16]"])
@@ -160,14 +160,11 @@ struct RecordStoreTests {
         defer { StoreWorkload.remove(path) }
         let recorder = try StoreWorkload.recorder(path, taskstats: true)
         let (_, at) = StoreWorkload.clock()
-        // The listener's counters after each batch: none, an overflow of 5 records, the same
-        // again (nothing new), an overflow whose drop counter could not be read, then 7 more.
-        var check = TaskstatsLossCheck()
-        let readings = [(0, 0), (1, 5), (1, 5), (2, 5), (3, 12)]
-        for (batch, (overflows, records)) in readings.enumerated() {
-            if let lost = check.check(overflowCount: overflows, lostRecords: records, at: at(UInt64(batch + 1))) {
-                recorder.record(lost, process: nil)
-            }
+        // The enrichment stage's reports (EnrichmentTests): 5 records, an overflow whose drop
+        // counter could not be read, then 7 more.
+        for (index, count) in [5, nil, 7].enumerated() {
+            recorder.record(EnrichedEvent(event: ProcessEvent(detail: .lost(count: count, reason: .taskstats, cpu: nil),
+                                                              timestamp: at(UInt64(index + 1)))))
         }
         usleep(10_000)  // the recording ends after the last event
         try recorder.finish(reason: "signal")

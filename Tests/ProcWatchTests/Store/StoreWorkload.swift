@@ -41,9 +41,10 @@ enum StoreWorkload {
                           startNanoseconds: base + start * 1_000_000, endNanoseconds: end.map { base + $0 * 1_000_000 })
         }
         var sequence: UInt32 = 0
-        func send(_ detail: ProcessEvent.Detail, _ milliseconds: UInt64, _ record: ProcessRecord?) {
+        func send(_ detail: ProcessEvent.Detail, _ milliseconds: UInt64, _ record: ProcessRecord?, exitRecord: TaskstatsRecord? = nil) {
             sequence += 1
-            recorder.record(ProcessEvent(detail: detail, timestamp: at(milliseconds), cpu: 1, sequence: sequence), process: record)
+            recorder.record(EnrichedEvent(event: ProcessEvent(detail: detail, timestamp: at(milliseconds), cpu: 1, sequence: sequence),
+                                          process: record, exitRecord: exitRecord))
         }
         let sh = process(50001, 100, "sh", shell, exe: "/usr/bin/dash", start: 1)
         send(.fork(parent: task(100), child: task(50001)), 1, process(50001, 100, "bash", ["bash"], exe: "/usr/bin/bash", start: 1))
@@ -55,14 +56,13 @@ enum StoreWorkload {
         send(.fork(parent: task(100), child: task(50001, 50003)), 5, sh)
         send(.uid(task(50002), real: 65534, effective: 65534), 6, process(50002, 50001, "sleep", ["sleep", "0.01"], exe: "/usr/bin/sleep", uid: 65534, start: 3))
         let record = GoldenTaskstats.version16.withUnsafeBytes { TaskstatsRecord(id: 50002, isProcessTotal: false, bytes: $0) }
-        recorder.account(record)
         send(.exit(task(50002), waitStatus: 0, exitSignal: 17, parent: task(50001)), 16,
-             process(50002, 50001, "sleep", ["sleep", "0.01"], exe: "/usr/bin/sleep", uid: 65534, start: 3, end: 16))
+             process(50002, 50001, "sleep", ["sleep", "0.01"], exe: "/usr/bin/sleep", uid: 65534, start: 3, end: 16), exitRecord: record)
         send(.fork(parent: task(50001), child: task(50004)), 17, process(50004, 50001, "sh", shell, exe: "/usr/bin/dash", start: 17))
         send(.exec(task(50004)), 18, process(50004, 50001, "false", ["false"], exe: "/usr/bin/false", start: 17))
         send(.exit(task(50004), waitStatus: 256, exitSignal: 17, parent: task(50001)), 19,
              process(50004, 50001, "false", ["false"], exe: "/usr/bin/false", start: 17, end: 19))
-        recorder.record(ProcessEvent(detail: .lost(count: 5, reason: .sequenceGap, cpu: 1), timestamp: at(20)), process: nil)
+        recorder.record(EnrichedEvent(event: ProcessEvent(detail: .lost(count: 5, reason: .sequenceGap, cpu: 1), timestamp: at(20))))
         send(.exit(task(50001, 50003), waitStatus: 0, exitSignal: -1, parent: TaskID(pid: 0, tid: 0)), 21, sh)
         send(.exit(task(50001), waitStatus: 768, exitSignal: 17, parent: task(100)), 22,
              process(50001, 100, "sh", shell, exe: "/usr/bin/dash", start: 1, end: 22))

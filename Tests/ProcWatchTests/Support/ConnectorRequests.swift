@@ -29,30 +29,44 @@ enum ConnectorRequests {
         }
     }
 
+    /// One request: the descriptor of the socket it went out on, and the operation.
+    struct Request: Equatable {
+        var socket: Int32
+        var operation: Operation
+    }
+
     /// Runs `argv` under `strace -f` (threads and children; only `sendto`/`sendmsg` stop,
     /// through a seccomp filter) and returns what it printed and every connector request
     /// it sent, in order.
     static func capture(_ argv: [String]) throws -> (run: (pid: Int32, status: Int32, stdout: String, stderr: String),
-                                                      requests: [Operation]) {
+                                                      requests: [Request]) {
         let log = "/tmp/procwatch-requests-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).strace"
         defer { unlink(log) }
         let run = try Spawn.capture(["strace", "-f", "-qq", "--seccomp-bpf", "-e", "trace=sendto,sendmsg", "-e", "signal=none",
                                      "-xx", "-s", "64", "-o", log] + argv)
         let text = String(decoding: try LiveKernelTests.ReadmeExampleTests.readFile(log), as: UTF8.self)
-        return (run, text.split(separator: "\n").compactMap { operation(inStraceLine: $0) })
+        return (run, text.split(separator: "\n").compactMap { request(inStraceLine: $0) })
     }
 
-    /// Collapses repeated IGNOREs: procwatch's `atexit` handler and its reader thread may
-    /// both send one on the way out, and a second IGNORE on a socket changes nothing.
-    static func collapsed(_ requests: [Operation]) -> [Operation] {
-        requests.enumerated().filter { index, request in request != .ignore || index == 0 || requests[index - 1] != .ignore }
-            .map(\.element)
+    /// Each socket's requests in order (sockets by descriptor), repeats collapsed: a second
+    /// LISTEN on a socket (a filter is one) does not raise the listener count again, and a
+    /// second IGNORE (procwatch's `atexit` handler and its reader may both send one) does
+    /// not lower it again. A socket that gave back what it took reads `[LISTEN, IGNORE]`.
+    static func perSocket(_ requests: [Request]) -> [[Operation]] {
+        var sockets: [Int32: [Operation]] = [:]
+        for request in requests where sockets[request.socket]?.last != request.operation {
+            sockets[request.socket, default: []].append(request.operation)
+        }
+        return sockets.keys.sorted().map { sockets[$0]! }
     }
 
-    /// The request in one strace line of a connector message (nlmsghdr of type NLMSG_DONE,
-    /// then cn_msg {CN_IDX_PROC, CN_VAL_PROC}, then a 4-byte op or an 8-byte proc_input).
-    static func operation(inStraceLine line: Substring) -> Operation? {
-        guard line.contains("nlmsg_type=NLMSG_DONE"), let open = line.range(of: "}, \"") else { return nil }
+    /// The request in one strace line of a connector message (`TID  sendto(FD, [nlmsghdr of
+    /// type NLMSG_DONE, then cn_msg {CN_IDX_PROC, CN_VAL_PROC}, then a 4-byte op or an 8-byte
+    /// proc_input]`).
+    static func request(inStraceLine line: Substring) -> Request? {
+        guard line.contains("nlmsg_type=NLMSG_DONE"), let open = line.range(of: "}, \""),
+              let call = line.range(of: "(") else { return nil }
+        guard let socket = Int32(line[call.upperBound...].prefix { $0.isNumber }) else { return nil }
         let hex = line[open.upperBound...].prefix { $0 != "\"" }
         var bytes: [UInt8] = []
         for part in hex.split(separator: "\\", omittingEmptySubsequences: true) {
@@ -64,6 +78,6 @@ enum ConnectorRequests {
         }
         // cn_msg: idx, val, seq, ack (4 bytes each), len and flags (2 each); the op follows.
         guard bytes.count >= 24, word(0) == 1, word(4) == 1 else { return nil }
-        return Operation(word(20))
+        return Request(socket: socket, operation: Operation(word(20)))
     }
 }

@@ -1,0 +1,162 @@
+/// The one step between the kernel and every consumer that wants to know more than pids:
+/// it owns the process table, reads /proc for each batch's execs before anything else,
+/// merges the taskstats exit records, and turns each event into an ``EnrichedEvent``.
+///
+/// For each batch the reader received, in this order:
+/// 1. ``prepare(_:)``: /proc is read for every exec of the batch — command lines of all of
+///    them first — before any other event of the batch is handled, before any output and
+///    before the reader could pause. A process like `sed` lives for well under a
+///    millisecond: the read cannot wait.
+/// 2. Still in ``prepare(_:)``: the queued exit records are read. Each is sent before its
+///    task's exit event, so the batch's exits all have theirs now; so has every exec whose
+///    process was already gone (reaped) when /proc was read.
+/// 3. The batch is walked in kernel order: ``enrich(_:at:)`` applies each event to the table
+///    and hands out the enriched event; ``retire(_:)`` drops an exited process afterwards.
+///
+/// Used by the reader thread only (`@unchecked Sendable`); its ``table`` may be read from
+/// anywhere.
+final class EnrichmentStage: @unchecked Sendable {
+    /// The kinds the table needs to stay current, whatever consumers asked for (exits are
+    /// theirs to ask: without them, ended processes are swept from /proc now and then).
+    static let neededKinds: ProcessEventKinds = [.fork, .exec, .comm, .uid]
+
+    /// Records kept for exit events still to come (exits filtered out never claim theirs).
+    static let pendingRecordLimit = 8192
+
+    let table: ProcessTable
+    private let files: any ProcFileSystem
+    private let exitRecords: (any ExitRecordSource)?
+    /// Why exit records are not read, when they were asked for and could not be.
+    let exitRecordsError: ProcWatchError?
+
+    /// What /proc showed for the batch's execs, by position in the batch.
+    private var execReads: [Int: ExecSnapshot] = [:]
+    /// The batch's execs that a later exec of the same pid in the batch superseded: /proc
+    /// shows the later program, so nothing read describes them.
+    private var supersededExecs: Set<Int> = []
+    /// Exit records by thread id, waiting for their exit event, each with the serial number
+    /// of its arrival; `pendingOrder` lists arrivals oldest first (taken ones included until
+    /// the next trim, which drops an entry only if its serial still matches).
+    private var pendingRecords: [Int32: (record: TaskstatsRecord, serial: Int)] = [:]
+    private var pendingOrder: [(tid: Int32, serial: Int)] = []
+    private var nextSerial = 0
+    private var reportedOverflows = 0
+    private var reportedLostRecords = 0
+
+    init(options: ProcessEventSource.Enrichment, files: () -> any ProcFileSystem,
+         exitRecords: () throws(ProcWatchError) -> (any ExitRecordSource)?) {
+        table = ProcessTable(seed: options.seedsFromProc, executables: options.readsExecutables, files: files())
+        self.files = files()
+        var source: (any ExitRecordSource)?
+        var error: ProcWatchError?
+        if options.readsExitRecords {
+            do { source = try exitRecords() } catch let failure { error = failure }
+        }
+        self.exitRecords = source
+        self.exitRecordsError = error
+    }
+
+    /// Whether exit records are being read.
+    var readsExitRecords: Bool { exitRecords != nil }
+
+    /// Reads ahead for one batch (steps 1 and 2 above).
+    func prepare(_ messages: [ConnectorMessage]) {
+        execReads.removeAll(keepingCapacity: true)
+        supersededExecs.removeAll(keepingCapacity: true)
+        // The exec to read for each pid: its last in the batch. An earlier exec of the same
+        // process is superseded (/proc shows the later program); one whose process exited
+        // within the batch has nothing left to read (a process loses its command line before
+        // its exit event is sent) and is named by its exit record.
+        var latest: [Int32: Int] = [:]
+        for (index, message) in messages.enumerated() {
+            guard case .event(let event) = message else { continue }
+            switch event.detail {
+            case .exec(let task):
+                if let earlier = latest.updateValue(index, forKey: task.pid) { supersededExecs.insert(earlier) }
+            case .exit(let task, _, _, _) where !task.isThread:
+                latest[task.pid] = nil
+            default:
+                break
+            }
+        }
+        if !latest.isEmpty {
+            let order = latest.sorted { $0.value < $1.value }
+            let snapshots = files.readExecs(of: order.map(\.key), executables: table.readsExecutables)
+            for (position, entry) in order.enumerated() {
+                if let snapshot = snapshots[position] { execReads[entry.value] = snapshot }
+            }
+        }
+        drainExitRecords()
+    }
+
+    /// A `lost` report when exit records were dropped since the last one (the socket overflowed).
+    func exitRecordLoss() -> ProcessEvent? {
+        guard let exitRecords else { return nil }
+        let overflows = exitRecords.overflowCount
+        guard overflows > reportedOverflows else { return nil }
+        let lost = exitRecords.lostRecords
+        defer {
+            reportedOverflows = overflows
+            reportedLostRecords = lost
+        }
+        let count = lost > reportedLostRecords ? lost - reportedLostRecords : nil
+        return ProcessEvent(detail: .lost(count: count, reason: .taskstats, cpu: nil), timestamp: .now)
+    }
+
+    /// Applies `event` (the batch's message number `index`, nil for reports the reader made)
+    /// to the table and returns it enriched.
+    func enrich(_ event: ProcessEvent, at index: Int?) -> EnrichedEvent {
+        switch event.detail {
+        case .exec(let task):
+            let previous = table[task.pid]
+            let read = index.flatMap { execReads[$0] }
+            // Gone before /proc could be read, or exited within the batch: its exit record
+            // (queued before its exit event) names the program. Looked up, not taken: the
+            // exit event takes it. A superseded exec stays blank: nothing describes it.
+            let superseded = index.map { supersededExecs.contains($0) } ?? false
+            let exitName = read == nil && !superseded ? pendingRecords[task.tid]?.record.name : nil
+            return EnrichedEvent(event: event, process: table.apply(event, exec: read, exitName: exitName), previous: previous)
+        case .comm(let task, _), .uid(let task, _, _):
+            let previous = table[task.pid]
+            return EnrichedEvent(event: event, process: table.apply(event, exec: nil, exitName: nil), previous: previous)
+        case .exit(let task, _, _, _):
+            let record = takeRecord(of: task.tid)
+            return EnrichedEvent(event: event, process: table.apply(event, exec: nil, exitName: record?.name),
+                                 exitRecord: record)
+        default:
+            return EnrichedEvent(event: event, process: table.apply(event, exec: nil, exitName: nil))
+        }
+    }
+
+    /// After every consumer had the event: an exited process leaves the table.
+    func retire(_ event: ProcessEvent) { table.retire(event) }
+
+    /// Deregisters from exit records. Called once, when the session ends.
+    func close() { exitRecords?.close() }
+
+    // MARK: Exit records
+
+    private func drainExitRecords() {
+        exitRecords?.drain { record in
+            // A process's total repeats its threads' figures: consumers sum the per-task ones.
+            guard !record.isProcessTotal, record.id > 0 else { return }
+            nextSerial += 1
+            pendingRecords[record.id] = (record, nextSerial)
+            pendingOrder.append((record.id, nextSerial))
+        }
+        if pendingOrder.count > 2 * Self.pendingRecordLimit {
+            // Keep the newest arrivals; older records belong to exit events that never came
+            // (filtered out in the kernel, or lost).
+            let dropped = pendingOrder.count - Self.pendingRecordLimit
+            for entry in pendingOrder.prefix(dropped) where pendingRecords[entry.tid]?.serial == entry.serial {
+                pendingRecords[entry.tid] = nil
+            }
+            pendingOrder.removeFirst(dropped)
+        }
+    }
+
+    private func takeRecord(of tid: Int32) -> TaskstatsRecord? {
+        // Its place in `pendingOrder` stays until the next trim: cheaper than a search.
+        pendingRecords.removeValue(forKey: tid)?.record
+    }
+}

@@ -1,0 +1,211 @@
+/// A field of the event contract (`docs/events.md`): a member of a `procwatch --json` line
+/// and a column of a recording's `events` table.
+///
+/// ``ProcessEvent/writeContractFields(process:ancestors:to:)`` is the one place that decides
+/// which fields an event has and what they hold; the front ends only choose how to write
+/// them. Adding a field is fine; renaming one or changing its meaning breaks the contract.
+public enum EventField: Int, CaseIterable, Sendable {
+    /// `event`: the contract name (`fork` … `exit`, `unknown` or `lost`).
+    case event
+    /// `time`: RFC 3339 UTC with microseconds, from the kernel timestamp.
+    case time
+    /// `ktime_ns`: the kernel timestamp (CLOCK_MONOTONIC nanoseconds).
+    case kernelTime
+    /// `cpu`: the CPU that emitted the event (for `lost`: the CPU of a sequence gap).
+    case cpu
+    /// `seq`: that CPU's sequence number for the event.
+    case sequence
+    /// `pid`: process id of the subject (for `fork`: the child).
+    case pid
+    /// `tid`: thread id of the subject.
+    case tid
+    /// `ppid`: parent process id.
+    case parentPID
+    /// `ptid`: parent thread id, as the kernel sent it.
+    case parentTID
+    /// `thread`: whether a thread, not a process, was created or exited.
+    case thread
+    /// `ruid`: new real user id (`uid` events).
+    case realUID
+    /// `euid`: new effective user id (`uid` events).
+    case effectiveUID
+    /// `rgid`: new real group id (`gid` events).
+    case realGID
+    /// `egid`: new effective group id (`gid` events).
+    case effectiveGID
+    /// `sid`: new session id (`sid` events).
+    case session
+    /// `tracer_pid`: the tracer's process id, 0 on detach (`ptrace` events).
+    case tracerPID
+    /// `tracer_tid`: the tracer's thread id, 0 on detach (`ptrace` events).
+    case tracerTID
+    /// `comm`: the process name at the event (for `comm` events: the new name).
+    case comm
+    /// `cmdline`: the command line, when known.
+    case commandLine
+    /// `exe`: the executable's path, when known.
+    case executable
+    /// `uid`: the subject's real user id, when known.
+    case uid
+    /// `exit_code`: the raw wait status (`exit` events).
+    case exitCode
+    /// `exit_signal`: the signal the parent gets (`exit` events).
+    case exitSignal
+    /// `status`: the decoded wait status (`exit` events).
+    case status
+    /// `duration_s`: the lifetime in seconds, when its start is known (`exit` events).
+    case duration
+    /// `count`: how many events are missing, or null when unknown (`lost` events).
+    case count
+    /// `reason`: why events are missing (`lost` events; ``LossReason``).
+    case reason
+    /// `what`: the kernel's event number (`unknown` events).
+    case what
+    /// `data`: the event's bytes after its header (`unknown` events).
+    case data
+    /// `ancestry`: the subject's ancestors, nearest first, when asked for (`--ancestry`).
+    case ancestry
+
+    /// The field's name in the contract.
+    public var name: StaticString {
+        switch self {
+        case .event: "event"
+        case .time: "time"
+        case .kernelTime: "ktime_ns"
+        case .cpu: "cpu"
+        case .sequence: "seq"
+        case .pid: "pid"
+        case .tid: "tid"
+        case .parentPID: "ppid"
+        case .parentTID: "ptid"
+        case .thread: "thread"
+        case .realUID: "ruid"
+        case .effectiveUID: "euid"
+        case .realGID: "rgid"
+        case .effectiveGID: "egid"
+        case .session: "sid"
+        case .tracerPID: "tracer_pid"
+        case .tracerTID: "tracer_tid"
+        case .comm: "comm"
+        case .commandLine: "cmdline"
+        case .executable: "exe"
+        case .uid: "uid"
+        case .exitCode: "exit_code"
+        case .exitSignal: "exit_signal"
+        case .status: "status"
+        case .duration: "duration_s"
+        case .count: "count"
+        case .reason: "reason"
+        case .what: "what"
+        case .data: "data"
+        case .ancestry: "ancestry"
+        }
+    }
+}
+
+/// Receives an event's contract fields, in contract order, each with a value of its type.
+///
+/// The JSON view writes each call as one member of a JSON object; the store binds each to
+/// the column of the same name. A field that does not apply is never passed (the contract
+/// has it absent, not null); the one explicit null is a `lost` event's unknown `count`.
+public protocol EventFieldSink {
+    /// A text field (`event`, `comm`, `exe`, `reason`).
+    mutating func string(_ field: EventField, _ value: String)
+    /// An integer field (ids, `ktime_ns`, `cpu`, `seq`, `exit_code`, …).
+    mutating func integer<Value: BinaryInteger>(_ field: EventField, _ value: Value)
+    /// A true/false field (`thread`).
+    mutating func boolean(_ field: EventField, _ value: Bool)
+    /// A field that is there but unknown (a `lost` event's `count`).
+    mutating func null(_ field: EventField)
+    /// A point in time (`time`), as Unix-epoch nanoseconds, to be written as RFC 3339 UTC.
+    mutating func time(_ field: EventField, unixNanoseconds: Int64)
+    /// A list of strings (`cmdline`).
+    mutating func strings(_ field: EventField, _ values: [String])
+    /// A list of bytes, written as numbers (`data`).
+    mutating func numbers(_ field: EventField, _ values: [UInt8])
+    /// A decoded wait status (`status`): `{"exited": 3}` or `{"signaled": 9, "core": false}`.
+    mutating func exitStatus(_ field: EventField, _ status: ExitStatus)
+    /// A duration in seconds (`duration_s`), written with microsecond precision.
+    mutating func seconds(_ field: EventField, _ value: Double)
+    /// Processes by pid and name, nearest first (`ancestry`).
+    mutating func ancestry(_ field: EventField, _ ancestors: [ProcessRecord])
+}
+
+extension ProcessEvent {
+    /// Passes the event's contract fields to `sink`, in contract order: the event's own, then
+    /// what the process table knew of its subject (`process`, after the event), then its
+    /// `ancestors` (nearest first) when there are any.
+    ///
+    /// Inlinable so that each front end's sink is specialized into it: the JSON view writes
+    /// a line with no allocation.
+    @inlinable
+    public func writeContractFields<Sink: EventFieldSink>(
+        process: ProcessRecord?, ancestors: [ProcessRecord] = [], to sink: inout Sink
+    ) {
+        sink.string(.event, name)
+        sink.time(.time, unixNanoseconds: timestamp.unixNanoseconds)
+        sink.integer(.kernelTime, timestamp.monotonicNanoseconds)
+        if case .lost(let count, let reason, let cpu) = detail {
+            if let cpu { sink.integer(.cpu, cpu) }
+            if let count { sink.integer(.count, count) } else { sink.null(.count) }
+            sink.string(.reason, reason.rawValue)
+            return
+        }
+        sink.integer(.cpu, cpu)
+        sink.integer(.sequence, sequence)
+        if let subject {
+            sink.integer(.pid, subject.pid)
+            sink.integer(.tid, subject.tid)
+        }
+        switch detail {
+        case .fork(let parent, let child):
+            sink.integer(.parentPID, parent.pid)
+            sink.integer(.parentTID, parent.tid)
+            sink.boolean(.thread, child.isThread)
+        case .coredump(_, let parent):
+            sink.integer(.parentPID, parent.pid)
+            sink.integer(.parentTID, parent.tid)
+        case .exit(let task, _, _, let parent):
+            sink.integer(.parentPID, parent.pid)
+            sink.integer(.parentTID, parent.tid)
+            sink.boolean(.thread, task.isThread)
+        default:
+            if let parent = process?.parentPID, parent > 0 { sink.integer(.parentPID, parent) }
+        }
+        switch detail {
+        case .uid(_, let real, let effective):
+            sink.integer(.realUID, real)
+            sink.integer(.effectiveUID, effective)
+        case .gid(_, let real, let effective):
+            sink.integer(.realGID, real)
+            sink.integer(.effectiveGID, effective)
+        case .sid(let task):
+            sink.integer(.session, task.pid)
+        case .ptrace(_, let tracer):
+            sink.integer(.tracerPID, tracer.pid)
+            sink.integer(.tracerTID, tracer.tid)
+        case .unknown(let what, let data):
+            sink.integer(.what, what)
+            sink.numbers(.data, data)
+        default:
+            break
+        }
+        if case .comm(_, let name) = detail {
+            sink.string(.comm, name)
+        } else if let name = process?.name, !name.isEmpty {
+            sink.string(.comm, name)
+        }
+        if let process {
+            if !process.commandLine.isEmpty { sink.strings(.commandLine, process.commandLine) }
+            if let executable = process.executable { sink.string(.executable, executable) }
+            if let uid = process.uid { sink.integer(.uid, uid) }
+        }
+        if case .exit(_, let waitStatus, let exitSignal, _) = detail {
+            sink.integer(.exitCode, waitStatus)
+            sink.integer(.exitSignal, exitSignal)
+            sink.exitStatus(.status, ExitStatus(waitStatus: waitStatus))
+            if let seconds = process?.lifetimeSeconds { sink.seconds(.duration, seconds) }
+        }
+        if !ancestors.isEmpty { sink.ancestry(.ancestry, ancestors) }
+    }
+}
