@@ -12,6 +12,13 @@ let package = Package(
         // `procwatch record` and `procwatch report` run here: the live view never loads SQLite and Foundation.
         .executable(name: "procwatch-store", targets: ["procwatch-store"]),
     ],
+    traits: [
+        // The command-line tools: their argument parsing and SQLite store. On by default; a
+        // package that only uses the library depends with `traits: []` and then neither
+        // resolves nor builds swift-argument-parser and GRDB.
+        .trait(name: "Tools", description: "The procwatch and procwatch-store executables (swift-argument-parser, GRDB)"),
+        .default(enabledTraits: ["Tools"]),
+    ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
@@ -49,9 +56,9 @@ let package = Package(
             dependencies: [
                 "ProcWatch",
                 "OutputBytes",
-                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDB", package: "GRDB.swift", condition: .when(traits: ["Tools"])),
                 // The system SQLite GRDB is built on: the recorder binds its hot inserts directly.
-                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift", condition: .when(traits: ["Tools"])),
             ]
         ),
         // The front end: options, live view, rendering, `run`, `jobs`, `stats`; `record` and
@@ -61,9 +68,12 @@ let package = Package(
             dependencies: [
                 "ProcWatch",
                 "OutputBytes",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+                .product(name: "ArgumentParser", package: "swift-argument-parser", condition: .when(traits: ["Tools"])),
+            ],
+            plugins: ["BuildRevision"]
         ),
+        // `procwatch --version` names the git revision it was built from.
+        .plugin(name: "BuildRevision", capability: .buildTool()),
         // `record` and `report`: the front end of the durable record (links GRDB, SQLite, Foundation).
         .target(
             name: "ProcWatchStoreCLI",
@@ -71,7 +81,7 @@ let package = Package(
                 "ProcWatch",
                 "ProcWatchCLI",
                 "ProcWatchStore",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser", condition: .when(traits: ["Tools"])),
             ]
         ),
         // No dependency on `procwatch-store`, not even on the executable target: SwiftPM would
@@ -82,7 +92,7 @@ let package = Package(
         .testTarget(
             name: "ProcWatchTests",
             dependencies: ["ProcWatch", "ProcWatchCLI", "ProcWatchStore", "ProcWatchStoreCLI", "Netlink", "CProcWatch", "procwatch", "procwatch-store",
-                           .product(name: "GRDB", package: "GRDB.swift")],
+                           .product(name: "GRDB", package: "GRDB.swift", condition: .when(traits: ["Tools"]))],
             resources: [.copy("FuzzRegressions")]
         ),
     ],

@@ -35,6 +35,7 @@ package struct ProcWatchCommand: AsyncParsableCommand {
               procwatch record -o build.db -- make   every event and process of a build, in SQLite
               procwatch report build.db --svg t.svg  its summary, process tree and timeline
             """,
+        version: ProcWatchVersion.description,
         subcommands: [StatsCommand.self, RunCommand.self, JobsCommand.self] + storeCommands) }
 
     @Option(name: .customShort("D"), help: ArgumentHelp("Stop after this many seconds. Example: -D 10", valueName: "SECONDS"))

@@ -581,14 +581,24 @@ extension LiveKernelTests {
             #expect(missing.status == 64 << 8)
             #expect(missing.stderr == "procwatch: /nonexistent/x.db: no such file\n")
 
-            let directory = "/tmp/procwatch-alone-\(getpid())"
-            mkdir(directory, 0o700)
-            defer { _ = try? Spawn.run(["rm", "-rf", directory]) }
-            #expect(try Spawn.run(["cp", Spawn.procwatchBinary, directory + "/procwatch"]).status == 0)
-            let alone = try Spawn.capture([directory + "/procwatch", "record", "-o", directory + "/x.db"])
-            #expect(alone.status == 2 << 8)
-            #expect(alone.stderr == "procwatch: record needs \(directory)/procwatch-store (No such file or directory): "
-                    + "build it with `swift build -c release`, which puts it next to procwatch\n")
+            // Alone in a build directory (as `swift run procwatch` leaves it) or elsewhere.
+            let top = "/tmp/procwatch-alone-\(getpid())"
+            mkdir(top, 0o700)
+            defer { _ = try? Spawn.run(["rm", "-rf", top]) }
+            for (name, remedy) in [
+                ("debug", "build it with `swift build --product procwatch-store` (scripts/procwatch builds and runs both)"),
+                ("release", "build it with `swift build -c release --product procwatch-store` (scripts/procwatch builds and runs both)"),
+                ("bin", "install procwatch-store next to procwatch (the Debian package from scripts/package has both)"),
+            ] {
+                let directory = top + "/" + name
+                mkdir(directory, 0o700)
+                #expect(try Spawn.run(["cp", Spawn.procwatchBinary, directory + "/procwatch"]).status == 0)
+                for arguments in [["record", "-o", directory + "/x.db"], ["help", "record"]] {
+                    let alone = try Spawn.capture([directory + "/procwatch"] + arguments)
+                    #expect(alone.status == 2 << 8)
+                    #expect(alone.stderr == "procwatch: record needs \(directory)/procwatch-store (No such file or directory): \(remedy)\n")
+                }
+            }
         }
 
         @Test func missingPrivilegeForRealTimeIsNamed() throws {

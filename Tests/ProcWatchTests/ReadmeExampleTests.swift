@@ -11,7 +11,7 @@ struct ReadmeExampleTests {
 
     /// The lines between `// README: NAME` and `// README: end` in this file.
     static func snippet(_ name: String) throws -> String {
-        let text = try #require(String(validatingUTF8: try readFile(thisFile)))
+        let text = try #require(String(validating: try readFile(thisFile), as: UTF8.self))
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         let start = try #require(lines.firstIndex { $0.trimmingPrefixSpaces == "// README: \(name)" })
         let end = try #require(lines[start...].firstIndex { $0.trimmingPrefixSpaces == "// README: end" })
@@ -20,23 +20,23 @@ struct ReadmeExampleTests {
         return body.map { String($0.dropFirst(indent)) }.joined(separator: "\n")
     }
 
-    static func readFile(_ path: String) throws -> [CChar] {
+    static func readFile(_ path: String) throws -> [UInt8] {
         guard let file = fopen(path, "r") else { throw CancellationError() }
         defer { fclose(file) }
-        var bytes: [CChar] = []
-        var chunk = [CChar](repeating: 0, count: 65536)
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
             let count = fread(&chunk, 1, chunk.count, file)
             if count == 0 { break }
             bytes += chunk[..<count]
         }
-        return bytes + [0]
+        return bytes
     }
 
     static var readme: String {
         get throws {
             let root = thisFile.split(separator: "/").dropLast(3).joined(separator: "/")
-            return try #require(String(validatingUTF8: try readFile("/" + root + "/README.md")))
+            return try #require(String(validating: try readFile("/" + root + "/README.md"), as: UTF8.self))
         }
     }
 

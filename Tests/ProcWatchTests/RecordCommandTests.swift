@@ -192,7 +192,6 @@ extension LiveKernelTests {
                 unlink(log)
                 unlink(pidFile)
             }
-            #expect(try !ListenerProbe.kernelIsSending(), "someone else listens: the leak repair below could not tell")
             // Each iteration runs `true N` and only then logs N (echo is a builtin: no event).
             let script = "echo $$ > \(pidFile); i=0; while [ $i -lt 400 ]; do /bin/true $i; echo $i >> \(log); i=$((i+1)); sleep 0.005; done"
             let null = open("/dev/null", O_WRONLY | O_CLOEXEC)
@@ -200,6 +199,11 @@ extension LiveKernelTests {
                                             stdout: null, stderr: null)
             close(null)
             #expect(eventually { access(log, F_OK) == 0 })
+            // procwatch subscribed before it started the command: keep copies of its two
+            // connector sockets (the subscription and its exec doorbell), to give back exactly
+            // the listener counts the kill leaks.
+            let adopted = try ListenerRelease.adoptConnectorSockets(of: procwatch)
+            #expect(adopted.count == 2)
             usleep(500_000)
             let loggedBefore = (try? String(contentsOfFile: log, encoding: .utf8))?.split(separator: "\n").count ?? 0
             usleep(150_000)  // well past the end of the batch that held the logged iterations
@@ -208,10 +212,7 @@ extension LiveKernelTests {
             if let loop = (try? String(contentsOfFile: pidFile, encoding: .utf8)).flatMap({ Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) {
                 kill(loop, SIGKILL)
             }
-            // The kill leaked the kernel's listener count by two — the subscription and its exec
-            // doorbell: give exactly those back.
-            for _ in 0..<2 where try ListenerProbe.kernelIsSending() { try ListenerRelease.releaseOne() }
-            #expect(try ListenerProbe.eventuallyReleased())
+            #expect(ListenerRelease.release(adopted) == 2)
 
             #expect(loggedBefore > 10)
             // The file opens (read-only, as report does), the recording has no end, and every
@@ -242,16 +243,16 @@ extension LiveKernelTests {
             try #require(mount.status == 0, "\(mount.stderr)")
             defer { _ = try? Spawn.run(["umount", directory]) }
             let path = directory + "/full.db"
-            let pidFile = "/tmp/procwatch-full-\(getpid()).pid"
-            defer { unlink(pidFile) }
-            let script = "echo $$ > \(pidFile); i=0; while [ $i -lt 3000 ]; do /bin/true $i; i=$((i+1)); done"
-            let run = try Spawn.capture([Spawn.procwatchBinary, "record", "-o", path, "--", "/bin/sh", "-c", script])
-            if let loop = (try? String(contentsOfFile: pidFile, encoding: .utf8)).flatMap({ Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) {
-                kill(loop, SIGKILL)
-            }
+            // The loop ends by itself once procwatch is gone (`kill -0` is a builtin: no
+            // event), so nothing is left to kill by a pid that may have been reused since.
+            let script = "i=0; while [ $i -lt 3000 ] && kill -0 $PPID 2>/dev/null; do /bin/true $i; i=$((i+1)); done"
+            let (run, requests) = try ConnectorRequests.capture([Spawn.procwatchBinary, "record", "-o", path, "--", "/bin/sh", "-c", script])
             #expect(run.status >> 8 == 1)
             #expect(run.stderr == "procwatch: the disk is full: recording to \(path) stopped; everything committed before is kept\n")
-            #expect(try ListenerProbe.eventuallyReleased())
+            // Its own subscription and exec doorbell were given back: each socket's last word to
+            // the kernel was IGNORE. (Not the kernel's listener count: any other listener on
+            // the host raises that one.)
+            #expect(ConnectorRequests.perSocket(requests) == [[.listen, .ignore], [.listen, .ignore]])
             let report = try ReportReader.load(path: path)
             #expect(report.processes.count > 3)
             #expect(report.processes.allSatisfy { $0.program == "sh" || $0.program == "true" })
@@ -326,6 +327,56 @@ extension LiveKernelTests {
             for path in [other, metaVersion0, metaVersion1, fossil] {
                 #expect(try rows(path, "PRAGMA journal_mode") == ["delete"], "\(path)")
             }
+
+            // A real recording: outputs are checked before it is read, and an empty selection says so.
+            let recording = directory + "/workload.db"
+            try StoreWorkload.record(into: recording)
+            let empty = try file("empty.db", text: "")
+            let svg = directory + "/t.svg"
+            let reports: [([String], Int32, String)] = [
+                (["report", empty], 64, "procwatch: \(empty) is empty (0 bytes): not a recording\n"),
+                (["report", recording, "--svg", svg, "--html", "/nonexistent/t.html"], 64,
+                 "procwatch: cannot write /nonexistent/t.html: No such file or directory\n"),
+                (["report", recording, "--pid", "1"], 1, "procwatch: no process in \(recording) matches --pid 1\n"),
+                (["report", recording, "--comm", "^nothing$", "--since", "0.5", "--svg", svg], 1,
+                 "procwatch: no process in \(recording) matches --comm '^nothing$' --since 0.5\n"),
+                (["report", recording, "--recording", "2"], 64, "procwatch: \(recording) has no recording #2 (it holds #1)\n"),
+                (["report", recording, "--recording", "0"], 64, "procwatch: --recording takes a recording number (1 or more), not 0\n"),
+                (["report", recording, "--recording", "1", "--last"], 64, "procwatch: --recording and --last both choose a recording: use one\n"),
+            ]
+            for (arguments, status, message) in reports {
+                let run = try Spawn.capture([Spawn.procwatchBinary] + arguments)
+                #expect(run.status >> 8 == status, "\(arguments)")
+                #expect(run.stdout == "", "\(arguments)")
+                #expect(run.stderr == message, "\(arguments)")
+            }
+            // The SVG that was opened before the HTML path failed is not left behind.
+            #expect(access(svg, F_OK) != 0)
+            let whole = try Spawn.capture([Spawn.procwatchBinary, "report", recording, "--last", "--svg", svg])
+            #expect(whole.status == 0)
+            #expect(whole.stdout.hasPrefix("procwatch report: \(recording)\n"))
+            #expect(try String(contentsOfFile: svg, encoding: .utf8).hasPrefix("<svg "))
+        }
+
+        @Test func aSecondRecordIntoTheSameFileSaysItAppends() throws {
+            let path = StoreWorkload.temporaryPath("twice.db")
+            defer { StoreWorkload.remove(path) }
+            let first = try Spawn.capture([Spawn.procwatchBinary, "record", "-o", path, "--", "/bin/sh", "-c", "exit 0"])
+            #expect(first.status == 0)
+            #expect(first.stderr == "")
+            let second = try Spawn.capture([Spawn.procwatchBinary, "record", "-o", path, "--", "/bin/sh", "-c", "exit 4"])
+            #expect(second.status >> 8 == 4)
+            #expect(second.stderr == "procwatch: \(path) holds 1 earlier recording: appending this one as #2"
+                    + " (`procwatch report \(path) --recording 2`, or --last, reports it alone)\n")
+            // The jobs each recording holds, up to their varying wall and CPU times.
+            func commands(_ arguments: [String]) throws -> [String] {
+                let run = try Spawn.capture([Spawn.procwatchBinary, "report", path] + arguments)
+                return run.stdout.split(separator: "\n").filter { $0.hasPrefix("  command ") }
+                    .map { String($0.prefix { $0 != "," }) }
+            }
+            #expect(try commands([]) == ["  command    /bin/sh -c exit 0: exit 0", "  command    /bin/sh -c exit 4: exit 4"])
+            #expect(try commands(["--last"]) == ["  command    /bin/sh -c exit 4: exit 4"])
+            #expect(try commands(["--recording", "1"]) == ["  command    /bin/sh -c exit 0: exit 0"])
         }
     }
 }

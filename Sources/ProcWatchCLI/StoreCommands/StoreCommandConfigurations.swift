@@ -27,15 +27,19 @@ package enum StoreCommandConfigurations {
         abstract: "Summarize a recording: processes, failures, lost events, the process tree, top commands, a timeline.",
         discussion: """
             Reads a file written by `procwatch record` (one still being written, or cut short \
-            by kill -9, reads too). Text by default; --json gives the same as one document; \
-            --pid PID, --tree PID and --comm REGEX select processes of the recording; \
-            --svg and --html write a timeline (one bar per process, nested under its parent, \
-            coloured by program, failed exits in red; the HTML page zooms).
+            by kill -9, reads too, and says which). Text by default; --json gives the same as \
+            one document; --pid PID, --tree PID and --comm REGEX select processes of the \
+            recording (a selection that matches nothing says so, exit status 1); --recording N \
+            or --last picks one of several recordings appended to the file; --svg and --html \
+            write a timeline (one bar per process, nested under its parent, labelled by program \
+            and its most telling argument, coloured by program, failed exits in red; the HTML \
+            page zooms).
 
             Examples:
               procwatch report build.db
               procwatch report build.db --svg timeline.svg --html timeline.html
               procwatch report host.db --since 2026-11-23T03:00Z --until 2026-11-23T04:00Z --comm '^cc1$'
               procwatch report host.db --tree 1234 --json
+              procwatch report run.db --last
             """)
 }

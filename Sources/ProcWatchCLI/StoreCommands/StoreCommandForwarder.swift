@@ -50,8 +50,19 @@ enum StoreBinary {
         execv(path, pointers)
         let reason = String(cString: strerror(errno))
         FileHandleOutput.standardError(
-            "procwatch: \(arguments.dropFirst().first { !$0.hasPrefix("-") } ?? "record") needs \(path) (\(reason)): "
-                + "build it with `swift build -c release`, which puts it next to procwatch")
+            "procwatch: \(arguments.dropFirst().first { ["record", "report"].contains($0) } ?? "record") needs \(path) (\(reason)): "
+                + remedy(directory: directory))
         exit(2)
+    }
+
+    /// How to get `procwatch-store` next to a `procwatch` in `directory`: the build command
+    /// of the configuration it came from (`swift run procwatch` builds only procwatch), or
+    /// the package it was installed from.
+    static func remedy(directory: String) -> String {
+        switch directory.split(separator: "/").last {
+        case "debug": "build it with `swift build --product procwatch-store` (scripts/procwatch builds and runs both)"
+        case "release": "build it with `swift build -c release --product procwatch-store` (scripts/procwatch builds and runs both)"
+        default: "install procwatch-store next to procwatch (the Debian package from scripts/package has both)"
+        }
     }
 }

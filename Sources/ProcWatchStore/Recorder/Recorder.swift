@@ -1,6 +1,9 @@
 import GRDB
 import ProcWatch
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Writes a recording: every event, one row per process, and the job of a recorded command,
 /// into an SQLite file (WAL mode) in batched transactions.
@@ -24,6 +27,10 @@ public final class Recorder: Sendable {
     private let queue: DatabaseQueue
     /// This recording's `meta` row id.
     public let recording: Int64
+    /// The recordings the file held before this one (their `meta` ids; empty for a new file).
+    public let earlierRecordings: [Int64]
+    /// The descriptor holding this recording's ``RecordingLock`` until ``finish(reason:job:)``.
+    private let lock: Atomic<Int32>
     private let pending: Mutex<Pending>
     /// Serializes commits, so rows go to the file in the order they were recorded.
     private let writing = Mutex(())
@@ -39,7 +46,8 @@ public final class Recorder: Sendable {
         let monotonic = StoreClock.monotonicNanoseconds()
         let firstProcess: Int64
         do {
-            (recording, firstProcess) = try queue.write { db in
+            (recording, firstProcess, earlierRecordings) = try queue.write { db in
+                let earlier = try Int64.fetchAll(db, sql: "SELECT id FROM meta ORDER BY id")
                 try db.execute(sql: """
                     INSERT INTO meta (schema_version, program, host, kernel, arguments, command, filters, started,
                                       started_ktime_ns, clock_offset_ns, taskstats)
@@ -49,11 +57,12 @@ public final class Recorder: Sendable {
                                      StoreClock.rfc3339(unixNanoseconds: started), monotonic, started - monotonic, session.taskstats])
                 let id = db.lastInsertedRowID
                 let nextProcess = (try Int64.fetchOne(db, sql: "SELECT max(id) FROM processes") ?? 0) + 1
-                return (id, nextProcess)
+                return (id, nextProcess, earlier)
             }
         } catch {
             throw StoreFile.translate(error, path: path)
         }
+        lock = Atomic(RecordingLock.take(path: path, recording: recording) ?? -1)
         pending = Mutex(Pending(ledger: ProcessLedger(firstID: firstProcess)))
     }
 
@@ -147,6 +156,14 @@ public final class Recorder: Sendable {
             firstError = firstError ?? StoreFile.translate(error, path: path)
         }
         try? queue.close()
+        releaseLock()
         if let firstError { throw firstError }
+    }
+
+    deinit { releaseLock() }
+
+    private func releaseLock() {
+        let descriptor = lock.exchange(-1, ordering: .acquiringAndReleasing)
+        if descriptor >= 0 { close(descriptor) }
     }
 }

@@ -18,6 +18,8 @@ public struct RecordingReport: Sendable {
         public var endReason: String?
         /// Whether taskstats figures (CPU, memory, I/O) were recorded.
         public var taskstats: Bool
+        /// No end yet and its recorder still writes (without an end and a recorder: cut short).
+        public var inProgress: Bool
     }
 
     /// A recorded command's job (a `jobs` row).
@@ -50,8 +52,11 @@ public struct RecordingReport: Sendable {
 
     /// The file it was read from.
     public var path: String
-    /// The recording sessions in the file, oldest first.
+    /// The recording sessions reported, oldest first: every one in the file, or the one
+    /// ``ReportFilter/recording`` chose.
     public var sessions: [Session]
+    /// The ids of every recording in the file.
+    public var recordingsInFile: [Int64]
     /// The window shown (Unix nanoseconds).
     public var start: Int64, end: Int64
     /// The selected processes, depth-first: each followed by its descendants, children by start.

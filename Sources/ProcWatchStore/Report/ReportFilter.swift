@@ -9,6 +9,8 @@ public struct ReportFilter: @unchecked Sendable {
     public var tree: Int32?
     /// Only processes whose name or program matches.
     public var comm: Regex<AnyRegexOutput>?
+    /// Only one recording of a file that holds several (`--recording N`, `--last`).
+    public var recording: RecordingChoice?
 
     /// No filter.
     public init() {}
@@ -42,4 +44,12 @@ public enum TimeBound: Sendable, Hashable {
         case .offset(let seconds): recordingStart + Int64(seconds * 1e9)
         }
     }
+}
+
+/// `--recording N` or `--last`: one recording of a file that `record` appended to.
+public enum RecordingChoice: Sendable, Hashable {
+    /// The recording with this `meta` id (`#N` in the text report).
+    case id(Int64)
+    /// The newest recording.
+    case last
 }

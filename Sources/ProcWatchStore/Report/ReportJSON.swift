@@ -36,7 +36,7 @@ private struct Document: Encodable {
 
     struct Session: Encodable {
         var id: Int64, host: String, kernel: String, command: [String]?, filters: String?
-        var started: String, ended: String?, endReason: String?, taskstats: Bool
+        var started: String, ended: String?, endReason: String?, taskstats: Bool, inProgress: Bool
     }
 
     struct Job: Encodable {
@@ -96,7 +96,8 @@ private struct Document: Encodable {
             lostByReason: report.lostByReason)
         recordings = report.sessions.map {
             Session(id: $0.id, host: $0.host, kernel: $0.kernel, command: $0.command, filters: $0.filters,
-                    started: $0.started, ended: $0.ended, endReason: $0.endReason, taskstats: $0.taskstats)
+                    started: $0.started, ended: $0.ended, endReason: $0.endReason, taskstats: $0.taskstats,
+                    inProgress: $0.inProgress)
         }
         jobs = report.jobs.map {
             Job(command: $0.command, rootPid: $0.rootPID, status: $0.status.map(Status.init), wallS: $0.wallSeconds,

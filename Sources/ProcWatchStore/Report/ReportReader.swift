@@ -4,9 +4,10 @@ import ProcWatch
 
 /// Reads a recording file into a ``RecordingReport``.
 public enum ReportReader {
-    /// Opens `path` read-only (a recording cut short by kill -9 opens too) and reads what
-    /// `filter` selects. Throws one-line errors for a missing file, a file that is not
-    /// SQLite, another program's database and another schema version.
+    /// Opens `path` read-only (a recording in progress or cut short by kill -9 opens too)
+    /// and reads what `filter` selects. Throws one-line errors for a missing, empty,
+    /// truncated or damaged file, a file that is not SQLite, another program's database,
+    /// another schema version and a recording the file does not hold.
     public static func load(path: String, filter: ReportFilter = ReportFilter()) throws(StoreError) -> RecordingReport {
         let queue = try StoreFile.openForReading(path)
         defer { try? queue.close() }
@@ -36,10 +37,25 @@ public enum ReportReader {
             let start: Int64 = row["started_ktime_ns"]
             let end: Int64 = row["ended_ktime_ns"] ?? max(row["last_event"] ?? start, start)
             clocks[id] = SessionClock(offset: offset, start: start + offset, end: end + offset)
+            let ended: String? = row["ended"]
             sessions.append(RecordingReport.Session(
                 id: id, host: row["host"], kernel: row["kernel"], command: strings(row["command"]), filters: row["filters"],
-                started: row["started"], ended: row["ended"], endReason: row["end_reason"], taskstats: row["taskstats"]))
+                started: row["started"], ended: ended, endReason: row["end_reason"], taskstats: row["taskstats"],
+                inProgress: ended == nil && RecordingLock.isHeld(path: path, recording: id)))
         }
+        let held = sessions.map(\.id)
+        if let choice = filter.recording {
+            let id = switch choice {
+            case .id(let id): id
+            case .last: held.last ?? 1
+            }
+            guard let session = sessions.first(where: { $0.id == id }) else {
+                throw StoreError.noSuchRecording(path: path, id: id, held: held)
+            }
+            sessions = [session]
+            clocks = clocks.filter { $0.key == id }
+        }
+        let recordings = sessions.map { "\($0.id)" }.joined(separator: ",")
         let firstStart = clocks.values.map(\.start).min() ?? 0
         let windowStart = max(filter.since?.unixNanoseconds(recordingStart: firstStart) ?? firstStart, firstStart)
         let lastEnd = clocks.values.map(\.end).max() ?? firstStart
@@ -74,7 +90,7 @@ public enum ReportReader {
         let window = "e.ktime_ns + (SELECT clock_offset_ns FROM meta m WHERE m.id = e.recording) BETWEEN ? AND ?"
         for row in try Row.fetchAll(db, sql: """
             SELECT e.event, e.process, e.reason, count(*) AS n, sum(e.count) AS lost FROM events e
-            WHERE \(window) GROUP BY e.event, e.process, e.reason
+            WHERE e.recording IN (\(recordings)) AND \(window) GROUP BY e.event, e.process, e.reason
             """, arguments: [windowStart, windowEnd]) {
             let event: String = row["event"]
             let n: Int = row["n"]
@@ -88,7 +104,7 @@ public enum ReportReader {
             }
             counts[event, default: 0] += n
         }
-        let jobs = try Row.fetchAll(db, sql: "SELECT * FROM jobs ORDER BY id").map { row in
+        let jobs = try Row.fetchAll(db, sql: "SELECT * FROM jobs WHERE recording IN (\(recordings)) ORDER BY id").map { row in
             RecordingReport.JobTotals(
                 command: strings(row["command"]) ?? [], rootPID: row["root_pid"],
                 status: (row["exit_code"] as Int64?).map { ExitStatus(waitStatus: UInt32(truncatingIfNeeded: $0)) },
@@ -96,7 +112,7 @@ public enum ReportReader {
                 cpuSeconds: Double((row["cpu_user_us"] as Int64) + (row["cpu_system_us"] as Int64)) / 1e6,
                 peakRSSKiB: row["peak_rss_kb"], readBytes: row["read_bytes"], writeBytes: row["write_bytes"])
         }
-        return RecordingReport(path: path, sessions: sessions, start: windowStart, end: max(windowEnd, windowStart),
+        return RecordingReport(path: path, sessions: sessions, recordingsInFile: held, start: windowStart, end: max(windowEnd, windowStart),
                                processes: ordered, depths: depths, eventCounts: counts, lostReports: lostReports,
                                lostEvents: lostEvents, lostByReason: lostByReason, jobs: jobs)
     }

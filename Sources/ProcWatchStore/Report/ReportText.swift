@@ -7,12 +7,17 @@ extension RecordingReport {
         lines.append("  span       \(StoreClock.rfc3339(unixNanoseconds: start)) to \(StoreClock.rfc3339(unixNanoseconds: end))"
                      + " (\(Self.seconds(spanSeconds)) s)")
         for session in sessions {
-            let ended = session.endReason.map { "ended by \($0)" } ?? "cut short (no end recorded)"
+            let ended = session.endReason.map { "ended by \($0)" }
+                ?? (session.inProgress ? "in progress (still being recorded)" : "cut short (no end recorded)")
             var line = "  recording  #\(session.id) on \(session.host) (\(session.kernel)), \(ended)"
             if let command = session.command { line += ": " + command.joined(separator: " ") }
             if let filters = session.filters { line += " [\(filters)]" }
             if !session.taskstats { line += "; no taskstats (CPU unknown)" }
             lines.append(line)
+        }
+        if sessions.count > 1 {
+            lines.append("  note       \(sessions.count) recordings appended to one file: the span and figures cover them all;"
+                         + " --recording N (or --last) reports one")
         }
         for job in jobs {
             lines.append("  command    \(job.command.joined(separator: " ")): \(job.status.map { "\($0)" } ?? "running")"

@@ -13,6 +13,15 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
     case notWritable(path: String, reason: String)
     /// The file does not exist (reading).
     case missing(path: String)
+    /// The file exists and holds nothing (reading).
+    case empty(path: String)
+    /// An SQLite file shorter than its own header says (`pages` 0: shorter than the header
+    /// itself): cut off by a copy or a full disk.
+    case truncated(path: String, bytes: Int64, pages: Int64, pageSize: Int64)
+    /// An SQLite file whose pages SQLite cannot read (`detail`: SQLite's own words).
+    case damaged(path: String, detail: String)
+    /// `report --recording N` names a recording the file does not hold.
+    case noSuchRecording(path: String, id: Int64, held: [Int64])
     /// The disk filled up while recording; what was committed before is kept.
     case diskFull(path: String)
     /// Any other SQLite failure.
@@ -31,6 +40,13 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
             "\(path) has schema version \(version), older than this procwatch's (\(StoreSchema.version)): record to a new file"
         case .notWritable(let path, let reason): "cannot write \(path): \(reason)"
         case .missing(let path): "\(path): no such file"
+        case .empty(let path): "\(path) is empty (0 bytes): not a recording"
+        case .truncated(let path, let bytes, 0, _): "\(path) is truncated: \(bytes) bytes, shorter than SQLite's 100-byte header"
+        case .truncated(let path, let bytes, let pages, let pageSize):
+            "\(path) is truncated: \(bytes) bytes, but its SQLite header counts \(pages) pages of \(pageSize) bytes (\(pages * pageSize) bytes)"
+        case .damaged(let path, let detail): "\(path) is damaged: SQLite says \"\(detail)\""
+        case .noSuchRecording(let path, let id, let held):
+            "\(path) has no recording #\(id) (it holds \(held.isEmpty ? "none" : held.map { "#\($0)" }.joined(separator: ", ")))"
         case .diskFull(let path): "the disk is full: recording to \(path) stopped; everything committed before is kept"
         case .database(let path, let message): "\(path): \(message)"
         }

@@ -10,7 +10,7 @@ enum StoreFile {
 
     /// Opens (creating it if needed) a file to record into: WAL mode, schema checked or created.
     static func openForRecording(_ path: String) throws(StoreError) -> DatabaseQueue {
-        let existing = try checkHeader(path)
+        let existing = try inspect(path) == .sqlite
         try checkWritable(path, exists: existing)
         var configuration = Configuration()
         configuration.label = "procwatch.record"
@@ -36,7 +36,11 @@ enum StoreFile {
 
     /// Opens a recording read-only (a recording in progress or cut short by kill -9 opens too).
     static func openForReading(_ path: String) throws(StoreError) -> DatabaseQueue {
-        guard try checkHeader(path) else { throw .missing(path: path) }
+        switch try inspect(path) {
+        case .absent: throw .missing(path: path)
+        case .empty: throw .empty(path: path)
+        case .sqlite: break
+        }
         var configuration = Configuration()
         configuration.readonly = true
         configuration.label = "procwatch.report"
@@ -51,19 +55,46 @@ enum StoreFile {
         }
     }
 
-    /// Whether the file exists (and is not empty); throws if it is not SQLite.
-    private static func checkHeader(_ path: String) throws(StoreError) -> Bool {
+    /// What a path holds, judged from its first 100 bytes (SQLite's header).
+    enum Contents: Equatable {
+        /// No such file.
+        case absent
+        /// A file of 0 bytes (SQLite takes it for a new database).
+        case empty
+        /// An SQLite database at least as long as its header says.
+        case sqlite
+    }
+
+    /// Reads the header: throws for a file that is not SQLite, and for one shorter than its
+    /// header says (which SQLite would call "not a database" or "malformed").
+    static func inspect(_ path: String) throws(StoreError) -> Contents {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
-            if errno == ENOENT { return false }
+            if errno == ENOENT { return .absent }
             throw .notWritable(path: path, reason: String(cString: strerror(errno)))
         }
         defer { close(descriptor) }
-        var bytes = [UInt8](repeating: 0, count: header.count)
+        var bytes = [UInt8](repeating: 0, count: 100)
         let count = read(descriptor, &bytes, bytes.count)
-        if count == 0 { return false }
-        guard count == header.count, bytes == header else { throw .notSQLite(path: path) }
-        return true
+        if count == 0 { return .empty }
+        guard count >= header.count, Array(bytes[..<header.count]) == header else { throw .notSQLite(path: path) }
+        guard count == 100 else { throw .truncated(path: path, bytes: Int64(count), pages: 0, pageSize: 0) }
+        func bigEndian(_ offset: Int, _ width: Int) -> Int64 {
+            bytes[offset..<(offset + width)].reduce(0) { $0 << 8 | Int64($1) }
+        }
+        let pageSize = bigEndian(16, 2) == 1 ? 65536 : bigEndian(16, 2)
+        let pages = bigEndian(28, 4)
+        // The page count is valid only while the change counter matches "version valid for",
+        // and says nothing while a write-ahead log holds pages: a checkpoint that the disk
+        // filled up in the middle of leaves the new header on a short file, and SQLite reads
+        // the rest from the log.
+        var status = stat(), log = stat()
+        let logged = stat(path + "-wal", &log) == 0 && log.st_size > 0
+        if pages > 0, !logged, bigEndian(24, 4) == bigEndian(92, 4), fstat(descriptor, &status) == 0,
+           Int64(status.st_size) < pages * pageSize {
+            throw .truncated(path: path, bytes: Int64(status.st_size), pages: pages, pageSize: pageSize)
+        }
+        return .sqlite
     }
 
     /// SQLite needs the file and, for its WAL and shared-memory files, the directory.
@@ -120,7 +151,9 @@ enum StoreFile {
     static func translate(_ error: any Error, path: String) -> StoreError {
         guard let error = error as? DatabaseError else { return .database(path: path, message: "\(error)") }
         switch error.resultCode {
-        case .SQLITE_NOTADB, .SQLITE_CORRUPT: return .notSQLite(path: path)
+        // Only opened once its header was checked: SQLite then says "not a database" of a
+        // file whose pages it cannot make sense of.
+        case .SQLITE_NOTADB, .SQLITE_CORRUPT: return .damaged(path: path, detail: error.message ?? "\(error.resultCode)")
         case .SQLITE_FULL: return .diskFull(path: path)
         case .SQLITE_READONLY, .SQLITE_CANTOPEN, .SQLITE_PERM, .SQLITE_IOERR:
             return .notWritable(path: path, reason: error.message ?? "\(error.resultCode)")

@@ -1,7 +1,8 @@
 import ProcWatch
 
 /// The timeline as SVG: one bar per process from start to end, rows in depth-first order
-/// (each process's group nested inside its parent's `<g>`, its label indented by depth),
+/// (each process's group nested inside its parent's `<g>`, its label — program and most
+/// telling argument, see ``ProcessLabel`` — indented by depth),
 /// coloured by program, with an exit marker (red when it failed) and a `<title>` (the
 /// command line and figures) that browsers show on hover.
 ///
@@ -85,7 +86,10 @@ public struct TimelineSVG {
         if let status = process.status { title += "\n\(status)" }
         var out = "<g class=\"process\(process.failed ? " failed" : "")\" data-pid=\"\(process.pid)\" data-id=\"\(process.id)\" "
             + "data-depth=\"\(depth)\">\n<title>\(Self.escape(title))</title>\n"
-        let label = String(repeating: "  ", count: depth) + "\(process.pid) \(process.displayName)"
+        // The program and its most telling argument; the whole command line is in the title.
+        let name = process.commandLine.isEmpty ? process.displayName
+            : ProcessLabel.label(program: process.program, commandLine: process.commandLine)
+        let label = String(repeating: "  ", count: depth) + "\(process.pid) \(name)"
         let maxCharacters = Int(labelWidth / 6.7)
         let shown = label.count > maxCharacters ? String(label.prefix(maxCharacters - 1)) + "…" : label
         out += "<text x=\"4\" y=\"\(Self.number(y + rowHeight - 4))\" xml:space=\"preserve\">\(Self.escape(shown))</text>\n"

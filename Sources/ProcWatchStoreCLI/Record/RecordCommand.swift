@@ -28,6 +28,15 @@ struct RecordCommand: AsyncParsableCommand {
     /// Seconds between commits while events arrive.
     static let commitInterval = 0.01
 
+    /// What `record` says when the file already holds recordings (a report then spans them
+    /// all unless told which one), or nil for a new file.
+    static func appendingNotice(path: String, earlier: [Int64], this recording: Int64) -> String? {
+        guard !earlier.isEmpty else { return nil }
+        let held = earlier.count == 1 ? "1 earlier recording" : "\(earlier.count) earlier recordings"
+        return "procwatch: \(path) holds \(held): appending this one as #\(recording)"
+            + " (`procwatch report \(path) --recording \(recording)`, or --last, reports it alone)"
+    }
+
     func run() async throws {
         let selecting = root.selecting
         let duration = root.duration
@@ -46,6 +55,9 @@ struct RecordCommand: AsyncParsableCommand {
         do { recorder = try Recorder(path: output, session: session) } catch {
             FileHandleOutput.standardError("procwatch: \(error)")
             throw ExitCode(64)
+        }
+        if let notice = Self.appendingNotice(path: output, earlier: recorder.earlierRecordings, this: recorder.recording) {
+            FileHandleOutput.standardError(notice)
         }
         let pipeline = RecordPipeline(recorder: recorder, selection: selection, filter: filter,
                                       ownPID: getpid(), recordsCommand: !arguments.isEmpty)

@@ -30,8 +30,18 @@ struct ReportCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Only what ran at or before this time (as --since). Example: --until 60", valueName: "TIME"))
     var until: String?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Only recording N of a file that several `record` runs appended to (the text report numbers them #1, #2, ...). Example: --recording 2",
+        valueName: "N"))
+    var recording: Int64?
+
+    @Flag(name: .long, help: "Only the newest recording of the file. Example: procwatch report run.db --last")
+    var last = false
+
     func validate() throws {
         try root.rejectOptions(notUsedBy: "report", used: ["--json", "--pid", "--tree", "--comm"])
+        if let recording, recording < 1 { throw ValidationError("--recording takes a recording number (1 or more), not \(recording)") }
+        if recording != nil, last { throw ValidationError("--recording and --last both choose a recording: use one") }
         _ = try filter()
     }
 
@@ -48,18 +58,51 @@ struct ReportCommand: ParsableCommand {
         filter.tree = root.selecting.tree
         // The live view's option parsing, so --comm is compiled and refused the same way.
         filter.comm = try root.selecting.filter(checkingProcesses: false).comm
+        filter.recording = last ? .last : recording.map { .id($0) }
         return filter
     }
 
+    /// The selection as typed, for "nothing matches": `--pid 1 --since 10`.
+    var selectionDescribed: String {
+        var parts: [String] = []
+        if let pid = root.selecting.pid { parts.append("--pid \(pid)") }
+        if let tree = root.selecting.tree { parts.append("--tree \(tree)") }
+        if let comm = root.selecting.comm { parts.append("--comm '\(comm)'") }
+        if let since { parts.append("--since \(since)") }
+        if let until { parts.append("--until \(until)") }
+        return parts.joined(separator: " ")
+    }
+
     func run() throws {
-        let report: RecordingReport
-        do { report = try ReportReader.load(path: file, filter: try filter()) } catch {
+        // The timeline files are opened before the recording is read: a path that cannot be
+        // written is refused before anything is printed.
+        var outputs: [(OutputFile, (TimelineSVG) -> String)] = []
+        do {
+            if let svg { outputs.append((try OutputFile(path: svg), { $0.render() })) }
+            if let html { outputs.append((try OutputFile(path: html), { TimelineHTML(timeline: $0).render() })) }
+        } catch {
+            for (output, _) in outputs { output.abandon() }
             FileHandleOutput.standardError("procwatch: \(error)")
             throw ExitCode(64)
         }
+        let report: RecordingReport
+        do { report = try ReportReader.load(path: file, filter: try filter()) } catch {
+            for (output, _) in outputs { output.abandon() }
+            FileHandleOutput.standardError("procwatch: \(error)")
+            throw ExitCode(64)
+        }
+        if report.processes.isEmpty, !selectionDescribed.isEmpty {
+            for (output, _) in outputs { output.abandon() }
+            FileHandleOutput.standardError("procwatch: no process in \(file) matches \(selectionDescribed)")
+            throw ExitCode(1)
+        }
         let timeline = TimelineSVG(report: report)
-        if let svg { try write(timeline.render(), to: svg) }
-        if let html { try write(TimelineHTML(timeline: timeline).render(), to: html) }
+        for (output, render) in outputs {
+            do { try output.write(render(timeline)) } catch {
+                FileHandleOutput.standardError("procwatch: \(error)")
+                throw ExitCode(1)
+            }
+        }
         if root.json {
             do { FileHandleOutput.standardOutput(try report.json()) } catch {
                 FileHandleOutput.standardError("procwatch: report: \(error)")
@@ -69,19 +112,38 @@ struct ReportCommand: ParsableCommand {
             FileHandleOutput.standardOutput(report.text())
         }
     }
+}
 
-    private func write(_ text: String, to path: String) throws {
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else {
-            FileHandleOutput.standardError("procwatch: cannot write \(path): \(String(cString: strerror(errno)))")
-            throw ExitCode(64)
-        }
+/// A file the report writes, opened (created if needed, not yet truncated) before any work.
+struct OutputFile {
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    let path: String
+    private let descriptor: Int32
+    /// Whether opening created it (then giving up removes it again).
+    private let created: Bool
+
+    init(path: String) throws(Failure) {
+        self.path = path
+        created = access(path, F_OK) != 0
+        descriptor = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw Failure(description: "cannot write \(path): \(String(cString: strerror(errno)))") }
+    }
+
+    /// Replaces the file's contents with `text`, then closes it.
+    func write(_ text: String) throws(Failure) {
+        defer { close(descriptor) }
+        guard ftruncate(descriptor, 0) == 0 else { throw Failure(description: "cannot write \(path): \(String(cString: strerror(errno)))") }
         let output = LineOutput(descriptor: descriptor)
         output.write(text)
+        if output.failed { throw Failure(description: "cannot write \(path): \(String(cString: strerror(errno)))") }
+    }
+
+    /// Closes it untouched, removing it if opening created it.
+    func abandon() {
         close(descriptor)
-        if output.failed {
-            FileHandleOutput.standardError("procwatch: cannot write \(path): \(String(cString: strerror(errno)))")
-            throw ExitCode(1)
-        }
+        if created { unlink(path) }
     }
 }
