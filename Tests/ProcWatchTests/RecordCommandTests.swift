@@ -103,11 +103,14 @@ extension LiveKernelTests {
             let pipeline = RecordPipeline(recorder: recorder, selection: .all, filter: LiveFilter(),
                                           ownPID: getpid(), recordsCommand: false)
             let stage = EnrichmentStage(options: .init(seedsFromProc: false), files: { ProcFS() }, exitRecords: { listener })
-            for _ in 0..<60 { _ = try Spawn.run(["/bin/true"]) }
-            // Two batches as the reader hands them over: the first finds the overflow, the
-            // second nothing new.
+            var last: Int32 = 0
+            for _ in 0..<60 { last = try Spawn.run(["/bin/true"]).pid }
+            // Two batches as the reader hands them over, each with an exit (records are read
+            // for batches that hold one): the first finds the overflow, the second nothing new.
+            let exit = ProcessEvent(detail: .exit(TaskID(pid: last, tid: last), waitStatus: 0, exitSignal: 17,
+                                                  parent: TaskID(pid: getpid(), tid: getpid())), timestamp: .now)
             for _ in 0..<2 {
-                stage.prepare([])
+                stage.prepare([.event(exit)])
                 if let lost = stage.exitRecordLoss() { pipeline.handle(stage.enrich(lost, at: nil)) }
             }
             try #require(listener.overflowCount >= 1)
