@@ -78,6 +78,9 @@ final class EnrichmentStage: @unchecked Sendable {
         // its exit event is sent) and is named by its exit record.
         var latest: [Int32: Int] = [:]
         var hasExit = false
+        // Whether an exec of the batch will need its exit record for a name (its process
+        // is gone, or exited within the batch).
+        var gone = false
         for (index, message) in messages.enumerated() {
             guard case .event(let event) = message else { continue }
             switch event.detail {
@@ -85,13 +88,12 @@ final class EnrichmentStage: @unchecked Sendable {
                 if let earlier = latest.updateValue(index, forKey: task.pid) { supersededExecs.insert(earlier) }
             case .exit(let task, _, _, _):
                 hasExit = true
-                if !task.isThread { latest[task.pid] = nil }
+                if !task.isThread, latest.removeValue(forKey: task.pid) != nil { gone = true }
             default:
                 break
             }
         }
         let hasExec = !latest.isEmpty || !supersededExecs.isEmpty
-        var gone = false
         if !latest.isEmpty {
             let order = latest.sorted { $0.value < $1.value }
             let snapshots = files.readExecs(of: order.map(\.key), executables: table.readsExecutables)
