@@ -127,6 +127,29 @@ struct EnrichmentTests {
         #expect(enriched.map { $0.exitRecord?.userMicroseconds } == [7, 9])
     }
 
+    @Test func forNamesOnlyRecordsAreReadWhenANameIsMissingOrEveryFewDozenExits() {
+        let files = ScriptedProcFS()
+        files[901] = .init(parent: 100, name: "make", commandLine: ["make"])
+        let records = ScriptedExitRecords()
+        let driver = StageDriver(files: files, exitRecords: records, exitRecordMode: .names)
+        // Named at its exec: its exit needs no record, and none is read for it.
+        _ = driver.batch([event(.exec(task(901)), at: 1)])
+        records.exited(901, name: "make")
+        #expect(driver.batch([exit(901, at: 2)]).map { $0.exitRecord?.name } == [nil])
+        // An exec whose process exited within its batch is named from the records (read now).
+        records.exited(902, name: "true")
+        let quick = driver.batch([event(.exec(task(902)), at: 3), exit(902, at: 4)])
+        #expect(quick.map { $0.process?.name } == ["true", "true"])
+        #expect(quick.map { $0.exitRecord?.name } == [nil, "true"])
+        // Named processes: the records are read at the 32nd exit since the last read (the
+        // earlier ones' records are read then too, after their events went out).
+        for pid in Int32(1000)..<1032 { files[pid] = .init(name: "sh", commandLine: ["sh"]) }
+        _ = driver.batch((Int32(1000)..<1032).map { event(.exec(task($0)), at: UInt64($0)) })
+        for pid in Int32(1000)..<1032 { records.exited(pid, name: "sh") }
+        let exits = driver.batch((Int32(1000)..<1032).map { exit($0, at: UInt64($0) + 100) })
+        #expect(exits.filter { $0.exitRecord != nil }.map(\.event.pid) == [1031])
+    }
+
     @Test func droppedExitRecordsAreReportedAsLost() {
         let records = ScriptedExitRecords()
         let driver = StageDriver(exitRecords: records)
