@@ -129,10 +129,7 @@ package final class NetlinkSocket: NetlinkTransport {
     /// ``setCoalescing(_:)`` off there are no pauses at all.
     package func receive(into batch: DatagramBatch, timeout: Duration?) throws(NetlinkError) -> ReceiveOutcome {
         while true {
-            // Emptied before the socket is read: whatever rings it from now on is not yet
-            // in this read, and ends the pause that may follow.
-            let (doorbell, pausing) = coalescingState.withLock { ($0.doorbell, $0.pausing) }
-            if pausing, doorbell >= 0 { Self.empty(doorbell) }
+            let doorbell = coalescingState.withLock { $0.doorbell }
             batch.resetHeaders()
             let received = procwatch_recvmmsg(descriptor, batch.headers, UInt32(batch.capacity), Int32(MSG_DONTWAIT), nil)
             if received > 0 {
@@ -252,6 +249,10 @@ package final class NetlinkSocket: NetlinkTransport {
         _ = try retryingOnInterrupt("ppoll") {
             withUnsafeMutableBytes(of: &fds) { procwatch_ppoll($0.baseAddress!.assumingMemoryBound(to: pollfd.self), 2, pause) }
         }
+        // Rung: emptied before the socket is read again, so whatever rings it from now on
+        // is not in that read and ends the next pause at once (nothing ever waits; at worst
+        // one pause ends for an exec that was already read).
+        if fds.0.revents != 0 { Self.empty(doorbell) }
         var counter: UInt64 = 0
         return read(wakeDescriptor, &counter, 8) == 8
     }

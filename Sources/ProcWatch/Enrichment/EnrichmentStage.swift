@@ -20,8 +20,10 @@ final class EnrichmentStage: @unchecked Sendable {
     /// theirs to ask: without them, ended processes are swept from /proc now and then).
     static let neededKinds: ProcessEventKinds = [.fork, .exec, .comm, .uid]
 
-    /// Records kept for exit events still to come (exits filtered out never claim theirs).
-    static let pendingRecordLimit = 8192
+    /// Records kept for exit events still to come, at least (exits filtered out never claim
+    /// theirs): for accounting as many as a reader far behind a storm may need; for names,
+    /// read only now and then, far fewer (most arrive after their exit event went out).
+    private var pendingRecordLimit: Int { recordsEveryExit ? 8192 : 1024 }
 
     let table: ProcessTable
     private let files: any ProcFileSystem
@@ -139,7 +141,7 @@ final class EnrichmentStage: @unchecked Sendable {
             let previous = table[task.pid]
             return EnrichedEvent(event: event, process: table.apply(event, exec: nil, exitName: nil), previous: previous)
         case .exit(let task, _, _, _):
-            let record = exitRecord(of: task.tid, unnamed: table[task.pid].map { $0.name.isEmpty || $0.commandLine.isEmpty } ?? true)
+            let record = exitRecord(of: task.tid) { [table] in table.lacksName(task.pid) }
             return EnrichedEvent(event: event, process: table.apply(event, exec: nil, exitName: record?.name),
                                  exitRecord: record)
         default:
@@ -165,10 +167,10 @@ final class EnrichmentStage: @unchecked Sendable {
             pendingRecords[record.id] = (record, nextSerial)
             pendingOrder.append((record.id, nextSerial))
         }
-        if pendingOrder.count > 2 * Self.pendingRecordLimit {
+        if pendingOrder.count > 2 * pendingRecordLimit {
             // Keep the newest arrivals; older records belong to exit events that never came
             // (filtered out in the kernel, or lost).
-            let dropped = pendingOrder.count - Self.pendingRecordLimit
+            let dropped = pendingOrder.count - pendingRecordLimit
             for entry in pendingOrder.prefix(dropped) where pendingRecords[entry.tid]?.serial == entry.serial {
                 pendingRecords[entry.tid] = nil
             }
@@ -178,11 +180,11 @@ final class EnrichmentStage: @unchecked Sendable {
 
     /// The exit record of `tid` for its exit event. For names only, the records are read
     /// when the process is `unnamed` (its exec was not read) or every few dozen exits.
-    private func exitRecord(of tid: Int32, unnamed: Bool) -> TaskstatsRecord? {
+    private func exitRecord(of tid: Int32, unnamed: () -> Bool) -> TaskstatsRecord? {
         guard exitRecords != nil else { return nil }
         if !recordsEveryExit, !drainedThisBatch {
             exitsSinceDrain += 1
-            if unnamed || exitsSinceDrain >= Self.exitsPerDrain { drainExitRecords() }
+            if exitsSinceDrain >= Self.exitsPerDrain || unnamed() { drainExitRecords() }
         }
         // Its place in `pendingOrder` stays until the next trim: cheaper than a search.
         return pendingRecords.removeValue(forKey: tid)?.record

@@ -62,6 +62,12 @@ public final class ProcessTable: Sendable {
     /// The record of a live (or just exited) process.
     public subscript(pid: Int32) -> ProcessRecord? { state.withLock { $0.records[pid] } }
 
+    /// Whether the table lacks a process's name or command line (unknown counts as lacking):
+    /// its exec could not be read, and only its exit record can still name it.
+    func lacksName(_ pid: Int32) -> Bool {
+        state.withLock { state in state.records[pid].map { $0.name.isEmpty || $0.commandLine.isEmpty } ?? true }
+    }
+
     /// The chain of known ancestors of `pid`, nearest first (at most 64).
     public func ancestors(of pid: Int32) -> [ProcessRecord] {
         state.withLock { state in
