@@ -19,12 +19,14 @@ struct RunCommand: AsyncParsableCommand {
 
             Examples:
               procwatch run -- make -j2
+              procwatch run -s -d -- make -j2
               procwatch run --json -o report.json -- ./build.sh
               procwatch run --wait-all -- ./starts-a-daemon
             """)
 
-    /// `--json` is the root command's flag (an option both declared would be parsed into
-    /// the root's): `procwatch run --json -- make` prints the report as one JSON document.
+    /// `--json`, `-s`, `-d`, `--width` and `--no-truncate` are the root command's (an option
+    /// both declared would be parsed into the root's): `procwatch run --json -- make` prints
+    /// the report as one JSON document.
     @ParentCommand var root: ProcWatchCommand
 
     @Option(name: [.customShort("o"), .long], help: ArgumentHelp(
@@ -39,7 +41,7 @@ struct RunCommand: AsyncParsableCommand {
     var command: [String] = []
 
     func validate() throws {
-        try root.rejectOptions(notUsedBy: "run", used: ["--json"])
+        try root.rejectOptions(notUsedBy: "run", used: ["--json", "-s", "-d", "--width", "--no-truncate"])
         guard !command.drop(while: { $0 == "--" }).isEmpty else { throw ValidationError("run needs a command: procwatch run -- COMMAND [ARGS...]") }
     }
 
@@ -89,6 +91,10 @@ struct RunCommand: AsyncParsableCommand {
         var report = RunReport(command: arguments, status: ExitStatus(waitStatus: UInt32(bitPattern: status)),
                                wallSeconds: wall, job: job, root: child, missing: missing)
         report.lostRecords = recorder.lostExitRecords
+        report.shortNames = root.shortNames
+        report.stripDirectory = root.stripDirectory
+        // Cut to the terminal's width on one (or to --width); whole in a file or a pipe.
+        report.width = output == nil ? root.lineWidth?.current : root.width
         let text = root.json ? report.json() : report.text()
         if let output {
             let descriptor = open(output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
