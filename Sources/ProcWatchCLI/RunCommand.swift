@@ -14,8 +14,18 @@ struct RunCommand: AsyncParsableCommand {
             Prints wall time, user and system CPU of every process, peak RSS, bytes read and \
             written, processes and threads started, failed processes, and the process tree. \
             Exits with the command's own status (128+N when a signal N killed it). CPU, memory \
-            and I/O come from the kernel's taskstats exit records (root or CAP_NET_ADMIN). \
-            With --json (written after `run`) the report is one JSON document.
+            and I/O come from the kernel's taskstats exit records (root or CAP_NET_ADMIN), \
+            which count CPU in scheduler ticks: it is printed to the millisecond. The tree \
+            lists children by the CPU of their whole subtree, and shows a process's own CPU \
+            and its subtree's.
+
+            Options of procwatch that apply, written after `run`:
+              --json               the report as one JSON document
+              -s                   programs without their arguments
+              -d                   programs without their directory
+              --width <COLUMNS>    cut lines to this many columns (default: the
+                                   terminal's width; piped or -o: whole)
+              --no-truncate        never cut lines
 
             Examples:
               procwatch run -- make -j2
