@@ -145,6 +145,33 @@ extension LiveKernelTests {
             #expect(cut.count == 60 && cut.hasSuffix("…"), "\(cut)")
         }
 
+        /// On a terminal, lines are cut to its width, and to the new width after a resize.
+        @Test func aTerminalsLinesFollowItsWidth() throws {
+            let long = String(repeating: "x", count: 200)
+            let gate = try cli.gatedRoot("/bin/sh -c 'sleep 0.1; : \(long)'; sleep 1; /bin/sh -c 'sleep 0.1; : \(long)'")
+            let (master, terminal) = try FrontEndOutputTests.pseudoTerminal(columns: 120)
+            defer { close(master) }
+            let pid = try Spawn.start([Spawn.procwatchBinary, "--color", "never", "-e", "exec", "--tree", "\(gate.pid)", "-D", "3"],
+                                      stdout: terminal)
+            close(terminal)
+            usleep(700_000)  // subscribed (another listener on the host would make a probe say so at once)
+            gate.release()
+            usleep(500_000)  // the first sh ran; the second comes in a second
+            var size = winsize(ws_row: 30, ws_col: 100, ws_xpixel: 0, ws_ypixel: 0)
+            try #require(ioctl(master, UInt(TIOCSWINSZ), &size) == 0)
+            kill(pid, SIGWINCH)  // the terminal is no one's controlling terminal: say it ourselves
+            Spawn.wait(gate.pid)
+            #expect(Spawn.wait(pid) == 0)
+            // What procwatch wrote stays readable on the master end after it exited (then EIO).
+            // The terminal ends lines with CR LF (one Character in Swift).
+            let output = String(decoding: Spawn.readAll(master), as: UTF8.self)
+            let lines = output.split(whereSeparator: \.isNewline).map(String.init)
+            #expect(lines.first?.hasPrefix("TIME ") == true, "\(lines)")
+            let shells = lines.filter { $0.contains(" /bin/sh -c sleep 0.1; :") }
+            #expect(shells.map(\.count) == [120, 100], "\(output.debugDescription)")
+            #expect(shells.allSatisfy { $0.hasSuffix("…") }, "\(shells)")
+        }
+
         /// A wrapper that burns nothing itself but whose child burns much comes before a
         /// sibling that burns a little itself; figures to the millisecond.
         @Test func runSortsTheTreeBySubtreeCPU() throws {

@@ -80,19 +80,9 @@ struct FrontEndOutputTests {
 
     /// A terminal's width is read again after SIGWINCH; a pipe has none (output stays whole).
     @Test func theTerminalsWidthFollowsResizes() throws {
-        // A pseudo-terminal, by hand (posix_openpt and friends are not in Swift's Glibc):
-        // TIOCSPTLCK unlocks it, TIOCGPTN names it (_IOW/_IOR('T', 0x31/0x30, int)).
-        let master = open("/dev/ptmx", O_RDWR | O_NOCTTY)
-        try #require(master >= 0)
-        defer { close(master) }
-        var unlock: Int32 = 0
-        var number: UInt32 = 0
-        try #require(ioctl(master, 0x4004_5431, &unlock) == 0 && ioctl(master, 0x8004_5430, &number) == 0)
-        let terminal = open("/dev/pts/\(number)", O_RDWR | O_NOCTTY)
-        try #require(terminal >= 0)
-        defer { close(terminal) }
+        let (master, terminal) = try Self.pseudoTerminal(columns: 100)
+        defer { close(master); close(terminal) }
         var size = winsize(ws_row: 30, ws_col: 100, ws_xpixel: 0, ws_ypixel: 0)
-        try #require(ioctl(terminal, UInt(TIOCSWINSZ), &size) == 0)
         let width = try #require(LineWidth(following: terminal))
         #expect(width.current == 100)
         size.ws_col = 60
@@ -108,6 +98,22 @@ struct FrontEndOutputTests {
         #expect(LineWidth(following: ends[1]) == nil)
         #expect(LineWidth.standardOutput(width: 50, truncate: true)?.current == 50)
         #expect(LineWidth.standardOutput(width: nil, truncate: false) == nil)
+    }
+
+    /// A pseudo-terminal `columns` wide: its master and terminal ends. By hand (posix_openpt
+    /// and friends are not in Swift's Glibc): TIOCSPTLCK unlocks it, TIOCGPTN names it
+    /// (_IOW/_IOR('T', 0x31/0x30, int)).
+    static func pseudoTerminal(columns: UInt16) throws -> (master: Int32, terminal: Int32) {
+        let master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC)
+        try #require(master >= 0)
+        var unlock: Int32 = 0
+        var number: UInt32 = 0
+        try #require(ioctl(master, 0x4004_5431, &unlock) == 0 && ioctl(master, 0x8004_5430, &number) == 0)
+        let terminal = open("/dev/pts/\(number)", O_RDWR | O_NOCTTY | O_CLOEXEC)
+        try #require(terminal >= 0)
+        var size = winsize(ws_row: 30, ws_col: columns, ws_xpixel: 0, ws_ypixel: 0)
+        try #require(ioctl(terminal, UInt(TIOCSWINSZ), &size) == 0)
+        return (master, terminal)
     }
 
     // MARK: run's tree
