@@ -14,7 +14,7 @@ struct JobsCommand: AsyncParsableCommand {
             A process joins the group of its parent at fork and stays in it when re-parented; \
             when it execs into a program a rule claims, it moves to that group (the nearest \
             claim wins). Columns: live members, processes started, threads, failed exits, the \
-            most members alive at once, CPU (exited members from their exit records, live ones \
+            most members alive at once, CPU to the millisecond (exited members from their exit records, live ones \
             asked of the kernel; root) and wall time from first arrival to last exit once the \
             group is empty. -D applies.
 
@@ -55,19 +55,21 @@ struct JobsCommand: AsyncParsableCommand {
                 }
                 return (name, .uid(uid))
             }
+            // Checked here, one rule at a time, so that the error names the group that is wrong.
+            do { _ = try Regex(rule) } catch {
+                throw ValidationError("--group \(definition): '\(rule)' is not a valid regular expression: \(error)")
+            }
             return (name, .name(rule))
         }
     }
 
     func validate() throws {
-        try root.rejectOptions(notUsedBy: "jobs", used: ["-D", "-r"])
+        try root.rejectOptions(notUsedBy: "jobs", used: ["-D", "-r", "--include-self"])
         guard !group.isEmpty else { throw ValidationError("jobs needs at least one --group NAME=RULE") }
         if !(interval >= 0.01 && interval <= 1e6) {
             throw ValidationError("--interval takes a number of seconds from 0.01 to 1000000, not \(interval)")
         }
-        do { _ = try JobGroups(rules: try rules()) } catch let error as ValidationError { throw error } catch {
-            throw ValidationError("--group: not a valid regular expression: \(error)")
-        }
+        _ = try rules()
     }
 
     func run() async throws {
@@ -77,13 +79,16 @@ struct JobsCommand: AsyncParsableCommand {
         let query = try? TaskstatsQuery()
         let output = LineOutput()
         let redraw = isatty(1) == 1
+        // procwatch's own process joins no group (a `pid:` rule for the shell that started
+        // it, or a rule for its user, would claim it) unless --include-self.
+        let ownPID: Int32? = root.selecting.includeSelf ? nil : getpid()
         let render: @Sendable () -> String = {
             var lines = [pad("GROUP", 16) + left("LIVE", 6) + left("STARTED", 9) + left("THREADS", 9) + left("FAILED", 8)
                          + left("PEAK", 6) + left("CPU", 10) + left("WALL", 10)]
             for summary in groups.summaries {
                 // Exited members from their exit records, live ones asked of the kernel now.
                 let live = query.map { groups.liveCPUMicroseconds(of: summary.name, using: $0) } ?? 0
-                let cpu = source.exitRecordsError != nil ? "-" : JSONRenderer.decimal(Double(summary.usage.cpuMicroseconds + live) / 1e6) + "s"
+                let cpu = source.exitRecordsError != nil ? "-" : RunReport.cpu(summary.usage.cpuMicroseconds + live) + "s"
                 let wall = summary.wallSeconds.map { JSONRenderer.decimal($0) + "s" } ?? "-"
                 lines.append(pad(summary.name, 16) + left("\(summary.live)", 6) + left("\(summary.started)", 9)
                              + left("\(summary.threads)", 9) + left("\(summary.failed)", 8) + left("\(summary.peak)", 6)
@@ -96,6 +101,7 @@ struct JobsCommand: AsyncParsableCommand {
         try await LiveSession.run(
             source: source, kinds: [.fork, .exec, .comm, .uid, .exit],
             handle: { enriched in
+                if let ownPID, enriched.event.subject?.pid == ownPID { return }
                 if case .lost(let count, .taskstats, _) = enriched.event.detail {
                     lostRecords.add(Swift.max(count ?? 1, 1), ordering: .relaxed)
                 }
@@ -106,7 +112,7 @@ struct JobsCommand: AsyncParsableCommand {
             started: {
                 // The processes running already join their groups now (rules and roots alike),
                 // as if watched since birth: a rule claims a daemon that started before procwatch.
-                groups.adopt(source.processTable?.records ?? [], at: Clocks.monotonicNanoseconds())
+                groups.adopt((source.processTable?.records ?? []).filter { $0.pid != ownPID }, at: Clocks.monotonicNanoseconds())
             })
         output.write(render())
     }

@@ -27,18 +27,19 @@ package struct ProcWatchCommand: AsyncParsableCommand {
               procwatch -e exec,exit -D 10           execs and exits for ten seconds
               procwatch -e nonzeroexit               only processes that failed
               procwatch --json -e all > events.jsonl every event as JSON lines
-              procwatch --tree 1234 --ancestry      a process, its descendants, and their ancestry
-              procwatch --comm '^(cc1|ld)$' -x       compiler and linker runs, with users and tty
-              procwatch -q -D 5                      statistics only, after five seconds
-              procwatch stats                        a live table per command, refreshed like top
+              procwatch --tree 1234 --ancestry       a process tree, with ancestry
+              procwatch --comm '^(cc1|ld)$' -x       compilers and linkers, with users
+              procwatch -q -D 5                      statistics only, after 5 seconds
+              procwatch stats                        a live table per command
               procwatch run -- make -j2              time(1) for a whole process tree
-              procwatch record -o build.db -- make   every event and process of a build, in SQLite
-              procwatch report build.db --svg t.svg  its summary, process tree and timeline
+              procwatch record -o build.db -- make   a build's events, in SQLite
+              procwatch report build.db --svg t.svg  its summary, tree and timeline
             """,
         version: ProcWatchVersion.description,
         subcommands: [StatsCommand.self, RunCommand.self, JobsCommand.self] + storeCommands) }
 
-    @Option(name: .customShort("D"), help: ArgumentHelp("Stop after this many seconds. Example: -D 10", valueName: "SECONDS"))
+    // `.unconditional`: `-D -5` is a bad value to name, not a missing one.
+    @Option(name: .customShort("D"), parsing: .unconditional, help: ArgumentHelp("Stop after this many seconds. Example: -D 10", valueName: "SECONDS"))
     package var duration: Double?
 
     @Flag(name: .customShort("S"), help: "Show statistics at the end of the run (per command, forks/s, top forkers, failures, losses); with --json they go to standard error, so standard output stays JSON lines. Example: procwatch -S -D 10")
@@ -82,7 +83,19 @@ package struct ProcWatchCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Colour (and glyphs): auto (on a terminal), always, never. Example: --color never", valueName: "WHEN"))
     var color: ColorChoice = .auto
 
-    enum ColorChoice: String, ExpressibleByArgument { case auto, always, never }
+    // CaseIterable: an unknown value's error lists the valid ones.
+    enum ColorChoice: String, CaseIterable, ExpressibleByArgument { case auto, always, never }
+
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp(
+        "Cut text lines to this many columns, ending in …; by default lines are cut to the terminal's width (followed when it is resized), and piped output stays whole. Example: --width 100",
+        valueName: "COLUMNS"))
+    package var width: Int?
+
+    @Flag(name: .customLong("no-truncate"), help: "Never cut text lines, even on a terminal. Example: procwatch --no-truncate -e exec")
+    package var noTruncate = false
+
+    /// The width text lines are cut to on standard output (nil: whole).
+    package var lineWidth: LineWidth? { LineWidth.standardOutput(width: width, truncate: !noTruncate) }
 
     /// Parses and runs; every error is one line on standard error (`procwatch: …`) and a
     /// non-zero exit, never a usage dump or a crash trace.
@@ -114,6 +127,10 @@ package struct ProcWatchCommand: AsyncParsableCommand {
         if let duration, !(duration > 0 && duration <= 1e7) {
             throw ValidationError("-D takes a positive number of seconds (at most 10000000), not \(duration)")
         }
+        if let width, !(10...1_000_000).contains(width) {
+            throw ValidationError("--width takes a number of columns from 10 to 1000000, not \(width)")
+        }
+        if width != nil, noTruncate { throw ValidationError("--width and --no-truncate cannot be combined") }
         if quiet, json { throw ValidationError("-q (statistics only) and --json (every event) cannot be combined") }
         if shortNames, commNames { throw ValidationError("-s (program name) and -c (comm name) cannot be combined") }
         if selecting.events != nil, everything { throw ValidationError("-e and -E/-X both choose events: use one") }
@@ -141,6 +158,7 @@ package struct ProcWatchCommand: AsyncParsableCommand {
             style.ancestry = ancestry
             style.colour = color == .always || (color == .auto && terminal)
             style.utcOffsetSeconds = Self.utcOffsetSeconds()
+            style.width = lineWidth
             format = .text(TextRenderer(style: style))
         }
 
@@ -150,7 +168,7 @@ package struct ProcWatchCommand: AsyncParsableCommand {
         output.flush()
         // With --json, standard output carries nothing but JSON lines (`| jq` must keep
         // working): the statistics table goes to standard error.
-        if showStatistics { LineOutput(descriptor: json ? 2 : 1).write(view.statistics.report()) }
+        if showStatistics { LineOutput(descriptor: json ? 2 : 1).write(view.statisticsReport()) }
     }
 
     /// Seconds east of UTC now (for the time column in local time).

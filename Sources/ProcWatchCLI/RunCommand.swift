@@ -14,17 +14,29 @@ struct RunCommand: AsyncParsableCommand {
             Prints wall time, user and system CPU of every process, peak RSS, bytes read and \
             written, processes and threads started, failed processes, and the process tree. \
             Exits with the command's own status (128+N when a signal N killed it). CPU, memory \
-            and I/O come from the kernel's taskstats exit records (root or CAP_NET_ADMIN). \
-            With --json (written after `run`) the report is one JSON document.
+            and I/O come from the kernel's taskstats exit records (root or CAP_NET_ADMIN), \
+            which count CPU in scheduler ticks: it is printed to the millisecond. The tree \
+            lists children by the CPU of their whole subtree, and shows a process's own CPU \
+            and its subtree's.
+
+            Options of procwatch that apply, written after `run`:
+              --json               the report as one JSON document
+              -s                   programs without their arguments
+              -d                   programs without their directory
+              --width <COLUMNS>    cut lines to this many columns (default: the
+                                   terminal's width; piped or -o: whole)
+              --no-truncate        never cut lines
 
             Examples:
               procwatch run -- make -j2
+              procwatch run -s -d -- make -j2
               procwatch run --json -o report.json -- ./build.sh
               procwatch run --wait-all -- ./starts-a-daemon
             """)
 
-    /// `--json` is the root command's flag (an option both declared would be parsed into
-    /// the root's): `procwatch run --json -- make` prints the report as one JSON document.
+    /// `--json`, `-s`, `-d`, `--width` and `--no-truncate` are the root command's (an option
+    /// both declared would be parsed into the root's): `procwatch run --json -- make` prints
+    /// the report as one JSON document.
     @ParentCommand var root: ProcWatchCommand
 
     @Option(name: [.customShort("o"), .long], help: ArgumentHelp(
@@ -39,7 +51,7 @@ struct RunCommand: AsyncParsableCommand {
     var command: [String] = []
 
     func validate() throws {
-        try root.rejectOptions(notUsedBy: "run", used: ["--json"])
+        try root.rejectOptions(notUsedBy: "run", used: ["--json", "-s", "-d", "--width", "--no-truncate"])
         guard !command.drop(while: { $0 == "--" }).isEmpty else { throw ValidationError("run needs a command: procwatch run -- COMMAND [ARGS...]") }
     }
 
@@ -89,6 +101,10 @@ struct RunCommand: AsyncParsableCommand {
         var report = RunReport(command: arguments, status: ExitStatus(waitStatus: UInt32(bitPattern: status)),
                                wallSeconds: wall, job: job, root: child, missing: missing)
         report.lostRecords = recorder.lostExitRecords
+        report.shortNames = root.shortNames
+        report.stripDirectory = root.stripDirectory
+        // Cut to the terminal's width on one (or to --width); whole in a file or a pipe.
+        report.width = output == nil ? root.lineWidth?.current : root.width
         let text = root.json ? report.json() : report.text()
         if let output {
             let descriptor = open(output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)

@@ -12,8 +12,18 @@ struct StatsCommand: AsyncParsableCommand {
         discussion: """
             Counts every event kind per command since the start, with forks per second, the \
             top forkers, failed exits and lost events. On a terminal the screen is redrawn; \
-            piped, one table is printed per interval. The selection options of procwatch \
-            (-e, -E, --pid, --tree, --comm, --user) and -D apply, written after `stats`.
+            piped, one table is printed per interval.
+
+            Options of procwatch that apply, written after `stats`:
+              -e <LIST>            events to count, comma-separated (see procwatch --help)
+              -E                   all events
+              --pid <PID>          only this process (and the forks it makes)
+              --tree <PID>         this process and every descendant
+              --comm <REGEX>       only processes whose name matches
+              --user <NAME|UID>    only processes of this user
+              --include-self       also count procwatch's own process
+              -D <SECONDS>         stop after this many seconds
+              -r                   real-time FIFO scheduling
 
             Examples:
               procwatch stats                        refresh every second until Ctrl-C
@@ -29,7 +39,7 @@ struct StatsCommand: AsyncParsableCommand {
     var interval: Double = 1
 
     func validate() throws {
-        try root.rejectOptions(notUsedBy: "stats", used: ["-D", "-r", "-X", "-e", "-E", "--pid", "--tree", "--comm", "--user"])
+        try root.rejectOptions(notUsedBy: "stats", used: ["-D", "-r", "-X", "-e", "-E", "--pid", "--tree", "--comm", "--user", "--include-self"])
         if !(interval >= 0.01 && interval <= 1e6) {
             throw ValidationError("--interval takes a number of seconds from 0.01 to 1000000, not \(interval)")
         }
@@ -38,16 +48,14 @@ struct StatsCommand: AsyncParsableCommand {
     func run() async throws {
         let output = LineOutput()
         let redraw = isatty(1) == 1
-        let started = ContinuousClock.now
         let view = try await LiveSession.watch(
             selection: root.everything ? .all : try root.selecting.selection(), filter: try root.selecting.filter(),
             format: .quiet, ancestry: false, output: output, duration: root.duration, realTime: root.realTime,
             tickInterval: interval
         ) { view in
-            let elapsed = ContinuousClock.now - started
-            let heading = "procwatch stats — \(elapsed.components.seconds)s"
-            output.write((redraw ? "\u{1B}[H\u{1B}[2J" : "") + heading + "\n" + view.statistics.report() + (redraw ? "" : "\n"))
+            let heading = "procwatch stats — \(Int(view.runSeconds))s"
+            output.write((redraw ? "\u{1B}[H\u{1B}[2J" : "") + heading + "\n" + view.statisticsReport() + (redraw ? "" : "\n"))
         }
-        output.write(view.statistics.report())
+        output.write(view.statisticsReport())
     }
 }

@@ -18,7 +18,7 @@ struct RunReportTests {
     @Test func rootWithoutACommandLineIsNamedByTheCommandProcwatchStarted() {
         let report = RunReport(command: ["/bin/sh", "-c", "exit 3"], status: .exited(3), wallSeconds: 0.5,
                                job: exitedRoot(named: "sh"), root: 42, missing: "refused")
-        #expect(report.json() == #"{"command":["/bin/sh","-c","exit 3"],"exit_status":{"exited":3},"wall_s":0.500000,"cpu_user_s":null,"cpu_system_s":null,"peak_rss_kb":null,"read_bytes":null,"write_bytes":null,"unavailable":"refused","processes":1,"lost_records":0,"threads":0,"failed":[{"pid":42,"cmdline":["/bin/sh","-c","exit 3"],"status":{"exited":3}}],"tree":{"pid":42,"cmdline":["/bin/sh","-c","exit 3"],"duration_s":0.250000,"cpu_s":0.000000,"status":{"exited":3},"children":[]}}"#)
+        #expect(report.json() == #"{"command":["/bin/sh","-c","exit 3"],"exit_status":{"exited":3},"wall_s":0.500000,"cpu_user_s":null,"cpu_system_s":null,"peak_rss_kb":null,"read_bytes":null,"write_bytes":null,"unavailable":"refused","processes":1,"lost_records":0,"threads":0,"failed":[{"pid":42,"cmdline":["/bin/sh","-c","exit 3"],"status":{"exited":3}}],"tree":{"pid":42,"cmdline":["/bin/sh","-c","exit 3"],"duration_s":0.250000,"cpu_s":0.000,"tree_cpu_s":0.000,"status":{"exited":3},"children":[]}}"#)
         #expect(report.text().contains("\n  failed     42 /bin/sh -c exit 3 (exit 3)\n"), "\(report.text())")
     }
 

@@ -1,14 +1,16 @@
 import ProcWatch
 
 /// `--pid`, `--tree`, `--comm`, `--user`: all given ones must match. Loss reports always pass.
+/// procwatch's own process (its reader and worker threads come and go, rename themselves and
+/// exit) is left out unless `--include-self`.
 package struct LiveFilter: @unchecked Sendable {
     // @unchecked: Regex is not Sendable; the filter is used by the reader thread only.
     var pid: Int32?
     var tree: ProcessTree?
     package var comm: Regex<AnyRegexOutput>?
     var uid: UInt32?
-
-    var isEmpty: Bool { pid == nil && tree == nil && comm == nil && uid == nil }
+    /// The process whose events never pass: procwatch's own, unless `--include-self`.
+    package var excludedPID: Int32?
 
     /// Updates the tree before the event is shown (a fork by a member adds the child).
     package mutating func admit(_ event: ProcessEvent) { tree?.admit(event) }
@@ -20,6 +22,7 @@ package struct LiveFilter: @unchecked Sendable {
     package func matches(_ enriched: EnrichedEvent) -> Bool {
         let event = enriched.event
         guard let subject = event.subject else { return true }
+        if let excludedPID, subject.pid == excludedPID { return false }
         if let pid {
             var forkedByIt = false
             if case .fork(let parent, _) = event.detail { forkedByIt = parent.pid == pid }

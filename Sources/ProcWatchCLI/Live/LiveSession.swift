@@ -25,9 +25,11 @@ package enum LiveSession {
         defer { output.flush() }
         try await run(source: source, kinds: selection.subscription, handle: { view.handle($0) }, batchEnded: { output.flush() },
                       duration: duration, realTime: realTime, tickInterval: tickInterval, tick: { tick(view) }, started: {
+                          view.markStarted()
                           if case .text(let renderer) = format { output.write(renderer.header) }
                           output.flush()
                       })
+        view.markEnded()
         return view
     }
 

@@ -23,6 +23,26 @@ final class LiveView: @unchecked Sendable {
     /// The counts so far (safe to read from another thread while events arrive).
     var statistics: Statistics { counted.withLock { $0 } }
 
+    /// When the watch started (the subscription in place) and ended, CLOCK_MONOTONIC ns.
+    private let span = Mutex<(start: UInt64?, end: UInt64?)>((nil, nil))
+
+    /// Marks the start of the run: rates are per second since then.
+    func markStarted(at nanoseconds: UInt64 = Clocks.monotonicNanoseconds()) { span.withLock { $0.start = nanoseconds } }
+
+    /// Marks the end of the run.
+    func markEnded(at nanoseconds: UInt64 = Clocks.monotonicNanoseconds()) { span.withLock { $0.end = nanoseconds } }
+
+    /// Seconds from the start of the run to its end, or to now while it runs (0 before it started).
+    var runSeconds: Double {
+        let (start, end) = span.withLock { ($0.start, $0.end) }
+        guard let start else { return 0 }
+        let stop = end ?? Clocks.monotonicNanoseconds()
+        return stop > start ? Double(stop - start) / 1e9 : 0
+    }
+
+    /// The statistics table with rates per second of the run so far.
+    func statisticsReport() -> String { statistics.report(seconds: runSeconds) }
+
     /// A view of the events of `source` (whose process table gives `--ancestry`).
     init(source: ProcessEventSource, selection: EventSelection, filter: LiveFilter, format: Format, ancestry: Bool, output: LineOutput) {
         self.source = source

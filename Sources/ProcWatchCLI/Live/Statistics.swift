@@ -40,8 +40,6 @@ struct Statistics {
     private(set) var lossReports = 0
     private(set) var failed: [(pid: Int32, name: String, status: ExitStatus)] = []
     private(set) var events = 0
-    private(set) var firstNanoseconds: UInt64?
-    private(set) var lastNanoseconds: UInt64?
 
     mutating func count(_ observed: ObservedEvent) {
         let event = observed.event
@@ -51,8 +49,6 @@ struct Statistics {
             return
         }
         events += 1
-        if firstNanoseconds == nil { firstNanoseconds = event.timestamp.monotonicNanoseconds }
-        lastNanoseconds = event.timestamp.monotonicNanoseconds
         let column: Int
         if case .fork(_, let child) = event.detail, child.isThread {
             column = Self.cloneColumn
@@ -82,8 +78,11 @@ struct Statistics {
         return process.name.isEmpty ? "?" : process.name
     }
 
-    /// The end-of-run table, forkstat style, plus totals, rates, failures and losses.
-    func report() -> String {
+    /// The end-of-run table, forkstat style, plus totals, rates, failures and losses; rates
+    /// are per second of the run so far (`seconds`: from the subscription to the end or now),
+    /// not of the span between the first and last event shown (one fork in a three-second
+    /// run is 0.3 forks/s, not 399).
+    func report(seconds: Double) -> String {
         var lines: [String] = []
         let header = Self.columns.map { left($0, 7) }.joined(separator: " ") + " " + left("Total", 7) + " Process"
         lines.append(header)
@@ -94,10 +93,11 @@ struct Statistics {
             lines.append(row.counts.map { left("\($0)", 7) }.joined(separator: " ") + " " + left("\(row.total)", 7) + " " + name)
         }
         lines.append(totals.map { left("\($0)", 7) }.joined(separator: " ") + " " + left("\(totals.reduce(0, +))", 7) + " (all)")
-        if let first = firstNanoseconds, let last = lastNanoseconds, last > first {
-            let seconds = Double(last - first) / 1e9
-            let forks = Double(totals[Self.forkColumn] + totals[Self.cloneColumn]) / seconds
-            lines.append("\(events) events in \(TextRenderer.seconds(seconds)); \(Int(forks.rounded())) forks/s")
+        if seconds > 0 {
+            // Forks/s counts what the Fork column counts; thread forks (Clone) apart.
+            let clones = totals[Self.cloneColumn]
+            lines.append("\(events) events in \(TextRenderer.seconds(seconds)); \(Self.rate(totals[Self.forkColumn], seconds)) forks/s"
+                         + (clones > 0 ? ", \(Self.rate(clones, seconds)) clones/s" : ""))
         }
         let forkers = rows.filter { $0.value.counts[Self.forkColumn] > 0 }
             .sorted { $0.value.counts[Self.forkColumn] > $1.value.counts[Self.forkColumn] }.prefix(5)
@@ -108,6 +108,14 @@ struct Statistics {
             .map { "\($0.name) [\($0.pid)] \($0.status)" }.joined(separator: ", ") + (failed.count > 10 ? ", …" : "")))
         lines.append("Lost events: \(lost)" + (lossReports > 0 ? " (\(lossReports) loss reports)" : ""))
         return lines.joined(separator: "\n")
+    }
+
+    /// `count` per second: to a tenth below 100 (`0.3`), whole above (`11042`).
+    static func rate(_ count: Int, _ seconds: Double) -> String {
+        let value = Double(count) / seconds
+        if value >= 100 { return "\(Int(value.rounded()))" }
+        let tenths = Int((value * 10).rounded())
+        return "\(tenths / 10).\(tenths % 10)"
     }
 
     private func left(_ text: String, _ width: Int) -> String {

@@ -25,8 +25,11 @@ extension ProcWatchCommand {
         if selecting.tree != nil { given.append("--tree") }
         if selecting.comm != nil { given.append("--comm") }
         if selecting.user != nil { given.append("--user") }
+        if selecting.includeSelf { given.append("--include-self") }
         if ancestry { given.append("--ancestry") }
         if color != .auto { given.append("--color") }
+        if width != nil { given.append("--width") }
+        if noTruncate { given.append("--no-truncate") }
         return given
     }
 

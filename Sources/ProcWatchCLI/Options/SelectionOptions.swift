@@ -14,10 +14,11 @@ package struct SelectionOptions: ParsableArguments {
     @Flag(name: .customShort("E"), help: "All events: the same as -e all. Example: procwatch -E")
     package var allEvents = false
 
-    @Option(name: .long, help: ArgumentHelp("Only this process (and the forks it makes). Example: --pid 1234", valueName: "PID"))
+    // `.unconditional`: `--pid -3` is a bad value to name, not a missing one.
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Only this process (and the forks it makes). Example: --pid 1234", valueName: "PID"))
     package var pid: Int32?
 
-    @Option(name: .long, help: ArgumentHelp(
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp(
         "This process and every descendant: those it has already and those born during the run, daemons included. Example: --tree $$",
         valueName: "PID"))
     package var tree: Int32?
@@ -27,6 +28,9 @@ package struct SelectionOptions: ParsableArguments {
 
     @Option(name: .long, help: ArgumentHelp("Only processes of this user. Example: --user root or --user 1000", valueName: "NAME|UID"))
     package var user: String?
+
+    @Flag(name: .customLong("include-self"), help: "Also show procwatch's own process (its threads' clone, comm and exit events), which is left out otherwise. Example: procwatch --include-self -e clone")
+    package var includeSelf = false
 
     package init() {}
 
@@ -48,6 +52,7 @@ package struct SelectionOptions: ParsableArguments {
         if let tree { parts.append("--tree \(tree)") }
         if let comm { parts.append("--comm \(comm)") }
         if let user { parts.append("--user \(user)") }
+        if includeSelf { parts.append("--include-self") }
         return parts.isEmpty ? nil : parts.joined(separator: " ")
     }
 
@@ -66,6 +71,7 @@ package struct SelectionOptions: ParsableArguments {
             }
         }
         filter.pid = pid
+        filter.excludedPID = includeSelf ? nil : getpid()
         filter.tree = tree.map { ProcessTree(root: $0, includingLiveDescendants: true) }
         if let comm {
             do { filter.comm = try Regex(comm) } catch {

@@ -22,6 +22,9 @@ import ProcWatch
         var ancestry = false
         /// Seconds east of UTC for the time column.
         var utcOffsetSeconds: Int64 = 0
+        /// Lines longer than this are cut, ending in `…` (a terminal's width, or `--width`);
+        /// nil: whole (piped output, `--no-truncate`).
+        var width: LineWidth?
 
         /// The default: command lines, no colour, no glyphs, UTC.
         public init() {}
@@ -34,7 +37,10 @@ import ProcWatch
     let names = AccountNames()
     let terminals = TerminalNames()
 
-    var header: String {
+    /// The header line, cut to the width like every line.
+    var header: String { LineWidth.fit(wholeHeader, columns: style.width?.current) }
+
+    private var wholeHeader: String {
         var line = pad("TIME", 15) + " " + pad("EVENT", style.glyphs ? 10 : 8) + " " + left("PID", 7) + " " + left("PPID", 7)
         if style.extra { line += " " + pad("UID", 8) + " " + pad("EUID", 8) + " " + pad("TTY", 7) }
         return line + " " + pad("INFO", 24) + " " + left("DURATION", 9) + " PROCESS"
@@ -57,6 +63,7 @@ import ProcWatch
             out.append(ascii: Self.colourCode(event))
             out.append(UInt8(ascii: "m"))
         }
+        let textStart = out.count
         let local = event.timestamp.unixNanoseconds + style.utcOffsetSeconds * 1_000_000_000
         let seconds = WallClock.floorDivide(local, 1_000_000_000)
         WallClock.appendClock(secondOfDay: seconds - WallClock.floorDivide(seconds, 86_400) * 86_400,
@@ -115,6 +122,7 @@ import ProcWatch
             out.append(UInt8(ascii: "]"))
         }
         while out.count > lineStart, out.last == Self.space { out.removeLast() }
+        if let width = style.width { LineWidth.fit(&out, from: textStart, columns: width.current) }
         if style.colour { out.append(ascii: "\u{1B}[0m") }
     }
 

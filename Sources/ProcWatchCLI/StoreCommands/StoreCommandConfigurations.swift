@@ -38,7 +38,7 @@ package enum StoreCommandConfigurations {
             Examples:
               procwatch report build.db
               procwatch report build.db --svg timeline.svg --html timeline.html
-              procwatch report host.db --since 2026-11-23T03:00Z --until 2026-11-23T04:00Z --comm '^cc1$'
+              procwatch report host.db --since 2026-11-23T03:00Z --comm '^cc1$'
               procwatch report host.db --tree 1234 --json
               procwatch report run.db --last
             """)

@@ -22,7 +22,7 @@ struct RecordCommand: AsyncParsableCommand {
     var command: [String] = []
 
     func validate() throws {
-        try root.rejectOptions(notUsedBy: "record", used: ["-D", "-e", "-E", "--pid", "--tree", "--comm", "--user"])
+        try root.rejectOptions(notUsedBy: "record", used: ["-D", "-e", "-E", "--pid", "--tree", "--comm", "--user", "--include-self"])
     }
 
     /// Seconds between commits while events arrive.
