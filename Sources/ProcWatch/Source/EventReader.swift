@@ -17,11 +17,12 @@ final class EventReader: @unchecked Sendable {
     /// The enrichment stage for this batch, when a consumer wants one.
     private var stage: EnrichmentStage?
     /// Kernel times of the latest event, and of the latest batch that held an exec: while
-    /// execs come, the reader waits with urgency (``ReaderUrgency``); under a storm of
-    /// forks alone it batches as before.
+    /// execs come (one within the last 20 ms: a build execs every millisecond or two), the
+    /// reader waits with urgency (``ReaderUrgency``); under a storm of forks alone it batches
+    /// as before, after at most 20 ms of urgency for the execs that started the storm.
     private var latestEventTime: UInt64 = 0
     private var latestExecTime: UInt64?
-    private static let urgencyWindow: UInt64 = 100_000_000
+    private static let urgencyWindow: UInt64 = 20_000_000
 
     private let pendingAfterAck: Range<Int>
 
