@@ -127,12 +127,12 @@ package final class ProcFS: ProcFileSystem, @unchecked Sendable {
         return String(decoding: target[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    package func snapshot(_ pid: Int32) -> ProcessSnapshot? {
+    package func snapshot(_ pid: Int32) -> ProcessRecord? {
         guard let status = status(pid) else { return nil }
         let ids = uids(pid)
-        return ProcessSnapshot(parentPID: status.parent, name: name(pid) ?? "", commandLine: commandLine(pid) ?? [],
-                               executable: executable(pid), uid: ids?.real, effectiveUID: ids?.effective,
-                               startSinceBoot: status.startSinceBoot)
+        return ProcessRecord(pid: pid, parentPID: status.parent, name: name(pid) ?? "", commandLine: commandLine(pid) ?? [],
+                             executable: executable(pid), uid: ids?.real, effectiveUID: ids?.effective,
+                             startNanoseconds: status.startSinceBoot)
     }
 
     /// From `/proc/PID/stat`: parent pid and start time in nanoseconds since boot.

@@ -13,8 +13,10 @@ package protocol ProcFileSystem: AnyObject, Sendable {
     /// Parent pid and start time (nanoseconds since boot) from `/proc/PID/stat`; nil when gone.
     func status(_ pid: Int32) -> (parent: Int32, startSinceBoot: UInt64)?
 
-    /// Everything /proc tells about a live process for a new table entry; nil when gone.
-    func snapshot(_ pid: Int32) -> ProcessSnapshot?
+    /// Everything /proc tells about a live process, as a table entry whose
+    /// `startNanoseconds` counts from boot (CLOCK_BOOTTIME, as `/proc/PID/stat` has it: the
+    /// table moves it to CLOCK_MONOTONIC); nil when gone.
+    func snapshot(_ pid: Int32) -> ProcessRecord?
 
     /// The pids of every process /proc lists now.
     func pids() -> [Int32]
@@ -37,28 +39,5 @@ package struct ExecSnapshot: Sendable, Hashable {
         self.commandLine = commandLine
         self.name = name
         self.executable = executable
-    }
-}
-
-/// What /proc tells about a live process: the fields of a new process-table entry.
-package struct ProcessSnapshot: Sendable, Hashable {
-    package var parentPID: Int32
-    package var name: String
-    package var commandLine: [String]
-    package var executable: String?
-    package var uid: UInt32?
-    package var effectiveUID: UInt32?
-    /// Nanoseconds since boot (CLOCK_BOOTTIME), as /proc/PID/stat gives it.
-    package var startSinceBoot: UInt64
-
-    package init(parentPID: Int32, name: String, commandLine: [String], executable: String? = nil,
-                 uid: UInt32? = nil, effectiveUID: UInt32? = nil, startSinceBoot: UInt64) {
-        self.parentPID = parentPID
-        self.name = name
-        self.commandLine = commandLine
-        self.executable = executable
-        self.uid = uid
-        self.effectiveUID = effectiveUID
-        self.startSinceBoot = startSinceBoot
     }
 }

@@ -237,10 +237,8 @@ public final class ProcessTable: Sendable {
     }
 
     private func readRecord(_ pid: Int32, from files: any ProcFileSystem) -> ProcessRecord? {
-        guard let found = files.snapshot(pid) else { return nil }
-        return ProcessRecord(
-            pid: pid, parentPID: found.parentPID, name: found.name, commandLine: found.commandLine,
-            executable: found.executable, uid: found.uid, effectiveUID: found.effectiveUID,
-            startNanoseconds: UInt64(clamping: Int64(found.startSinceBoot) + bootToMonotonic))
+        guard var record = files.snapshot(pid) else { return nil }
+        record.startNanoseconds = record.startNanoseconds.map { UInt64(clamping: Int64($0) + bootToMonotonic) }
+        return record
     }
 }

@@ -45,12 +45,12 @@ final class ScriptedProcFS: ProcFileSystem {
         state.withLock { state in state.processes[pid].map { ($0.parent, 0) } }
     }
 
-    func snapshot(_ pid: Int32) -> ProcessSnapshot? {
+    func snapshot(_ pid: Int32) -> ProcessRecord? {
         state.withLock { state in
             state.reads.append("snapshot \(pid)")
             return state.processes[pid].map {
-                ProcessSnapshot(parentPID: $0.parent, name: $0.name, commandLine: $0.commandLine, executable: $0.executable,
-                                uid: $0.uid, effectiveUID: $0.uid, startSinceBoot: 0)
+                ProcessRecord(pid: pid, parentPID: $0.parent, name: $0.name, commandLine: $0.commandLine,
+                              executable: $0.executable, uid: $0.uid, effectiveUID: $0.uid, startNanoseconds: 0)
             }
         }
     }
