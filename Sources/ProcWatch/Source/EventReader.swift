@@ -23,6 +23,8 @@ final class EventReader: @unchecked Sendable {
     private var latestEventTime: UInt64 = 0
     private var latestExecTime: UInt64?
     private static let urgencyWindow: UInt64 = 20_000_000
+    /// Batches up to this many messages keep the reader's urgency through their handling.
+    private static let smallBatch = 16
 
     private let pendingAfterAck: Range<Int>
 
@@ -55,7 +57,11 @@ final class EventReader: @unchecked Sendable {
             endBatch()
         }
         while !session.stopRequested.load(ordering: .acquiring) {
-            if stage != nil, let exec = latestExecTime, latestEventTime &- exec < Self.urgencyWindow { urgency.beforeWaiting() }
+            if stage != nil, let exec = latestExecTime, latestEventTime &- exec < Self.urgencyWindow {
+                urgency.beforeWaiting()
+            } else {
+                urgency.afterReadingAhead()
+            }
             let outcome: ReceiveOutcome
             do {
                 outcome = try session.transport.receive(into: batch, timeout: nil)
@@ -90,7 +96,10 @@ final class EventReader: @unchecked Sendable {
     }
 
     /// Decodes the datagrams of `range` whole, lets the stage read ahead, then handles them;
-    /// `readAhead` runs once the stage's /proc reads are done (or at once, without a stage).
+    /// `readAhead` runs once the stage's /proc reads are done (or at once, without a stage),
+    /// for a batch larger than ``smallBatch``: a small one is handled at the urgency it was
+    /// read with, in microseconds, so that the exec right behind it never waits for a CPU
+    /// hog's slice while the reader is between two reads.
     private func handleBatch(_ range: Range<Int>, readAhead: () -> Void) {
         let offset = Clocks.unixOffsetNanoseconds()
         messages.removeAll(keepingCapacity: true)
@@ -103,7 +112,7 @@ final class EventReader: @unchecked Sendable {
         // for a consumer that asks for enriched events again later.
         stage = session.stage.withLock { $0 }
         let hasExec = stage?.prepare(messages) ?? false
-        readAhead()
+        if messages.count > Self.smallBatch { readAhead() }
         if case .event(let last) = messages.last {
             latestEventTime = Swift.max(latestEventTime, last.timestamp.monotonicNanoseconds)
             if hasExec { latestExecTime = latestEventTime }

@@ -10,9 +10,11 @@ import CProcWatch
 /// ordinary priority waits for a CPU hog's time slice to end. So, while execs are read
 /// (an enrichment stage exists), the reader waits under SCHED_FIFO at the lowest real-time
 /// priority, which takes a CPU at once when it wakes, and drops back to ordinary
-/// scheduling as soon as the batch's /proc reads are done: the rest — decoding aside,
-/// every consumer's work, the library user's watchers included — runs at ordinary
-/// priority and can starve nothing. Without the privilege (CAP_SYS_NICE or an
+/// scheduling as soon as the /proc reads of a large batch are done: the rest of it — every
+/// consumer's work, the library user's watchers included — runs at ordinary priority and
+/// can starve nothing. A small batch (a few events: microseconds of work) is handled at
+/// real-time priority too, so that the next exec does not wait behind a hog while the
+/// reader is between two reads; outside the window of execs the reader waits ordinarily. Without the privilege (CAP_SYS_NICE or an
 /// RLIMIT_RTPRIO), the thread runs ordinarily with a 0.1 ms slice (Linux 6.12+), which
 /// lets it preempt a hog early when it wakes, though not at once.
 ///
