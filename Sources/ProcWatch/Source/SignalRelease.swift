@@ -52,6 +52,11 @@ enum SignalRelease {
     }
 
     private static let slots: [Slot] = (0..<64).map { _ in Slot() }
+    /// Set by ``releaseAll()`` before it walks the slots: from then on no count-raising
+    /// request goes out on any slot, including one registered after the walk passed it
+    /// (a second socket, like the exec doorbell, opening on another thread while a
+    /// signal handler runs).
+    private static let exiting = Atomic<Bool>(false)
     private static let installed = Mutex(false)
     private static let terminating: [Int32] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE, SIGALRM, SIGUSR1, SIGUSR2]
     private static let crashing: [Int32] = [SIGSEGV, SIGBUS, SIGILL, SIGTRAP, SIGFPE, SIGABRT]
@@ -96,7 +101,8 @@ enum SignalRelease {
         defer { pthread_sigmask(SIG_SETMASK, &previousMask, nil) }
         entry.sender.store(procwatch_gettid(), ordering: .sequentiallyConsistent)
         defer { entry.sender.store(0, ordering: .sequentiallyConsistent) }
-        guard !entry.closing.load(ordering: .sequentiallyConsistent),
+        guard !exiting.load(ordering: .sequentiallyConsistent),
+              !entry.closing.load(ordering: .sequentiallyConsistent),
               entry.descriptor.load(ordering: .sequentiallyConsistent) >= 0 else { return }
         try send()
     }
@@ -122,6 +128,9 @@ enum SignalRelease {
     /// no allocation.
     static func releaseAll() {
         let me = getpid()
+        // Before the walk: a sender that has not yet checked this flag will see it; one
+        // that has is already marked in its slot, and the walk waits for it.
+        exiting.store(true, ordering: .sequentiallyConsistent)
         ignoreMessage.withUnsafeBytes { message in
             for slot in slots where slot.owner.load(ordering: .sequentiallyConsistent) == me {
                 let descriptor = slot.descriptor.exchange(-1, ordering: .sequentiallyConsistent)
