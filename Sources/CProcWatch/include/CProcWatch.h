@@ -28,6 +28,10 @@
 #include <linux/genetlink.h>
 #include <linux/taskstats.h>
 
+/// The symbolic name of an error number ("ENOENT"), or NULL when glibc has none
+/// (strerrorname_np, defined in shim.c where _GNU_SOURCE may be set).
+const char *procwatch_errno_name(int error);
+
 // --- Proc connector additions from Linux 6.6 (missing from the 6.1 headers) ---
 
 /// Since 6.6 the kernel filters events per socket when LISTEN carries this

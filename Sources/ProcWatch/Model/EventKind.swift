@@ -29,6 +29,10 @@ package enum EventKind: UInt32, CaseIterable, Sendable {
     case coredump = 0x4000_0000
     /// `PROC_EVENT_EXIT`: a task exited.
     case exit = 0x8000_0000
+    /// An execve/execveat that returned an error. Seen only by the kernel-side (eBPF)
+    /// watchers: the connector has no such event. Not a connector value: its raw value is a
+    /// bit the connector does not use, never sent as a filter.
+    case execFailed = 0x0000_0800
     /// Any `what` this library does not know (not a kernel value: never sent as a filter).
     case unknown = 0x0000_0400
 
@@ -36,15 +40,16 @@ package enum EventKind: UInt32, CaseIterable, Sendable {
     /// (Not called for `PROC_EVENT_NONE`, the acknowledgement, which is no event.)
     @inline(__always)
     package init(what: UInt32) {
-        self = EventKind(rawValue: what) ?? .unknown
+        guard let kind = EventKind(rawValue: what), kind.isKernelKind else { self = .unknown; return }
+        self = kind
     }
 
     /// The kind as a member of a ``ProcessEventKinds`` set.
     @inline(__always)
     package var bit: ProcessEventKinds { ProcessEventKinds(rawValue: rawValue) }
 
-    /// Whether the kernel knows it (it can be sent as a filter bit).
-    package var isKernelKind: Bool { self != .unknown }
+    /// Whether the connector knows it (it can be sent as a filter bit).
+    package var isKernelKind: Bool { self != .unknown && self != .execFailed }
 
     /// The bits of a ``ProcessEventKinds`` set that select events of this kind: the kind's
     /// own bit, and for `exit` also `failedExit` (which admits the non-zero ones).
@@ -64,6 +69,7 @@ package enum EventKind: UInt32, CaseIterable, Sendable {
         case .comm: "comm"
         case .coredump: "coredump"
         case .exit: "exit"
+        case .execFailed: "exec_failed"
         case .unknown: "unknown"
         }
     }
@@ -81,7 +87,7 @@ package enum EventKind: UInt32, CaseIterable, Sendable {
         case .comm: 24  // pid/tgid, comm[16]
         case .coredump: 16  // pid/tgid, parent pid/tgid
         case .exit: 24  // pid/tgid, exit_code, exit_signal, parent pid/tgid
-        case .unknown: 0
+        case .execFailed, .unknown: 0
         }
     }
 
@@ -107,6 +113,7 @@ extension ProcessEvent.Detail {
         case .comm: .comm
         case .coredump: .coredump
         case .exit: .exit
+        case .execFailed: .execFailed
         case .unknown: .unknown
         case .lost: nil
         }

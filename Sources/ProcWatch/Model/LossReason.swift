@@ -13,4 +13,7 @@ public enum LossReason: String, Sendable, Hashable {
     /// dropped, not process events. The count is the socket's drop counter when it reports one.
     /// ``TaskstatsListener`` counts these; `procwatch record` stores them as `lost` events.
     case taskstats = "taskstats"
+    /// The kernel-side (eBPF) watchers' ring buffer was full: the programs counted each
+    /// event they could not hand over, so the count is exact.
+    case ringBuffer = "ringbuf"
 }

@@ -9,13 +9,18 @@ public struct ProcessEvent: Sendable, Hashable {
     public var cpu: UInt32
     /// That CPU's sequence number for it (`cn_msg.seq`; 0 for `lost`).
     public var sequence: UInt32
+    /// What the kernel-side (eBPF) watchers read in the kernel at the event — an exec's
+    /// command line and credentials, an exit's accounting. nil for events from the connector.
+    public var kernelDetails: KernelDetails?
 
     /// Creates an event.
-    public init(detail: Detail, timestamp: EventTimestamp, cpu: UInt32 = 0, sequence: UInt32 = 0) {
+    public init(detail: Detail, timestamp: EventTimestamp, cpu: UInt32 = 0, sequence: UInt32 = 0,
+                kernelDetails: KernelDetails? = nil) {
         self.detail = detail
         self.timestamp = timestamp
         self.cpu = cpu
         self.sequence = sequence
+        self.kernelDetails = kernelDetails
     }
 
     /// The event's payload, one case per kernel event kind.
@@ -41,6 +46,8 @@ public struct ProcessEvent: Sendable, Hashable {
         /// its parent gets (17 = SIGCHLD for processes, -1 for threads); `parent` is zeros
         /// once the task was reaped and for threads.
         case exit(TaskID, waitStatus: UInt32, exitSignal: Int32, parent: TaskID)
+        /// The task called execve or execveat and it failed (kernel-side watchers only).
+        indirect case execFailed(TaskID, ExecFailure)
         /// A kind this library does not know: the kernel's `what` and the event data bytes.
         case unknown(what: UInt32, data: [UInt8])
         /// Events are missing: `count` of them when known, for `reason`; `cpu` for a sequence gap.
@@ -55,7 +62,8 @@ public struct ProcessEvent: Sendable, Hashable {
         switch detail {
         case .fork(_, let child): child
         case .exec(let task), .uid(let task, _, _), .gid(let task, _, _), .sid(let task),
-             .ptrace(let task, _), .comm(let task, _), .coredump(let task, _), .exit(let task, _, _, _):
+             .ptrace(let task, _), .comm(let task, _), .coredump(let task, _), .exit(let task, _, _, _),
+             .execFailed(let task, _):
             task
         case .unknown, .lost: nil
         }

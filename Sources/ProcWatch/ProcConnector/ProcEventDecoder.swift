@@ -129,7 +129,8 @@ public enum ProcEventDecoder {
         case .comm: detail = .comm(task(0), name: commString(UnsafeRawBufferPointer(rebasing: data[8..<24])))
         case .coredump: detail = .coredump(task(0), parent: task(8))
         case .exit: detail = .exit(task(0), waitStatus: uint32(8), exitSignal: int32(12), parent: task(16))
-        case .unknown: detail = .unknown(what: what, data: Array(data))
+        // `EventKind(what:)` never gives a kind the connector does not send.
+        case .unknown, .execFailed: detail = .unknown(what: what, data: Array(data))
         }
         let timestamp = EventTimestamp(
             monotonicNanoseconds: nanoseconds,

@@ -155,7 +155,8 @@ public final class ProcessTable: Sendable {
             }
         case .ptrace(let task, let tracer) where tracer.pid != 0:
             return update(task.pid, at: event) { $0.lastTracerPID = tracer.pid }
-        case .gid(let task, _, _), .sid(let task), .ptrace(let task, _), .coredump(let task, _):
+        case .gid(let task, _, _), .sid(let task), .ptrace(let task, _), .coredump(let task, _),
+             .execFailed(let task, _):
             return ensure(task.pid, at: event)
         case .lost:
             state.withLock { $0.sweepDue = true }

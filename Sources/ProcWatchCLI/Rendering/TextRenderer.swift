@@ -254,6 +254,7 @@ import ProcWatch
             return observed.process?.lastTracerPID.map { "detach from \($0)" } ?? "detach"
         case .comm(_, let name): return "\(observed.previousName ?? "?") → \(name)"
         case .coredump: return "dumping core"
+        case .execFailed(_, let failure): return "exec failed \(failure.errorName)  \(failure.path)"
         case .unknown(let what, _): return "what 0x\(String(what, radix: 16))"
         case .lost(let count, let reason, let cpu):
             let number = count.map { "\($0)" } ?? "some"
@@ -269,6 +270,7 @@ import ProcWatch
         case .exec: "▶"
         case .exit(_, let status, _, _): status == 0 ? "■" : "✖"
         case .coredump: "✸"
+        case .execFailed: "✗"
         case .comm: "✎"
         case .uid, .gid: "⚿"
         case .sid: "⊙"
@@ -284,6 +286,7 @@ import ProcWatch
         case .exec: "32"  // green
         case .exit(_, let status, _, _): status == 0 ? "2" : "31"  // dim / red
         case .coredump: "1;31"
+        case .execFailed: "31"  // red
         case .uid, .gid: "35"
         case .sid, .comm: "34"
         case .ptrace: "33"

@@ -65,7 +65,8 @@ struct ProcessLedger {
             return id
         case .lost, .unknown:
             return nil
-        case .gid(let task, _, _), .sid(let task), .ptrace(let task, _), .coredump(let task, _):
+        case .gid(let task, _, _), .sid(let task), .ptrace(let task, _), .coredump(let task, _),
+             .execFailed(let task, _):
             return update(task.pid, event, process) { _ in }
         }
     }
