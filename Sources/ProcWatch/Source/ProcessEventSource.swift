@@ -26,6 +26,9 @@ public final class ProcessEventSource: Sendable {
         public var usesKernelFilter: Bool
         /// What the enrichment stage does for consumers of ``EnrichedEvent``s.
         public var enrichment: Enrichment
+        /// Where the events come from: the kernel-side (eBPF) watchers, the proc connector,
+        /// or the watchers when they load and attach and else the connector.
+        public var backend: Backend
         /// Where diagnostics go (malformed messages, watcher failures). Never bootstrapped here.
         public var logger: Logger
 
@@ -35,12 +38,14 @@ public final class ProcessEventSource: Sendable {
             acknowledgementTimeout: Duration = .seconds(1),
             usesKernelFilter: Bool = true,
             enrichment: Enrichment = Enrichment(),
+            backend: Backend = .connector,
             logger: Logger = Logger(label: "procwatch", factory: { _ in SwiftLogNoOpLogHandler() })
         ) {
             self.receiveBufferBytes = receiveBufferBytes
             self.acknowledgementTimeout = acknowledgementTimeout
             self.usesKernelFilter = usesKernelFilter
             self.enrichment = enrichment
+            self.backend = backend
             self.logger = logger
         }
     }
@@ -62,6 +67,17 @@ public final class ProcessEventSource: Sendable {
             self.readsExecutables = readsExecutables
             self.exitRecords = exitRecords
         }
+    }
+
+    /// Where a source's events come from.
+    public enum Backend: String, Sendable, Hashable, CaseIterable {
+        /// The kernel-side watchers when they load and attach, else the connector.
+        case auto
+        /// BPF programs on tracepoints and kprobes: every kind, plus what only the kernel
+        /// can give at the moment (an exec's full argv, failed execs, an exit's accounting).
+        case bpf
+        /// The kernel's process events connector (netlink).
+        case connector
     }
 
     /// What the enrichment stage reads taskstats exit records for.
