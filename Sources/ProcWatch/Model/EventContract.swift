@@ -5,7 +5,7 @@
 /// which fields an event has and what they hold; the front ends only choose how to write
 /// them. Adding a field is fine; renaming one or changing its meaning breaks the contract.
 public enum EventField: Int, CaseIterable, Sendable {
-    /// `event`: the contract name (`fork` … `exit`, `unknown` or `lost`).
+    /// `event`: the contract name (`fork` … `exit`, `exec_failed`, `unknown` or `lost`).
     case event
     /// `time`: RFC 3339 UTC with microseconds, from the kernel timestamp.
     case time
@@ -27,11 +27,13 @@ public enum EventField: Int, CaseIterable, Sendable {
     case thread
     /// `ruid`: new real user id (`uid` events).
     case realUID
-    /// `euid`: new effective user id (`uid` events).
+    /// `euid`: new effective user id (`uid` events); an exec's effective user id, taken in
+    /// the kernel (`exec` events with kernel details).
     case effectiveUID
     /// `rgid`: new real group id (`gid` events).
     case realGID
-    /// `egid`: new effective group id (`gid` events).
+    /// `egid`: new effective group id (`gid` events); an exec's effective group id, taken in
+    /// the kernel (`exec` events with kernel details).
     case effectiveGID
     /// `sid`: new session id (`sid` events).
     case session
@@ -41,12 +43,30 @@ public enum EventField: Int, CaseIterable, Sendable {
     case tracerTID
     /// `comm`: the process name at the event (for `comm` events: the new name).
     case comm
-    /// `cmdline`: the command line, when known.
+    /// `cmdline`: the command line, when known (an `exec` with kernel details: the one taken
+    /// in the kernel; `exec_failed`: the arguments the failed call was given).
     case commandLine
-    /// `exe`: the executable's path, when known.
+    /// `cmdline_cut`: `true` when `cmdline` was longer than the kernel-side watchers copy
+    /// and was cut (absent otherwise).
+    case commandLineCut
+    /// `exe`: the executable's path, when known (an `exec` with kernel details: the path it
+    /// was executed by, `bprm->filename`).
     case executable
-    /// `uid`: the subject's real user id, when known.
+    /// `uid`: the subject's real user id, when known (an `exec` with kernel details: taken
+    /// in the kernel at the exec).
     case uid
+    /// `gid`: an exec's real group id, taken in the kernel (`exec` events with kernel details).
+    case gid
+    /// `loginuid`: an exec's login (audit) user id, when set (`exec` events with kernel details).
+    case loginUID
+    /// `cgroup_id`: the id of the cgroup (v2) an exec runs in (`exec` events with kernel details).
+    case cgroupID
+    /// `path`: the path a failed exec was called with (`exec_failed` events).
+    case path
+    /// `errno`: the error number a failed exec returned (`exec_failed` events).
+    case errorNumber
+    /// `error`: that error number's symbolic name, e.g. `ENOENT` (`exec_failed` events).
+    case errorName
     /// `exit_code`: the raw wait status (`exit` events).
     case exitCode
     /// `exit_signal`: the signal the parent gets (`exit` events).
@@ -55,6 +75,23 @@ public enum EventField: Int, CaseIterable, Sendable {
     case status
     /// `duration_s`: the lifetime in seconds, when its start is known (`exit` events).
     case duration
+    /// `cpu_user_us`: the exiting task's CPU time in user mode, in microseconds, taken in
+    /// the kernel (`exit` events with kernel details). The same name as the store's
+    /// `processes` and `jobs` columns of that figure.
+    case cpuUser
+    /// `cpu_system_us`: the exiting task's CPU time in kernel mode, in microseconds (as `cpu_user_us`).
+    case cpuSystem
+    /// `peak_rss_kb`: the exiting task's peak resident set, in KiB (as `cpu_user_us`).
+    case peakRSS
+    /// `read_bytes`: bytes the exiting task read from storage (as `cpu_user_us`).
+    case readBytes
+    /// `write_bytes`: bytes the exiting task wrote to storage (as `cpu_user_us`).
+    case writeBytes
+    /// `read_chars`: bytes the exiting task read through system calls, storage or not
+    /// (as `cpu_user_us`; the name `run --json` gives the figure).
+    case readChars
+    /// `write_chars`: bytes the exiting task wrote through system calls (as `read_chars`).
+    case writeChars
     /// `count`: how many events are missing, or null when unknown (`lost` events).
     case count
     /// `reason`: why events are missing (`lost` events; ``LossReason``).
@@ -88,12 +125,26 @@ public enum EventField: Int, CaseIterable, Sendable {
         case .tracerTID: "tracer_tid"
         case .comm: "comm"
         case .commandLine: "cmdline"
+        case .commandLineCut: "cmdline_cut"
         case .executable: "exe"
         case .uid: "uid"
+        case .gid: "gid"
+        case .loginUID: "loginuid"
+        case .cgroupID: "cgroup_id"
+        case .path: "path"
+        case .errorNumber: "errno"
+        case .errorName: "error"
         case .exitCode: "exit_code"
         case .exitSignal: "exit_signal"
         case .status: "status"
         case .duration: "duration_s"
+        case .cpuUser: "cpu_user_us"
+        case .cpuSystem: "cpu_system_us"
+        case .peakRSS: "peak_rss_kb"
+        case .readBytes: "read_bytes"
+        case .writeBytes: "write_bytes"
+        case .readChars: "read_chars"
+        case .writeChars: "write_chars"
         case .count: "count"
         case .reason: "reason"
         case .what: "what"
@@ -109,11 +160,11 @@ public enum EventField: Int, CaseIterable, Sendable {
 /// the column of the same name. A field that does not apply is never passed (the contract
 /// has it absent, not null); the one explicit null is a `lost` event's unknown `count`.
 public protocol EventFieldSink {
-    /// A text field (`event`, `comm`, `exe`, `reason`).
+    /// A text field (`event`, `comm`, `exe`, `reason`, `path`, `error`).
     mutating func string(_ field: EventField, _ value: String)
     /// An integer field (ids, `ktime_ns`, `cpu`, `seq`, `exit_code`, …).
     mutating func integer<Value: BinaryInteger>(_ field: EventField, _ value: Value)
-    /// A true/false field (`thread`).
+    /// A true/false field (`thread`, `cmdline_cut`).
     mutating func boolean(_ field: EventField, _ value: Bool)
     /// A field that is there but unknown (a `lost` event's `count`).
     mutating func null(_ field: EventField)
@@ -135,6 +186,10 @@ extension ProcessEvent {
     /// Passes the event's contract fields to `sink`, in contract order: the event's own, then
     /// what the process table knew of its subject (`process`, after the event), then its
     /// `ancestors` (nearest first) when there are any.
+    ///
+    /// What the kernel-side watchers took in the kernel (``kernelDetails``) wins over the
+    /// process table's view of the same thing: it was read at the event, the table's maybe
+    /// later or never.
     ///
     /// Inlinable so that each front end's sink is specialized into it: the JSON view writes
     /// a line with no allocation.
@@ -172,6 +227,7 @@ extension ProcessEvent {
         default:
             if let parent = process?.parentPID, parent > 0 { sink.integer(.parentPID, parent) }
         }
+        let execDetails = kernelExecDetails
         switch detail {
         case .uid(_, let real, let effective):
             sink.integer(.realUID, real)
@@ -188,23 +244,46 @@ extension ProcessEvent {
             sink.integer(.what, what)
             sink.numbers(.data, data)
         default:
-            break
+            // An exec's effective ids, in the place of the `uid`/`gid` events' (contract order).
+            if let execDetails {
+                sink.integer(.effectiveUID, execDetails.effectiveUID)
+                sink.integer(.effectiveGID, execDetails.effectiveGID)
+            }
         }
         if case .comm(_, let name) = detail {
             sink.string(.comm, name)
         } else if let name = process?.name, !name.isEmpty {
             sink.string(.comm, name)
         }
-        if let process {
-            if !process.commandLine.isEmpty { sink.strings(.commandLine, process.commandLine) }
-            if let executable = process.executable { sink.string(.executable, executable) }
-            if let uid = process.uid { sink.integer(.uid, uid) }
+        let commandLine = carriedCommandLine ?? process?.commandLine ?? []
+        if !commandLine.isEmpty { sink.strings(.commandLine, commandLine) }
+        if isCarriedCommandLineCut { sink.boolean(.commandLineCut, true) }
+        if let executable = execDetails?.executable ?? process?.executable { sink.string(.executable, executable) }
+        if let uid = execDetails?.uid ?? process?.uid { sink.integer(.uid, uid) }
+        if let execDetails {
+            sink.integer(.gid, execDetails.gid)
+            if let loginUID = execDetails.loginUID { sink.integer(.loginUID, loginUID) }
+            sink.integer(.cgroupID, execDetails.cgroupID)
+        }
+        if case .execFailed(_, let failure) = detail {
+            sink.string(.path, failure.path)
+            sink.integer(.errorNumber, failure.errno)
+            sink.string(.errorName, failure.errorName)
         }
         if case .exit(_, let waitStatus, let exitSignal, _) = detail {
             sink.integer(.exitCode, waitStatus)
             sink.integer(.exitSignal, exitSignal)
             sink.exitStatus(.status, ExitStatus(waitStatus: waitStatus))
             if let seconds = process?.lifetimeSeconds { sink.seconds(.duration, seconds) }
+            if let usage = kernelDetails?.usage {
+                sink.integer(.cpuUser, usage.userMicroseconds)
+                sink.integer(.cpuSystem, usage.systemMicroseconds)
+                sink.integer(.peakRSS, usage.peakRSSKiB)
+                sink.integer(.readBytes, usage.readBytes)
+                sink.integer(.writeBytes, usage.writeBytes)
+                sink.integer(.readChars, usage.readChars)
+                sink.integer(.writeChars, usage.writeChars)
+            }
         }
         if !ancestors.isEmpty { sink.ancestry(.ancestry, ancestors) }
     }

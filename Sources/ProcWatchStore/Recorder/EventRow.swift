@@ -3,10 +3,10 @@ import OutputBytes
 import ProcWatch
 
 /// One row of the `events` table: the event contract's fields as columns, one column per
-/// field of the same name (`ancestry`, a view option, is not recorded).
+/// field of the same name (``EventColumns``).
 struct EventRow {
     /// The contract fields that have a column, in statement order after `recording, process`.
-    private static let fields = EventField.allCases.filter { $0 != .ancestry }
+    private static let fields = EventColumns.fields
     /// Each field's position in the row, by `EventField.rawValue` (nil: not recorded).
     private static let position: [Int?] = EventField.allCases.map { field in fields.firstIndex(of: field).map { $0 + 2 } }
     private static let width = 2 + fields.count
@@ -35,7 +35,8 @@ struct EventRow {
     }
 
     /// Binds each contract field to its column: JSON values (`cmdline`, `status`, `data`)
-    /// as the JSON view writes them, `time` as RFC 3339 text, `duration_s` as a REAL.
+    /// as the JSON view writes them, `time` as RFC 3339 text, `duration_s` as a REAL, an
+    /// integer past SQLite's signed 64 bits (a `cgroup_id` never is) clamped.
     private struct Columns: EventFieldSink {
         var row: [DatabaseValue]
 

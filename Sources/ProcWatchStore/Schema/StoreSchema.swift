@@ -13,13 +13,17 @@ public enum StoreSchema {
     /// `PRAGMA application_id`: "pwch".
     static let applicationID: Int32 = 0x7077_6368
 
-    /// Adds what version 1 gained before its first release to a file written without it
-    /// (`events.what` and `events.data`, for `unknown` events), so `record` can append to it.
-    /// A report reads such a file as it is: it never reads those columns.
+    /// Adds the `events` columns a file was written without, so `record` can append to it:
+    /// those version 1 gained before its first release (`what` and `data`, for `unknown`
+    /// events), and those of contract fields added since (the kernel-side watchers' `exec`
+    /// and `exit` details, `exec_failed`'s fields). Fields are only ever added to the
+    /// contract, and a new column is NULL in the rows before it, so the version stays 1:
+    /// an older procwatch still reads (and appends to) the file, never reading the columns
+    /// it does not know. A report reads such a file as it is, for the same reason.
     static func complete(_ db: Database) throws {
         let columns = Set(try db.columns(in: "events").map(\.name))
-        for (column, type) in [("what", "INTEGER"), ("data", "TEXT")] where !columns.contains(column) {
-            try db.execute(sql: "ALTER TABLE events ADD COLUMN \(column) \(type)")
+        for field in EventColumns.fields where !columns.contains("\(field.name)") {
+            try db.execute(sql: "ALTER TABLE events ADD COLUMN \(field.name) \(EventColumns.type(of: field))")
         }
     }
 
@@ -86,32 +90,7 @@ public enum StoreSchema {
                 id INTEGER PRIMARY KEY,
                 recording INTEGER NOT NULL REFERENCES meta(id),
                 process INTEGER REFERENCES processes(id),
-                event TEXT NOT NULL,
-                time TEXT NOT NULL,
-                ktime_ns INTEGER NOT NULL,
-                cpu INTEGER,
-                seq INTEGER,
-                pid INTEGER,
-                tid INTEGER,
-                ppid INTEGER,
-                ptid INTEGER,
-                thread INTEGER,
-                ruid INTEGER, euid INTEGER,
-                rgid INTEGER, egid INTEGER,
-                sid INTEGER,
-                tracer_pid INTEGER, tracer_tid INTEGER,
-                comm TEXT,
-                cmdline TEXT,
-                exe TEXT,
-                uid INTEGER,
-                exit_code INTEGER,
-                exit_signal INTEGER,
-                status TEXT,
-                duration_s REAL,
-                count INTEGER,
-                reason TEXT,
-                what INTEGER,
-                data TEXT
+                \(EventColumns.definitions)
             );
             CREATE INDEX events_ktime ON events(ktime_ns);
             CREATE INDEX events_pid ON events(pid);
