@@ -358,7 +358,7 @@ extension LiveKernelTests {
         }
 
         @Test(arguments: [
-            (["-e", "bogus"], "procwatch: unknown event 'bogus' in -e; known: fork, clone, exec, exit, core, coredump, comm, ptrace, uid, gid, sid, nonzeroexit, failed_exit, all\n"),
+            (["-e", "bogus"], "procwatch: unknown event 'bogus' in -e; known: fork, clone, exec, exit, core, coredump, comm, ptrace, uid, gid, sid, execfail, exec_failed, nonzeroexit, failed_exit, all\n"),
             (["--comm", "("], "procwatch: --comm '(' is not a valid regular expression: expected ')'\n"),
             (["--user", "no-such-user-here"], "procwatch: --user no-such-user-here: no such user\n"),
             (["--pid", "999999"], "procwatch: --pid 999999: no such process\n"),

@@ -7,7 +7,14 @@ struct Statistics {
         case kind(EventKind)
         case threadForks
 
-        /// `Fork`, `Core`, `Clone`, `UID`.
+        /// Whether the column is left out of a table in which it counts nothing: a kind only
+        /// the kernel-side watchers send (`Execfail`), whose 0 from the connector would claim
+        /// that no exec failed when none could be seen.
+        var isShownOnlyWhenCounted: Bool {
+            if case .kind(let kind) = self { !kind.isKernelKind } else { false }
+        }
+
+        /// `Fork`, `Core`, `Clone`, `UID`, `Execfail`.
         var title: String {
             switch self {
             case .threadForks: "Clone"
@@ -17,8 +24,8 @@ struct Statistics {
         }
     }
 
-    /// The columns in forkstat's order, `Clone` after `Comm`.
-    static let layout: [Column] = EventKind.forkstatOrder.flatMap { kind in
+    /// The columns in the order of `-e` names, `Clone` after `Comm`.
+    static let layout: [Column] = EventKind.selectionOrder.flatMap { kind in
         kind == .comm ? [.kind(kind), .threadForks] : [.kind(kind)]
     }
     static let columns = layout.map(\.title)
@@ -84,15 +91,20 @@ struct Statistics {
     /// run is 0.3 forks/s, not 399).
     func report(seconds: Double) -> String {
         var lines: [String] = []
-        let header = Self.columns.map { left($0, 7) }.joined(separator: " ") + " " + left("Total", 7) + " Process"
-        lines.append(header)
         let sorted = rows.sorted { ($0.value.total, $1.key) > ($1.value.total, $0.key) }
         var totals = [Int](repeating: 0, count: Self.columns.count)
-        for (name, row) in sorted {
+        for row in sorted.map(\.value) {
             for index in totals.indices { totals[index] += row.counts[index] }
-            lines.append(row.counts.map { left("\($0)", 7) }.joined(separator: " ") + " " + left("\(row.total)", 7) + " " + name)
         }
-        lines.append(totals.map { left("\($0)", 7) }.joined(separator: " ") + " " + left("\(totals.reduce(0, +))", 7) + " (all)")
+        let shown = Self.layout.indices.filter { !Self.layout[$0].isShownOnlyWhenCounted || totals[$0] > 0 }
+        // At least 7 wide (forkstat's), wider for a longer title.
+        let widths = Self.columns.map { max(7, $0.count) }
+        func line(_ counts: [Int], _ total: Int, _ name: String) -> String {
+            shown.map { left("\(counts[$0])", widths[$0]) }.joined(separator: " ") + " " + left("\(total)", 7) + " " + name
+        }
+        lines.append(shown.map { left(Self.columns[$0], widths[$0]) }.joined(separator: " ") + " " + left("Total", 7) + " Process")
+        for (name, row) in sorted { lines.append(line(row.counts, row.total, name)) }
+        lines.append(line(totals, totals.reduce(0, +), "(all)"))
         if seconds > 0 {
             // Forks/s counts what the Fork column counts; thread forks (Clone) apart.
             let clones = totals[Self.cloneColumn]

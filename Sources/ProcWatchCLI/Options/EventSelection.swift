@@ -9,9 +9,9 @@ package struct EventSelection: Equatable {
     var threadForks = false
 
     /// Every name `-e` accepts, for help and errors: each kind's in forkstat's order (with
-    /// `clone` for thread forks after `fork`, and forkstat's short name before ours where
-    /// they differ), then the failed-exit filter and `all`.
-    static let names = EventKind.forkstatOrder.flatMap { kind in
+    /// `clone` for thread forks after `fork`, and the short name before the contract's where
+    /// they differ: `core`, `execfail`), then the failed-exit filter and `all`.
+    static let names = EventKind.selectionOrder.flatMap { kind in
         (kind.label == kind.name ? [kind.name] : [kind.label, kind.name]) + (kind == .fork ? ["clone"] : [])
     } + ["nonzeroexit", "failed_exit", "all"]
 
@@ -25,7 +25,7 @@ package struct EventSelection: Equatable {
             case "nonzeroexit", "failed_exit": kinds.insert(.failedExit)
             case "all": self = .all
             default:
-                guard let kind = EventKind.forkstatOrder.first(where: { $0.name == name || $0.label == name }) else {
+                guard let kind = EventKind.selectionOrder.first(where: { $0.name == name || $0.label == name }) else {
                     throw SelectionError(name: name)
                 }
                 kinds.insert(kind.bit)
@@ -77,13 +77,22 @@ struct SelectionError: Error, Equatable, CustomStringConvertible {
 }
 
 extension EventKind {
-    /// The kinds the kernel sends, in forkstat's order: the order of `-e` names and of the
-    /// statistics columns.
-    static let forkstatOrder: [EventKind] = [.fork, .exec, .exit, .coredump, .comm, .ptrace, .uid, .gid, .sid]
+    /// The kinds `-e` selects, in the order of `-e` names and of the statistics columns: the
+    /// connector's in forkstat's order, then those only the kernel-side watchers send
+    /// (`exec_failed`), which forkstat never knew.
+    static let selectionOrder: [EventKind] = [.fork, .exec, .exit, .coredump, .comm, .ptrace, .uid, .gid, .sid]
+        + allCases.filter { !$0.isKernelKind && $0 != .unknown }
 
     /// The short name the live view and `-e` use, in forkstat's vocabulary (`core`; a thread
-    /// fork is shown as `clone`, which is no kind of its own).
-    var label: String { self == .coredump ? "core" : name }
+    /// fork is shown as `clone`, which is no kind of its own) and, for the kind forkstat
+    /// never had, in its style (`execfail`: one word that fits the EVENT column).
+    var label: String {
+        switch self {
+        case .coredump: "core"
+        case .execFailed: "execfail"
+        default: name
+        }
+    }
 }
 
 extension String {

@@ -7,7 +7,7 @@ import Glibc
 /// Which events and processes to watch: shared by the live view and `procwatch stats`.
 package struct SelectionOptions: ParsableArguments {
     @Option(name: .customShort("e"), help: ArgumentHelp(
-        "Events to show, comma-separated: fork, clone (threads), exec, exit, core, comm, ptrace, uid, gid, sid, nonzeroexit, all. Example: -e exec,exit",
+        "Events to show, comma-separated: fork, clone (threads), exec, exit, core, comm, ptrace, uid, gid, sid, execfail (failed execs: BPF source only), nonzeroexit, all. Example: -e exec,exit",
         valueName: "LIST"))
     package var events: String?
 

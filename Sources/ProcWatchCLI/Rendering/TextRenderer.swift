@@ -182,31 +182,46 @@ import ProcWatch
         }
     }
 
+    /// The PROCESS column: the command line (with `-s`, argv[0]; with `-d`, without its
+    /// directory), or the name when no command line is known. An event that carries its own
+    /// command line, taken in the kernel, shows that one (the rule the contract follows,
+    /// ``ProcessEvent/carriedCommandLine``); a failed exec shows the path it was called with
+    /// in the place of argv[0], then its arguments: what could not be run.
     private func appendProcessName(_ observed: ObservedEvent, to out: inout [UInt8]) {
+        if case .execFailed(_, let failure) = observed.event.detail {
+            appendCommandLine(program: failure.path, arguments: failure.commandLine.dropFirst(), to: &out)
+            return
+        }
+        let commandLine = observed.event.carriedCommandLine ?? observed.process?.commandLine ?? []
+        if style.name != .comm, let argv0 = commandLine.first {
+            appendCommandLine(program: argv0, arguments: commandLine.dropFirst(), to: &out)
+            return
+        }
         guard let process = observed.process else {
             if observed.event.kind != nil { out.append(UInt8(ascii: "?")) }
             return
         }
-        if style.name == .comm || process.commandLine.isEmpty {
-            if process.name.isEmpty {
-                out.append(UInt8(ascii: "?"))
-            } else if process.commandLine.isEmpty && style.name != .comm {
-                out.append(UInt8(ascii: "["))
-                out.append(utf8: process.name)
-                out.append(UInt8(ascii: "]"))
-            } else {
-                out.append(utf8: process.name)
-            }
-            return
-        }
-        let argv0 = process.commandLine[0]
-        if style.stripDirectory, let slash = argv0.utf8.lastIndex(of: UInt8(ascii: "/")) {
-            out.append(utf8: String(argv0[argv0.utf8.index(after: slash)...]))
+        if process.name.isEmpty {
+            out.append(UInt8(ascii: "?"))
+        } else if commandLine.isEmpty && style.name != .comm {
+            out.append(UInt8(ascii: "["))
+            out.append(utf8: process.name)
+            out.append(UInt8(ascii: "]"))
         } else {
-            out.append(utf8: argv0)
+            out.append(utf8: process.name)
+        }
+    }
+
+    /// A program and its arguments, as the name style says (`-s`: the program alone; `-d`:
+    /// without its directory).
+    private func appendCommandLine(program: String, arguments: ArraySlice<String>, to out: inout [UInt8]) {
+        if style.stripDirectory, let slash = program.utf8.lastIndex(of: UInt8(ascii: "/")) {
+            out.append(utf8: String(program[program.utf8.index(after: slash)...]))
+        } else {
+            out.append(utf8: program)
         }
         guard style.name != .short else { return }
-        for argument in process.commandLine.dropFirst() {
+        for argument in arguments {
             out.append(Self.space)
             out.append(utf8: argument)
         }
@@ -254,7 +269,8 @@ import ProcWatch
             return observed.process?.lastTracerPID.map { "detach from \($0)" } ?? "detach"
         case .comm(_, let name): return "\(observed.previousName ?? "?") → \(name)"
         case .coredump: return "dumping core"
-        case .execFailed(_, let failure): return "exec failed \(failure.errorName)  \(failure.path)"
+        // The path and arguments follow in the PROCESS column, as an exec's command line does.
+        case .execFailed(_, let failure): return "exec failed \(failure.errorName)"
         case .unknown(let what, _): return "what 0x\(String(what, radix: 16))"
         case .lost(let count, let reason, let cpu):
             let number = count.map { "\($0)" } ?? "some"
