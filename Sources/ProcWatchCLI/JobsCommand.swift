@@ -16,7 +16,7 @@ struct JobsCommand: AsyncParsableCommand {
             claim wins). Columns: live members, processes started, threads, failed exits, the \
             most members alive at once, CPU to the millisecond (exited members from their exit records, live ones \
             asked of the kernel; root) and wall time from first arrival to last exit once the \
-            group is empty. -D applies.
+            group is empty. -D and --source apply.
 
             Examples:
               procwatch jobs --group build='^make$' --group compiler='^(cc1|cc1plus)$'
@@ -64,7 +64,7 @@ struct JobsCommand: AsyncParsableCommand {
     }
 
     func validate() throws {
-        try root.rejectOptions(notUsedBy: "jobs", used: ["-D", "-r", "--include-self"])
+        try root.rejectOptions(notUsedBy: "jobs", used: ["-D", "-r", "--include-self", "--source"])
         guard !group.isEmpty else { throw ValidationError("jobs needs at least one --group NAME=RULE") }
         if !(interval >= 0.01 && interval <= 1e6) {
             throw ValidationError("--interval takes a number of seconds from 0.01 to 1000000, not \(interval)")
@@ -74,7 +74,7 @@ struct JobsCommand: AsyncParsableCommand {
 
     func run() async throws {
         let groups = try JobGroups(rules: try rules())
-        let source = ProcessEventSource()
+        let source = ProcessEventSource(configuration: .init(backend: root.sourcing.backend))
         let lostRecords = Atomic<Int>(0)
         let query = try? TaskstatsQuery()
         let output = LineOutput()

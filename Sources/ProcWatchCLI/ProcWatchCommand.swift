@@ -26,6 +26,7 @@ package struct ProcWatchCommand: AsyncParsableCommand {
               procwatch                              every event, as a table
               procwatch -e exec,exit -D 10           execs and exits for ten seconds
               procwatch -e nonzeroexit               only processes that failed
+              procwatch -e execfail --source bpf     execs that failed (seen in the kernel)
               procwatch --json -e all > events.jsonl every event as JSON lines
               procwatch --tree 1234 --ancestry       a process tree, with ancestry
               procwatch --comm '^(cc1|ld)$' -x       compilers and linkers, with users
@@ -76,6 +77,8 @@ package struct ProcWatchCommand: AsyncParsableCommand {
     package var json = false
 
     @OptionGroup package var selecting: SelectionOptions
+
+    @OptionGroup package var sourcing: SourceOptions
 
     @Flag(name: .long, help: "Show each process's chain of ancestors (bash → make → cc1). Example: procwatch --ancestry -e exec")
     var ancestry = false
@@ -164,7 +167,7 @@ package struct ProcWatchCommand: AsyncParsableCommand {
 
         let view = try await LiveSession.watch(
             selection: selection, filter: filter, format: format, ancestry: ancestry, output: output,
-            duration: duration, realTime: realTime || everything)
+            duration: duration, realTime: realTime || everything, backend: sourcing.backend)
         output.flush()
         // With --json, standard output carries nothing but JSON lines (`| jq` must keep
         // working): the statistics table goes to standard error.

@@ -26,6 +26,7 @@ struct RunCommand: AsyncParsableCommand {
               --width <COLUMNS>    cut lines to this many columns (default: the
                                    terminal's width; piped or -o: whole)
               --no-truncate        never cut lines
+              --source <SOURCE>    bpf, connector or auto (see procwatch --help)
 
             Examples:
               procwatch run -- make -j2
@@ -51,7 +52,7 @@ struct RunCommand: AsyncParsableCommand {
     var command: [String] = []
 
     func validate() throws {
-        try root.rejectOptions(notUsedBy: "run", used: ["--json", "-s", "-d", "--width", "--no-truncate"])
+        try root.rejectOptions(notUsedBy: "run", used: ["--json", "-s", "-d", "--width", "--no-truncate", "--source"])
         guard !command.drop(while: { $0 == "--" }).isEmpty else { throw ValidationError("run needs a command: procwatch run -- COMMAND [ARGS...]") }
     }
 
@@ -59,7 +60,8 @@ struct RunCommand: AsyncParsableCommand {
         var arguments = command
         if arguments.first == "--" { arguments.removeFirst() }
         // Only the command's own tree matters: no need to read every process of /proc first.
-        let source = ProcessEventSource(configuration: .init(enrichment: .init(seedsFromProc: false, readsExecutables: false)))
+        let source = ProcessEventSource(configuration: .init(
+            enrichment: .init(seedsFromProc: false, readsExecutables: false), backend: root.sourcing.backend))
         let recorder = JobRecorder(root: getpid())
         let watchers = ProcessWatchers(source: source)
         watchers.onEnriched([.fork, .exec, .comm, .exit]) { recorder.handle($0) }
@@ -67,6 +69,7 @@ struct RunCommand: AsyncParsableCommand {
             FileHandleOutput.standardError("procwatch: \(error)")
             throw ExitCode(2)
         }
+        SourceAnnouncement.sourceStarted(source)
         // Without exit records (no CAP_NET_ADMIN) the report says which figures it lacks.
         let missing = source.exitRecordsError.map { "\($0)" }
         // Like time(1): Ctrl-C and Ctrl-\ go to the command (it starts with default handlers);

@@ -24,6 +24,7 @@ struct StatsCommand: AsyncParsableCommand {
               --include-self       also count procwatch's own process
               -D <SECONDS>         stop after this many seconds
               -r                   real-time FIFO scheduling
+              --source <SOURCE>    bpf, connector or auto (see procwatch --help)
 
             Examples:
               procwatch stats                        refresh every second until Ctrl-C
@@ -39,7 +40,7 @@ struct StatsCommand: AsyncParsableCommand {
     var interval: Double = 1
 
     func validate() throws {
-        try root.rejectOptions(notUsedBy: "stats", used: ["-D", "-r", "-X", "-e", "-E", "--pid", "--tree", "--comm", "--user", "--include-self"])
+        try root.rejectOptions(notUsedBy: "stats", used: ["-D", "-r", "-X", "-e", "-E", "--pid", "--tree", "--comm", "--user", "--include-self", "--source"])
         if !(interval >= 0.01 && interval <= 1e6) {
             throw ValidationError("--interval takes a number of seconds from 0.01 to 1000000, not \(interval)")
         }
@@ -51,7 +52,7 @@ struct StatsCommand: AsyncParsableCommand {
         let view = try await LiveSession.watch(
             selection: root.everything ? .all : try root.selecting.selection(), filter: try root.selecting.filter(),
             format: .quiet, ancestry: false, output: output, duration: root.duration, realTime: root.realTime,
-            tickInterval: interval
+            backend: root.sourcing.backend, tickInterval: interval
         ) { view in
             let heading = "procwatch stats — \(Int(view.runSeconds))s"
             output.write((redraw ? "\u{1B}[H\u{1B}[2J" : "") + heading + "\n" + view.statisticsReport() + (redraw ? "" : "\n"))

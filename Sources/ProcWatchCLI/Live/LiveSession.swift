@@ -12,13 +12,15 @@ package enum LiveSession {
     /// once the kernel subscription has been released.
     static func watch(
         selection: EventSelection, filter: LiveFilter, format: LiveView.Format, ancestry: Bool, output: LineOutput,
-        duration: Double?, realTime: Bool, tickInterval: Double? = nil, tick: @escaping @Sendable (LiveView) -> Void = { _ in }
+        duration: Double?, realTime: Bool, backend: ProcessEventSource.Backend, tickInterval: Double? = nil,
+        tick: @escaping @Sendable (LiveView) -> Void = { _ in }
     ) async throws -> LiveView {
         // Only the JSON view shows the executable's path: the others skip reading it.
         var showsExecutables = false
         if case .json = format { showsExecutables = true }
         // The views use exit records for names only (their lines show no CPU figures).
-        let source = ProcessEventSource(configuration: .init(enrichment: .init(readsExecutables: showsExecutables, exitRecords: .names)))
+        let source = ProcessEventSource(configuration: .init(
+            enrichment: .init(readsExecutables: showsExecutables, exitRecords: .names), backend: backend))
         let view = LiveView(source: source, selection: selection, filter: filter, format: format,
                             ancestry: ancestry, output: output)
         // Buffered output goes out however the watch ends.
@@ -36,6 +38,7 @@ package enum LiveSession {
     /// Subscribes to `kinds` on `source`, calls `handle` for each enriched event on the
     /// reader thread and `tick` every `tickInterval` seconds, until SIGINT, SIGTERM,
     /// `duration` or `stop` fires; returns once the kernel subscription has been released.
+    /// Once the source has started, ``SourceAnnouncement`` hears of it (before `started`).
     package static func run(
         source: ProcessEventSource, kinds: ProcessEventKinds, handle: @escaping @Sendable (EnrichedEvent) -> Void,
         batchEnded: @escaping @Sendable () -> Void = {}, duration: Double?, realTime: Bool,
@@ -56,6 +59,7 @@ package enum LiveSession {
             FileHandleOutput.standardError("procwatch: \(error)")
             throw ExitCode(2)
         }
+        SourceAnnouncement.sourceStarted(source)
         if realTime {
             do { try RealTimeScheduling.enable() } catch {
                 watchers.stop()

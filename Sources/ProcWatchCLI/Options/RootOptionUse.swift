@@ -26,6 +26,7 @@ extension ProcWatchCommand {
         if selecting.comm != nil { given.append("--comm") }
         if selecting.user != nil { given.append("--user") }
         if selecting.includeSelf { given.append("--include-self") }
+        if sourcing.source != nil { given.append("--source") }
         if ancestry { given.append("--ancestry") }
         if color != .auto { given.append("--color") }
         if width != nil { given.append("--width") }

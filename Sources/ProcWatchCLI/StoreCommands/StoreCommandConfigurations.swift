@@ -14,7 +14,8 @@ package enum StoreCommandConfigurations {
             loses at most the events of the last 10 to 20 ms. Without a command: the whole host until \
             Ctrl-C, SIGTERM or -D. With one: its tree, until it exits (procwatch then exits \
             with its status). The live view's -e, --pid, --tree, --comm, --user and -D \
-            select and stop. Read it back with `procwatch report` or sqlite3.
+            select and stop; --source chooses where events come from. Read it back with \
+            `procwatch report` or sqlite3.
 
             Examples:
               procwatch record -o host.db -D 3600

@@ -14,15 +14,16 @@ struct RecordCommand: AsyncParsableCommand {
     @Option(name: [.customShort("o"), .long], help: ArgumentHelp("The SQLite file to write (created, or appended to). Example: -o run.db", valueName: "FILE"))
     var output: String
 
-    /// `-D` and the selection options (`-e`, `--pid`, `--tree`, `--comm`, `--user`) are the
-    /// root command's (an option both declared would be parsed into the root's), as for the live view.
+    /// `-D`, the selection options (`-e`, `--pid`, `--tree`, `--comm`, `--user`) and `--source`
+    /// are the root command's (an option both declared would be parsed into the root's), as
+    /// for the live view.
     @ParentCommand var root: ProcWatchCommand
 
     @Argument(parsing: .postTerminator, help: ArgumentHelp("A command to run and record, after --. Example: -- make -j2", valueName: "COMMAND"))
     var command: [String] = []
 
     func validate() throws {
-        try root.rejectOptions(notUsedBy: "record", used: ["-D", "-e", "-E", "--pid", "--tree", "--comm", "--user", "--include-self"])
+        try root.rejectOptions(notUsedBy: "record", used: ["-D", "-e", "-E", "--pid", "--tree", "--comm", "--user", "--include-self", "--source"])
     }
 
     /// Seconds between commits while events arrive.
@@ -44,7 +45,7 @@ struct RecordCommand: AsyncParsableCommand {
         if arguments.first == "--" { arguments.removeFirst() }
         let selection = try selecting.selection()
         let filter = try selecting.filter()
-        let source = ProcessEventSource()
+        let source = ProcessEventSource(configuration: .init(backend: root.sourcing.backend))
         // The recording says up front whether it has CPU, memory and I/O figures: the
         // enrichment stage reads exit records only when the kernel lets us register for them.
         let exitRecords = (try? TaskstatsListener()).map { $0.close() } != nil
