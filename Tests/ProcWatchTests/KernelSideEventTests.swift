@@ -271,6 +271,15 @@ struct KernelSideEventTests {
         }
     }
 
+    /// Each watching command's help names `--source`.
+    @Test func helpNamesSource() throws {
+        for arguments in [["--help"], ["help", "stats"], ["help", "run"], ["help", "jobs"], ["help", "record"]] {
+            let run = try Spawn.capture(["/usr/bin/env", "COLUMNS=80", Spawn.procwatchBinary] + arguments)
+            #expect(run.status == 0, "\(arguments): \(run.stderr)")
+            #expect(run.stdout.contains("--source"), "\(arguments)")
+        }
+    }
+
     /// As the binaries say it: `record` (forwarded to procwatch-store) takes `--source`,
     /// `report`, which watches nothing, refuses it.
     @Test(arguments: [
