@@ -27,6 +27,7 @@
 #include <linux/cn_proc.h>
 #include <linux/genetlink.h>
 #include <linux/taskstats.h>
+#include "procwatch_bpf.h"
 
 /// The symbolic name of an error number ("ENOENT"), or NULL when glibc has none
 /// (strerrorname_np, defined in shim.c where _GNU_SOURCE may be set).

@@ -87,6 +87,8 @@ final class EnrichmentStage: @unchecked Sendable {
             guard case .event(let event) = message else { continue }
             switch event.detail {
             case .exec(let task):
+                // The kernel-side watchers took the command line at the exec: nothing to read.
+                if event.kernelDetails?.exec != nil { continue }
                 if let earlier = latest.updateValue(index, forKey: task.pid) { supersededExecs.insert(earlier) }
             case .exit(let task, _, _, _):
                 hasExit = true
@@ -130,6 +132,12 @@ final class EnrichmentStage: @unchecked Sendable {
         switch event.detail {
         case .exec(let task):
             let previous = table[task.pid]
+            if let details = event.kernelDetails?.exec {
+                let snapshot = ExecSnapshot(commandLine: details.commandLine, name: Self.execName(details.executable),
+                                            executable: details.executable)
+                return EnrichedEvent(event: event, process: table.apply(event, exec: snapshot, exitName: nil),
+                                     previous: previous)
+            }
             let read = index.flatMap { execReads[$0] }
             // Gone before /proc could be read, or exited within the batch: its exit record
             // (queued before its exit event) names the program. Looked up, not taken: the
@@ -147,6 +155,14 @@ final class EnrichmentStage: @unchecked Sendable {
         default:
             return EnrichedEvent(event: event, process: table.apply(event, exec: nil, exitName: nil))
         }
+    }
+
+    /// The name the kernel gives a process at exec: the last component of the path it was
+    /// executed by, cut to 15 bytes (`__set_task_comm(me, kbasename(bprm->filename))`).
+    static func execName(_ path: String) -> String {
+        let bytes = Array(path.utf8)
+        let start = (bytes.lastIndex(of: UInt8(ascii: "/")) ?? -1) + 1
+        return String(decoding: bytes[start...].prefix(15), as: UTF8.self)
     }
 
     /// After every consumer had the event: an exited process leaves the table.

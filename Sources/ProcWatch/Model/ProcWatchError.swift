@@ -18,6 +18,9 @@ public enum ProcWatchError: Error, Sendable, Equatable, CustomStringConvertible 
     case taskstatsUnavailable(detail: String)
     /// The stream ended because its consumer was cancelled.
     case cancelled
+    /// The kernel-side (eBPF) watchers cannot run here: no libbpf, no privilege, a program
+    /// the kernel refused (`reason` says which).
+    case kernelWatchersUnavailable(reason: String)
 
     public var description: String {
         switch self {
@@ -37,6 +40,8 @@ public enum ProcWatchError: Error, Sendable, Equatable, CustomStringConvertible 
             "taskstats is unavailable: \(detail)"
         case .cancelled:
             "cancelled"
+        case .kernelWatchersUnavailable(let reason):
+            "the kernel-side (BPF) watchers are unavailable: \(reason)"
         }
     }
 }

@@ -71,8 +71,10 @@ public struct ResourceUsage: Sendable, Hashable {
         lhs = lhs + rhs
     }
 
-    private init(userMicroseconds: UInt64, systemMicroseconds: UInt64, peakRSSKiB: UInt64, readBytes: UInt64,
-                 writeBytes: UInt64, readChars: UInt64, writeChars: UInt64, recordCount: Int) {
+    /// The figures given one by one: the kernel-side watchers' exit accounting (`recordCount`
+    /// 1: one task's figures), or figures a test or another source provides.
+    public init(userMicroseconds: UInt64, systemMicroseconds: UInt64, peakRSSKiB: UInt64, readBytes: UInt64,
+                writeBytes: UInt64, readChars: UInt64, writeChars: UInt64, recordCount: Int = 1) {
         self.userMicroseconds = userMicroseconds
         self.systemMicroseconds = systemMicroseconds
         self.peakRSSKiB = peakRSSKiB

@@ -162,18 +162,10 @@ final class EventReader: @unchecked Sendable {
     }
 
     /// Tells every consumer that this read's events are all delivered (time to flush).
-    private func endBatch() {
-        for subscriber in subscribers where subscriber.isActive { subscriber.batchEnded() }
-    }
+    private func endBatch() { subscribers.endBatch() }
 
-    /// Hands `event` (the batch's message number `index`, nil for reports made here) to
-    /// every consumer that wants it — enriched by the stage, which sees every event.
     @inline(__always)
     private func dispatch(_ event: ProcessEvent, at index: Int? = nil) {
-        let enriched = stage?.enrich(event, at: index) ?? EnrichedEvent(event: event)
-        for subscriber in subscribers where subscriber.isActive && subscriber.kinds.admits(event) {
-            subscriber.deliver(enriched)
-        }
-        stage?.retire(event)
+        subscribers.dispatch(event, at: index, stage: stage)
     }
 }

@@ -46,3 +46,22 @@ final class EventSubscriber: Sendable {
         set { enrichment.store(newValue, ordering: .relaxed) }
     }
 }
+
+extension [EventSubscriber] {
+    /// Hands `event` (the batch's message number `index`, nil for reports made by the
+    /// reader) to every consumer that wants it — enriched by `stage`, which sees every
+    /// event. On the reader thread of either backend.
+    @inline(__always)
+    func dispatch(_ event: ProcessEvent, at index: Int?, stage: EnrichmentStage?) {
+        let enriched = stage?.enrich(event, at: index) ?? EnrichedEvent(event: event)
+        for subscriber in self where subscriber.isActive && subscriber.kinds.admits(event) {
+            subscriber.deliver(enriched)
+        }
+        stage?.retire(event)
+    }
+
+    /// Tells every consumer that one read's events are all delivered (time to flush).
+    func endBatch() {
+        for subscriber in self where subscriber.isActive { subscriber.batchEnded() }
+    }
+}

@@ -29,6 +29,8 @@ public final class ProcessEventSource: Sendable {
         /// Where the events come from: the kernel-side (eBPF) watchers, the proc connector,
         /// or the watchers when they load and attach and else the connector.
         public var backend: Backend
+        /// Settings of the kernel-side watchers (``Backend/bpf``, and ``Backend/auto`` when they load).
+        public var kernelWatchers: KernelWatcherOptions
         /// Where diagnostics go (malformed messages, watcher failures). Never bootstrapped here.
         public var logger: Logger
 
@@ -39,6 +41,7 @@ public final class ProcessEventSource: Sendable {
             usesKernelFilter: Bool = true,
             enrichment: Enrichment = Enrichment(),
             backend: Backend = .connector,
+            kernelWatchers: KernelWatcherOptions = KernelWatcherOptions(),
             logger: Logger = Logger(label: "procwatch", factory: { _ in SwiftLogNoOpLogHandler() })
         ) {
             self.receiveBufferBytes = receiveBufferBytes
@@ -46,6 +49,7 @@ public final class ProcessEventSource: Sendable {
             self.usesKernelFilter = usesKernelFilter
             self.enrichment = enrichment
             self.backend = backend
+            self.kernelWatchers = kernelWatchers
             self.logger = logger
         }
     }
@@ -80,6 +84,44 @@ public final class ProcessEventSource: Sendable {
         case connector
     }
 
+    /// Settings of the kernel-side (eBPF) watchers.
+    public struct KernelWatcherOptions: Sendable, Hashable {
+        /// The ring buffer the programs write into (a power of two, at least a page). The
+        /// default rides out the machine's fork storm between two polls many times over.
+        public var ringBufferBytes: Int
+        /// How long the reader waits for the ring before it looks anyway: the programs wake
+        /// it only once ``wakeupBytes`` wait, so that a storm costs a wakeup per batch, not
+        /// per event. This is the longest an event waits in the ring.
+        public var pollInterval: Duration
+        /// Waiting bytes at which a program wakes the reader at once (0: the kernel's own
+        /// rule, a wakeup whenever the reader has caught up — one per event when it keeps up).
+        public var wakeupBytes: Int
+        /// Follow only these processes (`--pid`, `--tree`), decided in the kernel: events of
+        /// other processes never reach user space. nil: every process.
+        public var followedProcesses: Set<Int32>?
+        /// With ``followedProcesses``: also every process they (and their children) fork
+        /// from now on; the fork event of a followed parent is reported.
+        public var followsDescendants: Bool
+        /// Only tasks whose real user id is this one, decided in the kernel. nil: any user.
+        public var userID: UInt32?
+        /// Tests: the reader sleeps this long before its first read (a stalled consumer).
+        package var consumerStall: Duration?
+        /// Tests: opening the watchers fails with this reason, as when BPF is refused.
+        package var simulatedRefusal: String?
+
+        /// Creates the settings.
+        public init(ringBufferBytes: Int = 4 << 20, pollInterval: Duration = .milliseconds(20),
+                    wakeupBytes: Int = 1 << 20, followedProcesses: Set<Int32>? = nil, followsDescendants: Bool = true,
+                    userID: UInt32? = nil) {
+            self.ringBufferBytes = ringBufferBytes
+            self.pollInterval = pollInterval
+            self.wakeupBytes = wakeupBytes
+            self.followedProcesses = followedProcesses
+            self.followsDescendants = followsDescendants
+            self.userID = userID
+        }
+    }
+
     /// What the enrichment stage reads taskstats exit records for.
     public enum ExitRecords: Sendable, Hashable {
         /// None are read.
@@ -105,7 +147,9 @@ public final class ProcessEventSource: Sendable {
 
     private struct State {
         var subscribers: [EventSubscriber] = []
-        var session: Session?
+        var session: (any SourceSession)?
+        /// The backend of the latest session, and why.
+        var choice: BackendChoice?
         /// The enrichment stage, from the first consumer that wants it to the end of the session.
         var stage: EnrichmentStage?
     }
@@ -140,6 +184,14 @@ public final class ProcessEventSource: Sendable {
         }
     }
 
+    /// The backend the events come from (the latest session's, kept after it ends), and
+    /// why; nil before the first consumer subscribed. With ``Backend/auto`` the reason says
+    /// why the connector is used when it is.
+    public var backendChoice: BackendChoice? { state.withLock { $0.choice } }
+
+    /// The backend in use (see ``backendChoice``).
+    public var activeBackend: Backend? { backendChoice?.backend }
+
     /// Whether a kernel subscription is open now.
     public var isListening: Bool { state.withLock { $0.session != nil } }
 
@@ -157,8 +209,9 @@ public final class ProcessEventSource: Sendable {
     public var kernelFilter: ProcessEventKinds? {
         state.withLock { state in
             guard let session = state.session else { return nil }
-            let mask = session.kernelMask.load(ordering: .relaxed)
-            return mask == Self.allEvents ? nil : ProcessEventKinds(rawValue: mask)
+            let mask = session.filterMask
+            let all = session is KernelWatcherSession ? Self.kernelWatcherKinds.rawValue : Self.allEvents
+            return mask == all ? nil : ProcessEventKinds(rawValue: mask)
         }
     }
 
@@ -179,14 +232,18 @@ public final class ProcessEventSource: Sendable {
             batchEnded: batchEnded, finish: finish)
         try state.withLock { (state: inout State) throws(ProcWatchError) in
             state.subscribers.append(subscriber)
-            if enriched { startEnrichment(&state) }
             if let session = state.session {
-                session.subscribers.withLock { $0 = state.subscribers }
+                if enriched { startEnrichment(&state) }
+                session.setSubscribers(state.subscribers)
                 updateFilter(session: session, subscribers: state.subscribers)
                 return
             }
             do throws(ProcWatchError) {
-                state.session = try startSession(subscribers: state.subscribers, stage: state.stage)
+                // The backend first: the stage reads no taskstats when the kernel-side
+                // watchers account for exits themselves.
+                let watchers = try openBackend(&state)
+                if enriched { startEnrichment(&state) }
+                state.session = try startSession(subscribers: state.subscribers, stage: state.stage, watchers: watchers)
             } catch {
                 state.subscribers.removeAll { $0 === subscriber }
                 if state.subscribers.isEmpty {
@@ -213,9 +270,14 @@ public final class ProcessEventSource: Sendable {
     /// subscriber's thread, and the reader picks the stage up at its next batch.
     private func startEnrichment(_ state: inout State) {
         if state.stage == nil {
-            state.stage = EnrichmentStage(options: configuration.enrichment, files: makeFiles, exitRecords: openExitRecords)
+            var options = configuration.enrichment
+            // Exits from the kernel-side watchers carry their accounting.
+            if let choice = state.choice, choice.backend == .bpf, !choice.missingKinds.contains(.exit) {
+                options.exitRecords = .none
+            }
+            state.stage = EnrichmentStage(options: options, files: makeFiles, exitRecords: openExitRecords)
         }
-        state.session?.stage.withLock { $0 = state.stage }
+        state.session?.setStage(state.stage)
         state.session?.keepExecsFromWaiting(timeout: configuration.acknowledgementTimeout)
     }
 
@@ -227,11 +289,11 @@ public final class ProcessEventSource: Sendable {
     /// reader may be blocked resuming that very task. The reader still sends IGNORE
     /// moments later, and the `atexit` handler covers a process that exits first.
     func unsubscribe(_ subscriber: EventSubscriber, waitForRelease: Bool = true) {
-        let (found, ending): (Bool, Session?) = state.withLock { state in
+        let (found, ending): (Bool, (any SourceSession)?) = state.withLock { state in
             guard state.subscribers.contains(where: { $0 === subscriber }) else { return (false, nil) }
             state.subscribers.removeAll { $0 === subscriber }
             guard let session = state.session else { return (true, nil) }
-            session.subscribers.withLock { $0 = state.subscribers }
+            session.setSubscribers(state.subscribers)
             if state.subscribers.isEmpty {
                 state.session = nil
                 // The table and the exit-record registration end with the last consumer.
@@ -243,8 +305,8 @@ public final class ProcessEventSource: Sendable {
             return (true, nil)
         }
         if found, subscriber.deactivate() { subscriber.finish(nil) }
-        if let ending, waitForRelease, !ReaderThread.isCurrent(ending.readerThread.load(ordering: .acquiring)) {
-            ending.finished.wait()
+        if let ending, waitForRelease, !ending.isOnReaderThread {
+            ending.waitUntilFinished()
         }
     }
 
@@ -269,13 +331,97 @@ public final class ProcessEventSource: Sendable {
         return mask.rawValue
     }
 
-    private func updateFilter(session: Session, subscribers: [EventSubscriber]) {
-        let mask = kernelMask(for: subscribers)
+    /// The kinds the kernel-side watchers can report and filter by.
+    static let kernelWatcherKinds = ProcessEventKinds.kernelBits.union(EventKind.execFailed.bit)
+
+    /// The kinds the kernel-side watchers are to report for what the consumers want,
+    /// decided the way ``kernelMask(for:)`` decides the connector's filter.
+    func kernelWatcherMask(for subscribers: [EventSubscriber]) -> UInt32 {
+        var union = ProcessEventKinds()
+        for subscriber in subscribers {
+            union.formUnion(subscriber.kinds)
+            if subscriber.wantsEnrichment { union.formUnion(EnrichmentStage.neededKinds) }
+        }
+        if union.contains(.unknown) || union.isEmpty { return Self.kernelWatcherKinds.rawValue }
+        if union.contains(.exit) { union.remove(.failedExit) }
+        return union.intersection(Self.kernelWatcherKinds).rawValue
+    }
+
+    private func updateFilter(session: any SourceSession, subscribers: [EventSubscriber]) {
+        if session is KernelWatcherSession {
+            session.applyFilter(kernelWatcherMask(for: subscribers))
+        } else {
+            session.applyFilter(kernelMask(for: subscribers))
+        }
+    }
+
+    // MARK: Backends
+
+    /// Decides the backend (``Configuration/backend``) and records the choice; returns the
+    /// loaded kernel-side watchers, or nil for the connector.
+    private func openBackend(_ state: inout State) throws(ProcWatchError) -> KernelWatchers? {
+        let options = configuration.kernelWatchers
+        func open() throws(ProcWatchError) -> KernelWatchers {
+            if let refusal = options.simulatedRefusal { throw .kernelWatchersUnavailable(reason: refusal) }
+            LibBPF.route(to: configuration.logger)
+            return try KernelWatchers(ringBufferBytes: options.ringBufferBytes)
+        }
+        func chose(_ watchers: KernelWatchers, _ reason: String) -> KernelWatchers {
+            let missing = watchers.missing.reduce(ProcessEventKinds()) { $0.union($1.kinds) }
+            let why = ([reason] + watchers.missing.map(\.reason)).joined(separator: "; ")
+            state.choice = BackendChoice(backend: .bpf, reason: why, missingKinds: missing)
+            return watchers
+        }
+        switch configuration.backend {
+        case .connector:
+            state.choice = BackendChoice(backend: .connector, reason: "asked for")
+            return nil
+        case .bpf:
+            return chose(try open(), "asked for")
+        case .auto:
+            do throws(ProcWatchError) {
+                return chose(try open(), "the BPF programs loaded and attached")
+            } catch {
+                let reason = if case .kernelWatchersUnavailable(let reason) = error { reason } else { error.description }
+                state.choice = BackendChoice(backend: .connector, reason: "BPF unavailable: \(reason)")
+                return nil
+            }
+        }
+    }
+
+    private func startKernelWatcherSession(_ watchers: KernelWatchers, subscribers: [EventSubscriber],
+                                           stage: EnrichmentStage?) throws(ProcWatchError) -> KernelWatcherSession {
+        let session: KernelWatcherSession
+        do throws(ProcWatchError) {
+            session = try KernelWatcherSession(watchers: watchers, options: configuration.kernelWatchers,
+                                               subscribers: subscribers, mask: kernelWatcherMask(for: subscribers))
+        } catch {
+            watchers.close()
+            throw error
+        }
+        session.setStage(stage)
+        let reader = RingBufferReader(session: session, logger: configuration.logger) { [weak self] error in
+            self?.sessionFailed(session, error: error)
+        }
+        do throws(ProcWatchError) {
+            try ReaderThread.spawn(name: "procwatch-bpf") { reader.run() }
+        } catch {
+            session.close()
+            throw error
+        }
+        return session
+    }
+}
+
+extension Session {
+    /// Sends the connector's new filter (`mask`) unless it is already in force.
+    func applyFilter(_ mask: UInt32) {
+        let session = self
         guard session.kernelMask.exchange(mask, ordering: .acquiringAndReleasing) != mask else { return }
         // Back to everything: the ack of this request reaches us (it passes an ALL filter)
         // and tells the reader where gap-free numbering starts again.
         var nonce: UInt32 = 0
-        if mask == Self.allEvents {
+        if mask == ProcessEventSource.allEvents {
             nonce = UInt32.random(in: 1...0x7FFF_FFFF)
             session.widenedFilterAck.store(nonce &+ 1, ordering: .releasing)
         }
@@ -284,8 +430,12 @@ public final class ProcessEventSource: Sendable {
             try session.transport.send(SubscriptionRequest.filter(ProcessEventKinds(rawValue: mask), acknowledgement: nonce))
         }
     }
+}
 
-    private func startSession(subscribers: [EventSubscriber], stage: EnrichmentStage?) throws(ProcWatchError) -> Session {
+extension ProcessEventSource {
+    fileprivate func startSession(subscribers: [EventSubscriber], stage: EnrichmentStage?,
+                                  watchers: KernelWatchers?) throws(ProcWatchError) -> any SourceSession {
+        if let watchers { return try startKernelWatcherSession(watchers, subscribers: subscribers, stage: stage) }
         let transport = try openTransport()
         let batch = DatagramBatch(capacity: 64, slotSize: 1024)
         let session = Session(transport: transport, subscribers: subscribers, stage: stage)
@@ -302,7 +452,7 @@ public final class ProcessEventSource: Sendable {
             throw error
         }
         let mask = kernelMask(for: subscribers)
-        if mask != Self.allEvents {
+        if mask != ProcessEventSource.allEvents {
             session.kernelMask.store(mask, ordering: .relaxed)
             do throws(ProcWatchError) {
                 try Handshake.send(SubscriptionRequest.filter(ProcessEventKinds(rawValue: mask), acknowledgement: 0),
@@ -326,7 +476,7 @@ public final class ProcessEventSource: Sendable {
     }
 
     /// The reader hit an error it cannot recover from: every consumer is finished with it.
-    private func sessionFailed(_ session: Session, error: ProcWatchError) {
+    fileprivate func sessionFailed(_ session: any SourceSession, error: ProcWatchError) {
         let finished: [EventSubscriber] = state.withLock { state in
             guard state.session === session else { return [] }
             state.session = nil

@@ -1,0 +1,82 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CProcWatch
+import Dispatch
+import Synchronization
+
+/// A session of the kernel-side watchers: the loaded programs, who gets events, the
+/// configuration the programs filter by, and how the reader is stopped.
+final class KernelWatcherSession: SourceSession {
+    let watchers: KernelWatchers
+    let options: ProcessEventSource.KernelWatcherOptions
+    let subscribers: Mutex<[EventSubscriber]>
+    let stage = Mutex<EnrichmentStage?>(nil)
+    private let mask: Atomic<UInt32>
+    let stopRequested = Atomic<Bool>(false)
+    let readerThread = Atomic<UInt>(0)
+    let finished = DispatchSemaphore(value: 0)
+    /// Written to end the reader's wait at once.
+    let wakeDescriptor: Int32
+    private let closed = Atomic<Bool>(false)
+
+    init(watchers: KernelWatchers, options: ProcessEventSource.KernelWatcherOptions, subscribers: [EventSubscriber],
+         mask: UInt32) throws(ProcWatchError) {
+        let descriptor = eventfd(0, Int32(EFD_CLOEXEC) | Int32(EFD_NONBLOCK))
+        guard descriptor >= 0 else { throw .system(call: "eventfd", errno: errno) }
+        self.watchers = watchers
+        self.options = options
+        self.subscribers = Mutex(subscribers)
+        self.mask = Atomic(mask)
+        self.wakeDescriptor = descriptor
+        if let followed = options.followedProcesses {
+            for pid in followed { watchers.track(pid) }
+        }
+        watchers.configure(configuration(mask))
+    }
+
+    /// The programs' configuration for the consumers' kinds and this session's selection.
+    private func configuration(_ mask: UInt32) -> procwatch_bpf_config {
+        var config = procwatch_bpf_config()
+        config.kinds = mask
+        if options.followedProcesses != nil { config.tracks_tgids = options.followsDescendants ? 2 : 1 }
+        if let uid = options.userID {
+            config.filters_uid = 1
+            config.uid = uid
+        }
+        config.wakeup_bytes = UInt32(clamping: options.wakeupBytes)
+        return config
+    }
+
+    func setSubscribers(_ subscribers: [EventSubscriber]) { self.subscribers.withLock { $0 = subscribers } }
+    func setStage(_ stage: EnrichmentStage?) { self.stage.withLock { $0 = stage } }
+
+    func applyFilter(_ mask: UInt32) {
+        guard self.mask.exchange(mask, ordering: .acquiringAndReleasing) != mask else { return }
+        watchers.configure(configuration(mask))
+    }
+
+    var filterMask: UInt32 { mask.load(ordering: .relaxed) }
+
+    /// Nothing to do: execs carry their command line; no /proc read waits for a pause.
+    func keepExecsFromWaiting(timeout: Duration) {}
+
+    func requestStop() {
+        stopRequested.store(true, ordering: .releasing)
+        var one: UInt64 = 1
+        _ = write(wakeDescriptor, &one, 8)
+    }
+
+    func waitUntilFinished() { finished.wait() }
+
+    var isOnReaderThread: Bool { ReaderThread.isCurrent(readerThread.load(ordering: .acquiring)) }
+
+    /// Detaches the programs and frees everything. Called once, by the reader (or by the
+    /// source when the reader could not start).
+    func close() {
+        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        watchers.close()
+        Glibc.close(wakeDescriptor)
+        stage.withLock { $0?.close() }
+    }
+}

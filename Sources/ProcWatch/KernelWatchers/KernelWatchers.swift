@@ -1,0 +1,190 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CProcWatch
+
+/// The kernel-side (eBPF) watchers, loaded and attached: the BPF object compiled into this
+/// binary (`bpf/procwatch.bpf.c`), one link per attached program, and the maps the reader
+/// uses. Everything here is a file descriptor owned by this process, so the kernel detaches
+/// the programs and frees the maps whenever it ends, however it ends (SIGKILL included);
+/// ``close()`` does the same earlier.
+///
+/// Used by one session: opened by the subscribing thread, then owned by the reader thread.
+final class KernelWatchers: @unchecked Sendable {
+    // @unchecked: the handles are written in `open` only; `close()` runs once, on the
+    // reader thread, after its last use of them.
+
+    /// The programs, each with the event kinds it reports. The failed-exec programs are
+    /// optional: the others load without them on a kernel that refuses them.
+    static let programs: [(name: String, kinds: ProcessEventKinds, optional: Bool)] = [
+        ("procwatch_fork", .fork, false),
+        ("procwatch_exec", .exec, false),
+        ("procwatch_exit", [.exit, .failedExit], false),
+        ("procwatch_comm", .comm, false),
+        ("procwatch_coredump", .coredump, false),
+        ("procwatch_sid", .sid, false),
+        ("procwatch_ptrace_enter", .ptrace, false),
+        ("procwatch_ptrace_exit", .ptrace, false),
+        ("procwatch_execve_exit", EventKind.execFailed.bit, true),
+        ("procwatch_execveat_exit", EventKind.execFailed.bit, true),
+    ] + ["setuid", "setreuid", "setresuid", "setfsuid", "setgid", "setregid", "setresgid", "setfsgid"].flatMap {
+        call -> [(name: String, kinds: ProcessEventKinds, optional: Bool)] in
+        [("procwatch_enter_\(call)", [.uid, .gid], false), ("procwatch_exit_\(call)", [.uid, .gid], false)]
+    }
+
+    let libbpf: LibBPF
+    private let object: OpaquePointer
+    private var links: [OpaquePointer] = []
+    let eventsFD: Int32
+    private let configFD: Int32
+    private let trackedFD: Int32
+    private let lostFD: Int32
+    private let cpuCount: Int
+    /// Kinds whose programs did not load or attach, each with why.
+    private(set) var missing: [(kinds: ProcessEventKinds, reason: String)] = []
+
+    /// Loads and attaches the watchers.
+    ///
+    /// - Parameter ringBufferBytes: the ring buffer's size (a power of two, at least a page).
+    /// - Throws: ``ProcWatchError/kernelWatchersUnavailable(reason:)`` saying why (no libbpf,
+    ///   no privilege, a kernel without BTF …); nothing stays loaded then.
+    init(ringBufferBytes: Int) throws(ProcWatchError) {
+        let libbpf = try LibBPF.load()
+        self.libbpf = libbpf
+        let functions = libbpf.table
+        var withoutOptional = false
+        var loaded: OpaquePointer?
+        var loadErrno: Int32 = 0
+        while loaded == nil {
+            let object = try Self.open(libbpf, ringBufferBytes: ringBufferBytes)
+            if withoutOptional {
+                for program in Self.programs where program.optional {
+                    if let handle = Self.program(named: program.name, in: object, libbpf) {
+                        _ = functions.program_set_autoload(handle, false)
+                    }
+                }
+            }
+            if functions.object_load(object) == 0 {
+                loaded = object
+                break
+            }
+            loadErrno = errno
+            functions.object_close(object)
+            if withoutOptional || loadErrno == EPERM || loadErrno == EACCES {
+                throw .kernelWatchersUnavailable(reason: Self.explain("loading the BPF programs", errno: loadErrno))
+            }
+            withoutOptional = true
+        }
+        let handle = loaded!
+        object = handle
+        if withoutOptional {
+            missing.append((EventKind.execFailed.bit, Self.explain("loading the failed-exec programs", errno: loadErrno)))
+        }
+        func fd(_ name: String) -> Int32 {
+            guard let map = functions.object_find_map_by_name(handle, name) else { return -1 }
+            return functions.map_fd(map)
+        }
+        eventsFD = fd("procwatch_events")
+        configFD = fd("procwatch_config")
+        trackedFD = fd("procwatch_tracked")
+        lostFD = fd("procwatch_lost")
+        cpuCount = Int(max(1, functions.num_possible_cpus()))
+        guard eventsFD >= 0, configFD >= 0, trackedFD >= 0, lostFD >= 0 else {
+            functions.object_close(handle)
+            throw .kernelWatchersUnavailable(reason: "the BPF object lacks its maps")
+        }
+        // Nothing is reported until the first configuration says what is wanted.
+        configure(procwatch_bpf_config())
+        var failedKinds = ProcessEventKinds()
+        var reasons: [String] = []
+        for program in Self.programs {
+            guard let programHandle = Self.program(named: program.name, in: handle, libbpf) else { continue }
+            if withoutOptional, program.optional { continue }
+            if let link = functions.program_attach(programHandle) {
+                links.append(link)
+            } else {
+                failedKinds.formUnion(program.kinds)
+                reasons.append(Self.explain("attaching \(program.name)", errno: errno))
+            }
+        }
+        if !failedKinds.isEmpty { missing.append((failedKinds, reasons.joined(separator: "; "))) }
+        if links.isEmpty {
+            close()
+            throw .kernelWatchersUnavailable(reason: reasons.first ?? "no BPF program attached")
+        }
+    }
+
+    private static func open(_ libbpf: LibBPF, ringBufferBytes: Int) throws(ProcWatchError) -> OpaquePointer {
+        let functions = libbpf.table
+        var size = 0
+        let bytes = procwatch_bpf_object(&size)
+        guard let object = functions.object_open_mem(bytes, size, nil) else {
+            throw .kernelWatchersUnavailable(reason: explain("opening the BPF object", errno: errno))
+        }
+        let cpus = UInt32(max(1, functions.num_possible_cpus()))
+        if let ring = functions.object_find_map_by_name(object, "procwatch_events") {
+            _ = functions.map_set_max_entries(ring, UInt32(ringBufferBytes))
+        }
+        if let scratch = functions.object_find_map_by_name(object, "procwatch_scratch") {
+            _ = functions.map_set_max_entries(scratch, cpus)
+        }
+        return object
+    }
+
+    private static func program(named name: String, in object: OpaquePointer, _ libbpf: LibBPF) -> OpaquePointer? {
+        var program = libbpf.table.object_next_program(object, nil)
+        while let current = program {
+            if let programName = libbpf.table.program_name(current), String(cString: programName) == name { return current }
+            program = libbpf.table.object_next_program(object, current)
+        }
+        return nil
+    }
+
+    /// One line on why a step failed, naming the privilege when that is the cause.
+    static func explain(_ step: String, errno code: Int32) -> String {
+        let name = procwatch_errno_name(code).map { String(cString: $0) } ?? "E\(code)"
+        switch code {
+        case EPERM, EACCES:
+            return "\(step) was refused (\(name)): run as root, or grant CAP_BPF and CAP_PERFMON"
+        default:
+            return "\(step) failed (\(name))"
+        }
+    }
+
+    // MARK: Maps
+
+    /// Writes what consumers want into the programs' configuration.
+    func configure(_ config: procwatch_bpf_config) {
+        var key: UInt32 = 0
+        var value = config
+        _ = libbpf.table.map_update_elem(configFD, &key, &value, 0)
+    }
+
+    /// Follows process `pid` (and, when the configuration says so, the children it forks).
+    func track(_ pid: Int32) {
+        var key = pid
+        var one: UInt8 = 1
+        _ = libbpf.table.map_update_elem(trackedFD, &key, &one, 0)
+    }
+
+    /// Stops following process `pid`.
+    func untrack(_ pid: Int32) {
+        var key = pid
+        _ = libbpf.table.map_delete_elem(trackedFD, &key)
+    }
+
+    /// Records the programs could not put into the ring buffer since loading, all CPUs summed.
+    func lostCount() -> UInt64 {
+        var key: UInt32 = 0
+        var values = [UInt64](repeating: 0, count: cpuCount)
+        guard libbpf.table.map_lookup_elem(lostFD, &key, &values) == 0 else { return 0 }
+        return values.reduce(0, &+)
+    }
+
+    /// Detaches every program and frees the object and its maps. Called once.
+    func close() {
+        for link in links { _ = libbpf.table.link_destroy(link) }
+        links.removeAll()
+        libbpf.table.object_close(object)
+    }
+}

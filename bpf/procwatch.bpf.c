@@ -1,0 +1,719 @@
+// SPDX-License-Identifier: GPL-2.0
+// procwatch's kernel-side watchers: every event of the proc connector, with the connector's
+// fields, plus what only the kernel has at that moment (an exec's argv, path and
+// credentials; an exit's accounting; failed execs).
+//
+// Built into a committed object by scripts/regen-bpf (the toolchain's clang, CO-RE: no kernel
+// headers, only the few kernel fields read below, each relocated by libbpf against the
+// running kernel's BTF). The records are defined once, in procwatch_bpf_records.h, which the
+// Swift reader imports too.
+//
+// Hooks: tracepoints only. Kprobes would sit on the connector's own functions
+// (proc_*_connector), but kernels built without CONFIG_KPROBES (this project's CI kernel is
+// one) have none, and fentry is refused where BPF trampolines are; so each event is taken
+// where the kernel has a tracepoint next to the connector's call, and the connector's rule
+// for its fields is reproduced here:
+// - fork, exec: the scheduler's BTF tracepoints, next to proc_fork/exec_connector.
+// - exit: sched_process_exit, in do_exit() before exit_notify(); the connector runs after
+//   it, when a task that reaped itself (a thread; a child of a parent that ignores SIGCHLD)
+//   has no parent any more: that rule is applied here.
+// - comm: task_rename, less the renames the connector does not report (exec's own, kernel
+//   and io_uring worker threads).
+// - coredump: signal_deliver of a default-action core signal, which is where get_signal()
+//   calls proc_coredump_connector.
+// - uid/gid, sid, ptrace, failed execs: the syscalls' tracepoints (sys_enter/sys_exit of the
+//   set*id calls, setsid, ptrace, execve/execveat). Attaching these puts every thread on the
+//   syscall slow path while the watchers run (measured: see README).
+
+// The few uapi types bpf_helper_defs.h needs, declared here instead of pulling in
+// <linux/types.h> and the multiarch asm headers (the object must not depend on them).
+typedef unsigned char __u8;
+typedef unsigned short __u16;
+typedef unsigned int __u32;
+typedef unsigned long long __u64;
+typedef signed char __s8;
+typedef short __s16;
+typedef int __s32;
+typedef long long __s64;
+typedef __u16 __be16;
+typedef __u32 __be32;
+typedef __u32 __wsum;
+
+// From <linux/bpf.h> (uapi, stable values).
+enum {
+    BPF_MAP_TYPE_HASH = 1,
+    BPF_MAP_TYPE_ARRAY = 2,
+    BPF_MAP_TYPE_PERCPU_ARRAY = 6,
+    BPF_MAP_TYPE_RINGBUF = 27,
+};
+enum { BPF_ANY = 0, BPF_NOEXIST = 1 };
+enum { BPF_RB_NO_WAKEUP = 1, BPF_RB_FORCE_WAKEUP = 2 };
+enum { BPF_RB_AVAIL_DATA = 0 };
+
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+
+#include "procwatch_bpf_records.h"
+
+// The connector's `what` values (include/uapi/linux/cn_proc.h) and ptrace requests.
+#define PROC_EVENT_FORK 0x00000001u
+#define PROC_EVENT_EXEC 0x00000002u
+#define PROC_EVENT_UID 0x00000004u
+#define PROC_EVENT_GID 0x00000040u
+#define PROC_EVENT_SID 0x00000080u
+#define PROC_EVENT_PTRACE 0x00000100u
+#define PROC_EVENT_COMM 0x00000200u
+#define PROC_EVENT_COREDUMP 0x40000000u
+#define PROC_EVENT_EXIT 0x80000000u
+#define PTRACE_ATTACH 16
+#define PTRACE_DETACH 17
+// from_kuid_munged() gives the overflow uid (default 65534) for an id with no mapping.
+#define OVERFLOW_ID 65534u
+#define PAGE_KIB 4  // signal->maxrss counts pages; x86-64 pages are 4 KiB
+
+// --- The kernel fields read, as CO-RE relocatable minimal definitions ---
+
+typedef struct { __u32 val; } kuid_t;
+typedef struct { __u32 val; } kgid_t;
+typedef struct { int counter; } atomic_t;
+
+struct cred {
+    kuid_t uid, euid, suid, fsuid;
+    kgid_t gid, egid, sgid, fsgid;
+} __attribute__((preserve_access_index));
+
+struct list_head {
+    struct list_head *next, *prev;
+} __attribute__((preserve_access_index));
+
+typedef void (*sighandler_t)(int);
+struct sigaction {
+    sighandler_t sa_handler;
+    unsigned long sa_flags;
+} __attribute__((preserve_access_index));
+struct k_sigaction {
+    struct sigaction sa;
+} __attribute__((preserve_access_index));
+struct sighand_struct {
+    struct k_sigaction action[64];
+} __attribute__((preserve_access_index));
+
+struct task_io_accounting {
+    __u64 rchar, wchar, read_bytes, write_bytes;
+} __attribute__((preserve_access_index));
+
+struct signal_struct {
+    atomic_t live;
+    unsigned int flags;
+    unsigned long maxrss;
+} __attribute__((preserve_access_index));
+
+struct mm_struct {
+    unsigned long arg_start, arg_end;
+    unsigned long hiwater_rss;
+} __attribute__((preserve_access_index));
+
+struct pid;
+
+struct task_struct {
+    int pid, tgid;
+    unsigned int flags, ptrace;
+    unsigned in_execve : 1;
+    int exit_code, exit_signal;
+    struct task_struct *real_parent;
+    struct cred *real_cred;
+    kuid_t loginuid;
+    __u64 utime, stime;
+    struct task_io_accounting ioac;
+    struct signal_struct *signal;
+    struct mm_struct *mm;
+    struct pid *thread_pid;
+    struct sighand_struct *sighand;
+    struct list_head ptraced, ptrace_entry;
+    char comm[16];
+} __attribute__((preserve_access_index));
+
+struct linux_binprm {
+    const char *filename;
+} __attribute__((preserve_access_index));
+
+struct pt_regs {
+    unsigned long di, si, dx, ax;
+} __attribute__((preserve_access_index));
+
+// --- Maps ---
+
+// All records, in commit order across CPUs: a fork is always read before its child's events.
+// Sized by the loader (ProcessEventSource.Configuration.BPF.ringBufferBytes).
+struct {
+    __uint(type, BPF_MAP_TYPE_RINGBUF);
+    __uint(max_entries, 4 << 20);
+} procwatch_events SEC(".maps");
+
+// Records the ring buffer had no room for, per CPU: the reader reports each as lost.
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, __u64);
+} procwatch_lost SEC(".maps");
+
+// Per-CPU record numbers (the connector's cn_msg.seq).
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, __u32);
+} procwatch_sequence SEC(".maps");
+
+// What consumers want; written by the reader whenever that changes.
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct procwatch_bpf_config);
+} procwatch_config SEC(".maps");
+
+// Processes (tgids) a --pid/--tree selection follows; a fork of one adds the child.
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 65536);
+    __type(key, __s32);
+    __type(value, __u8);
+} procwatch_tracked SEC(".maps");
+
+// Where an exec's record is put together before it is copied, exactly sized, into the
+// ring: one slot per CPU (the loader sets max_entries to the possible CPUs). A plain array,
+// not a per-CPU one: per-CPU values are limited to 32 KiB. The size leaves room for the
+// verifier's worst case, which does not correlate an offset with the length read there.
+#define SCRATCH_BYTES (2 * PROCWATCH_BPF_ARGV_MAX + 2 * PROCWATCH_BPF_PATH_MAX)
+struct scratch {
+    __u8 bytes[SCRATCH_BYTES];
+};
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 64);
+    __type(key, __u32);
+    __type(value, struct scratch);
+} procwatch_scratch SEC(".maps");
+
+// --- Common steps ---
+
+static __always_inline struct procwatch_bpf_config *config(void) {
+    __u32 zero = 0;
+    return bpf_map_lookup_elem(&procwatch_config, &zero);
+}
+
+static __always_inline int is_tracked(__s32 tgid) {
+    return bpf_map_lookup_elem(&procwatch_tracked, &tgid) != 0;
+}
+
+// Whether an event of `kind` about `task` (process `tgid`) passes the consumers' selection.
+static __always_inline int wanted(struct procwatch_bpf_config *cfg, __u32 kind, __s32 tgid,
+                                  struct task_struct *task) {
+    if (!(cfg->kinds & kind)) return 0;
+    if (cfg->tracks_tgids && !is_tracked(tgid)) return 0;
+    if (cfg->filters_uid && BPF_CORE_READ(task, real_cred, uid.val) != cfg->uid) return 0;
+    return 1;
+}
+
+// Stamps the header: time, CPU and the CPU's record number, as send_msg() in cn_proc.c.
+static __always_inline void stamp(struct procwatch_bpf_event *event, __u32 kind, __u32 size) {
+    __u32 zero = 0;
+    __u32 *sequence = bpf_map_lookup_elem(&procwatch_sequence, &zero);
+    event->timestamp_ns = bpf_ktime_get_ns();
+    event->kind = kind;
+    event->cpu = bpf_get_smp_processor_id();
+    event->size = size;
+    if (sequence) {
+        event->sequence = *sequence;
+        *sequence += 1;
+    }
+}
+
+// Copies a record into the ring. The reader is not woken for each one (a reader woken per
+// event costs as much as the connector): only once `wakeup_bytes` wait; otherwise it finds
+// them at its next poll, a few milliseconds later. A full ring counts the record as lost.
+static __always_inline void emit(struct procwatch_bpf_config *cfg, void *record, __u64 size) {
+    __u64 flags = 0;
+    if (cfg->wakeup_bytes) {
+        __u64 waiting = bpf_ringbuf_query(&procwatch_events, BPF_RB_AVAIL_DATA);
+        flags = waiting + size >= cfg->wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+    }
+    if (bpf_ringbuf_output(&procwatch_events, record, size, flags) != 0) {
+        __u32 zero = 0;
+        __u64 *lost = bpf_map_lookup_elem(&procwatch_lost, &zero);
+        if (lost) *lost += 1;
+    }
+}
+
+static __always_inline __u32 munged(__u32 id) { return id == 0xffffffffu ? OVERFLOW_ID : id; }
+
+// Copies a NUL-terminated string into `dst` (at most PATH_MAX); returns its length without NUL.
+static __always_inline __u32 copy_path(__u8 *dst, const char *src, int user) {
+    long n = user ? bpf_probe_read_user_str(dst, PROCWATCH_BPF_PATH_MAX, src)
+                  : bpf_probe_read_kernel_str(dst, PROCWATCH_BPF_PATH_MAX, src);
+    return n > 0 ? (__u32)(n - 1) & (PROCWATCH_BPF_PATH_MAX - 1) : 0;
+}
+
+static __always_inline __u8 *scratch_slot(void) {
+    __u32 cpu = bpf_get_smp_processor_id();
+    struct scratch *slot = bpf_map_lookup_elem(&procwatch_scratch, &cpu);
+    return slot ? slot->bytes : 0;
+}
+
+// Keeps the compiler from folding a clamp into a form the verifier cannot follow.
+#define BARRIER_VAR(var) asm volatile("" : "+r"(var))
+
+// --- fork ---
+
+SEC("tp_btf/sched_process_fork")
+int procwatch_fork(__u64 *ctx) {
+    struct task_struct *child = (struct task_struct *)ctx[1];
+    struct procwatch_bpf_config *cfg = config();
+    if (!cfg) return 0;
+    struct task_struct *parent = child->real_parent;
+    __s32 parent_tgid = parent->tgid;
+    if (cfg->tracks_tgids) {
+        if (!is_tracked(parent_tgid)) return 0;
+        // A thread joins its own process, which is tracked already.
+        __s32 child_tgid = child->tgid;
+        __u8 one = 1;
+        if (cfg->tracks_tgids == 2) bpf_map_update_elem(&procwatch_tracked, &child_tgid, &one, BPF_ANY);
+    }
+    if (!(cfg->kinds & PROC_EVENT_FORK)) return 0;
+    if (cfg->filters_uid && BPF_CORE_READ(child, real_cred, uid.val) != cfg->uid) return 0;
+    struct procwatch_bpf_event event = {};
+    stamp(&event, PROC_EVENT_FORK, sizeof(event));
+    event.tid = child->pid;
+    event.tgid = child->tgid;
+    event.other_tid = parent->pid;
+    event.other_tgid = parent_tgid;
+    emit(cfg, &event, sizeof(event));
+    return 0;
+}
+
+// --- exec: the connector's event, plus argv, path, credentials and cgroup at the exec ---
+
+SEC("tp_btf/sched_process_exec")
+int procwatch_exec(__u64 *ctx) {
+    struct task_struct *task = (struct task_struct *)ctx[0];
+    struct linux_binprm *bprm = (struct linux_binprm *)ctx[2];
+    struct procwatch_bpf_config *cfg = config();
+    if (!cfg || !wanted(cfg, PROC_EVENT_EXEC, task->tgid, task)) return 0;
+    __u8 *buffer = scratch_slot();
+    if (!buffer) return 0;
+    struct procwatch_bpf_event *event = (void *)buffer;
+    struct procwatch_bpf_exec *exec = (void *)(buffer + sizeof(*event));
+    __builtin_memset(event, 0, sizeof(*event));
+    event->tid = task->pid;
+    event->tgid = task->tgid;
+
+    struct cred *cred = task->real_cred;
+    exec->uid = munged(cred->uid.val);
+    exec->euid = munged(cred->euid.val);
+    exec->gid = munged(cred->gid.val);
+    exec->egid = munged(cred->egid.val);
+    exec->flags = 0;
+    exec->loginuid = 0xffffffffu;
+    if (bpf_core_field_exists(task->loginuid)) {
+        exec->loginuid = task->loginuid.val;
+        if (exec->loginuid != 0xffffffffu) exec->flags |= PROCWATCH_BPF_FLAG_HAS_LOGINUID;
+    }
+    exec->cgroup_id = bpf_get_current_cgroup_id();
+
+    __u8 *path = buffer + sizeof(*event) + sizeof(*exec);
+    __u32 path_size = copy_path(path, bprm->filename, 0);
+    exec->path_size = path_size;
+
+    // The arguments as the kernel laid them out for the new program: what the process may
+    // write over later is read before it runs a single instruction.
+    struct mm_struct *mm = task->mm;
+    __u64 start = mm->arg_start, end = mm->arg_end;
+    __u64 length = end > start ? end - start : 0;
+    if (length > PROCWATCH_BPF_ARGV_MAX) {
+        length = PROCWATCH_BPF_ARGV_MAX;
+        exec->flags |= PROCWATCH_BPF_FLAG_ARGV_CUT;
+    }
+    BARRIER_VAR(length);
+    if (length > PROCWATCH_BPF_ARGV_MAX) return 0;
+    __u8 *argv = path + (path_size & (PROCWATCH_BPF_PATH_MAX - 1));
+    if (length && bpf_probe_read_user(argv, length, (const void *)start) != 0) {
+        length = 0;
+        exec->flags |= PROCWATCH_BPF_FLAG_ARGV_CUT;
+    }
+    exec->argv_size = length;
+
+    __u64 size = sizeof(*event) + sizeof(*exec) + path_size + length;
+    BARRIER_VAR(size);
+    if (size > SCRATCH_BYTES) return 0;
+    stamp(event, PROC_EVENT_EXEC, size);
+    emit(cfg, buffer, size);
+    return 0;
+}
+
+// --- exit: the connector's event plus the task's accounting ---
+
+#define SIGCHLD 17
+#define SA_NOCLDWAIT 2
+#define SIG_IGN 1
+
+// Whether exit_notify() will release the task at once (the connector then finds no parent):
+// a thread always; a process whose whole group is gone, unless traced, when it notifies
+// with SIGCHLD a parent that ignores SIGCHLD or set SA_NOCLDWAIT.
+static __always_inline int reaps_itself(struct task_struct *task, int group_dead) {
+    if (task->pid != task->tgid) return 1;
+    if (!group_dead || task->ptrace || task->exit_signal != SIGCHLD) return 0;
+    struct k_sigaction *action = &task->real_parent->sighand->action[SIGCHLD - 1];
+    return (unsigned long)action->sa.sa_handler == SIG_IGN || (action->sa.sa_flags & SA_NOCLDWAIT);
+}
+
+SEC("tp_btf/sched_process_exit")
+int procwatch_exit(__u64 *ctx) {
+    struct task_struct *task = (struct task_struct *)ctx[0];
+    int group_dead = (int)(ctx[1] & 1);
+    struct procwatch_bpf_config *cfg = config();
+    if (!cfg) return 0;
+    __s32 tgid = task->tgid;
+    int code = task->exit_code;
+    int pass = wanted(cfg, PROC_EVENT_EXIT, tgid, task) ||
+               (code != 0 && (cfg->kinds & PROCWATCH_BPF_NONZERO_EXIT) &&
+                wanted(cfg, PROCWATCH_BPF_NONZERO_EXIT, tgid, task));
+    if (pass) {
+        struct {
+            struct procwatch_bpf_event event;
+            struct procwatch_bpf_usage usage;
+        } record = {};
+        stamp(&record.event, PROC_EVENT_EXIT, sizeof(record));
+        record.event.tid = task->pid;
+        record.event.tgid = tgid;
+        record.event.value0 = code;
+        record.event.value1 = task->exit_signal;
+        if (!reaps_itself(task, group_dead)) {
+            record.event.other_tid = task->real_parent->pid;
+            record.event.other_tgid = task->real_parent->tgid;
+        }
+        record.usage.utime_ns = task->utime;
+        record.usage.stime_ns = task->stime;
+        // The group's peak so far (do_exit folds the mm's in when the group dies), or this
+        // mm's high-water mark if larger: the address space is still there.
+        __u64 peak = task->signal->maxrss;
+        struct mm_struct *mm = task->mm;
+        if (mm && mm->hiwater_rss > peak) peak = mm->hiwater_rss;
+        record.usage.maxrss_kib = peak * PAGE_KIB;
+        record.usage.read_bytes = task->ioac.read_bytes;
+        record.usage.write_bytes = task->ioac.write_bytes;
+        record.usage.rchar = task->ioac.rchar;
+        record.usage.wchar = task->ioac.wchar;
+        emit(cfg, &record, sizeof(record));
+    }
+    // The pid is free for reuse once the whole process is gone: it is no longer followed.
+    if (group_dead && cfg->tracks_tgids) bpf_map_delete_elem(&procwatch_tracked, &tgid);
+    return 0;
+}
+
+// A record of just the header about `task`.
+static __always_inline int begin(struct procwatch_bpf_config **cfg, struct procwatch_bpf_event *event,
+                                 struct task_struct *task, __u32 kind) {
+    *cfg = config();
+    if (!*cfg) return 0;
+    __s32 tgid = BPF_CORE_READ(task, tgid);
+    if (!wanted(*cfg, kind, tgid, task)) return 0;
+    event->tid = BPF_CORE_READ(task, pid);
+    event->tgid = tgid;
+    return 1;
+}
+
+static __always_inline void send(struct procwatch_bpf_config *cfg, struct procwatch_bpf_event *event, __u32 kind) {
+    stamp(event, kind, sizeof(*event));
+    emit(cfg, event, sizeof(*event));
+}
+
+// --- comm ---
+
+#define PF_IO_WORKER 0x00000010
+#define PF_KTHREAD 0x00200000
+
+SEC("tp_btf/task_rename")
+int procwatch_comm(__u64 *ctx) {
+    struct task_struct *task = (struct task_struct *)ctx[0];
+    const char *name = (const char *)ctx[1];
+    struct task_struct *current = bpf_get_current_task_btf();
+    // exec's rename (no comm event: the exec is the event), kernel threads naming themselves
+    if (task->flags & (PF_KTHREAD | PF_IO_WORKER)) return 0;
+    if (task == current && BPF_CORE_READ_BITFIELD(current, in_execve)) return 0;
+    struct procwatch_bpf_config *cfg;
+    struct procwatch_bpf_event event = {};
+    if (!begin(&cfg, &event, task, PROC_EVENT_COMM)) return 0;
+    bpf_probe_read_kernel_str(event.comm, sizeof(event.comm), name);
+    send(cfg, &event, PROC_EVENT_COMM);
+    return 0;
+}
+
+// --- coredump ---
+
+// SIG_KERNEL_COREDUMP_MASK: QUIT ILL TRAP ABRT BUS FPE SEGV XCPU XFSZ SYS.
+#define COREDUMP_SIGNALS ((1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 7) | (1u << 8) | (1u << 11) | \
+                          (1u << 24) | (1u << 25) | (1u << 31))
+#define SIGNAL_UNKILLABLE 0x00000040
+
+SEC("tp_btf/signal_deliver")
+int procwatch_coredump(__u64 *ctx) {
+    int sig = (int)ctx[0];
+    struct k_sigaction *action = (struct k_sigaction *)ctx[2];
+    if (sig <= 0 || sig > 31 || !(COREDUMP_SIGNALS & (1u << sig))) return 0;
+    if (action->sa.sa_handler != 0) return 0;  // handled or ignored: no dump
+    struct task_struct *task = bpf_get_current_task_btf();
+    if (task->signal->flags & SIGNAL_UNKILLABLE) return 0;
+    struct procwatch_bpf_config *cfg;
+    struct procwatch_bpf_event event = {};
+    if (!begin(&cfg, &event, task, PROC_EVENT_COREDUMP)) return 0;
+    event.other_tid = task->real_parent->pid;
+    event.other_tgid = task->real_parent->tgid;
+    send(cfg, &event, PROC_EVENT_COREDUMP);
+    return 0;
+}
+
+// --- syscall tracepoints ---
+
+// The fields of syscalls/sys_enter_* and sys_exit_* (format files under tracefs).
+struct syscall_enter {
+    __u64 common;
+    long nr;
+    unsigned long args[6];
+};
+struct syscall_exit {
+    __u64 common;
+    long nr;
+    long ret;
+};
+
+// --- uid/gid: the ids a set*id call found, compared at its return as commit_creds() does ---
+
+struct ids {
+    __u32 uid, euid, suid, fsuid, gid, egid, sgid, fsgid;
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 4096);
+    __type(key, __s32);
+    __type(value, struct ids);
+} procwatch_ids SEC(".maps");
+
+static __always_inline void read_ids(struct task_struct *task, struct ids *ids) {
+    struct cred *cred = task->real_cred;
+    ids->uid = cred->uid.val;
+    ids->euid = cred->euid.val;
+    ids->suid = cred->suid.val;
+    ids->fsuid = cred->fsuid.val;
+    ids->gid = cred->gid.val;
+    ids->egid = cred->egid.val;
+    ids->sgid = cred->sgid.val;
+    ids->fsgid = cred->fsgid.val;
+}
+
+static __always_inline int ids_enter(void) {
+    struct procwatch_bpf_config *cfg = config();
+    if (!cfg || !(cfg->kinds & (PROC_EVENT_UID | PROC_EVENT_GID))) return 0;
+    struct task_struct *task = bpf_get_current_task_btf();
+    struct ids ids;
+    read_ids(task, &ids);
+    __s32 tid = task->pid;
+    bpf_map_update_elem(&procwatch_ids, &tid, &ids, BPF_ANY);
+    return 0;
+}
+
+static __always_inline int ids_exit(void) {
+    struct task_struct *task = bpf_get_current_task_btf();
+    __s32 tid = task->pid;
+    struct ids *before = bpf_map_lookup_elem(&procwatch_ids, &tid);
+    if (!before) return 0;
+    struct ids now;
+    read_ids(task, &now);
+    struct ids old = *before;
+    bpf_map_delete_elem(&procwatch_ids, &tid);
+    struct procwatch_bpf_config *cfg;
+    struct procwatch_bpf_event event = {};
+    if (now.uid != old.uid || now.euid != old.euid || now.suid != old.suid || now.fsuid != old.fsuid) {
+        if (begin(&cfg, &event, task, PROC_EVENT_UID)) {
+            event.value0 = munged(now.uid);
+            event.value1 = munged(now.euid);
+            send(cfg, &event, PROC_EVENT_UID);
+        }
+    }
+    if (now.gid != old.gid || now.egid != old.egid || now.sgid != old.sgid || now.fsgid != old.fsgid) {
+        __builtin_memset(&event, 0, sizeof(event));
+        if (begin(&cfg, &event, task, PROC_EVENT_GID)) {
+            event.value0 = munged(now.gid);
+            event.value1 = munged(now.egid);
+            send(cfg, &event, PROC_EVENT_GID);
+        }
+    }
+    return 0;
+}
+
+#define ID_CALL(name)                                                                      \
+    SEC("tp/syscalls/sys_enter_" #name) int procwatch_enter_##name(void *ctx) { return ids_enter(); } \
+    SEC("tp/syscalls/sys_exit_" #name) int procwatch_exit_##name(void *ctx) { return ids_exit(); }
+ID_CALL(setuid)
+ID_CALL(setreuid)
+ID_CALL(setresuid)
+ID_CALL(setfsuid)
+ID_CALL(setgid)
+ID_CALL(setregid)
+ID_CALL(setresgid)
+ID_CALL(setfsgid)
+
+// --- sid ---
+
+SEC("tp/syscalls/sys_exit_setsid")
+int procwatch_sid(struct syscall_exit *ctx) {
+    if (ctx->ret <= 0) return 0;
+    struct procwatch_bpf_config *cfg;
+    struct procwatch_bpf_event event = {};
+    if (!begin(&cfg, &event, bpf_get_current_task_btf(), PROC_EVENT_SID)) return 0;
+    send(cfg, &event, PROC_EVENT_SID);
+    return 0;
+}
+
+// --- ptrace: attach (PTRACE_ATTACH, PTRACE_SEIZE) and detach, as ptrace_attach/ptrace_detach report ---
+
+#define PTRACE_SEIZE 0x4206
+
+struct ptrace_call {
+    __s32 request, tid, tgid;
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 1024);
+    __type(key, __s32);
+    __type(value, struct ptrace_call);
+} procwatch_ptrace_calls SEC(".maps");
+
+// The process of tracee `tid` among the caller's tracees (current->ptraced), or 0.
+static __always_inline __s32 tracee_tgid(struct task_struct *tracer, __s32 tid) {
+    struct list_head *head = &tracer->ptraced;
+    struct list_head *node = head->next;
+    unsigned long offset = bpf_core_field_offset(struct task_struct, ptrace_entry);
+    for (int i = 0; i < 64 && node && node != head; i++) {
+        struct task_struct *tracee = (struct task_struct *)((char *)node - offset);
+        if (BPF_CORE_READ(tracee, pid) == tid) return BPF_CORE_READ(tracee, tgid);
+        node = BPF_CORE_READ(node, next);
+    }
+    return 0;
+}
+
+SEC("tp/syscalls/sys_enter_ptrace")
+int procwatch_ptrace_enter(struct syscall_enter *ctx) {
+    long request = (long)ctx->args[0];
+    if (request != PTRACE_ATTACH && request != PTRACE_SEIZE && request != PTRACE_DETACH) return 0;
+    struct procwatch_bpf_config *cfg = config();
+    if (!cfg || !(cfg->kinds & PROC_EVENT_PTRACE)) return 0;
+    struct task_struct *task = bpf_get_current_task_btf();
+    struct ptrace_call call = {.request = (__s32)request, .tid = (__s32)ctx->args[1]};
+    // A detach unlinks the tracee: its process is looked up now.
+    if (request == PTRACE_DETACH) call.tgid = tracee_tgid(task, call.tid);
+    __s32 tid = task->pid;
+    bpf_map_update_elem(&procwatch_ptrace_calls, &tid, &call, BPF_ANY);
+    return 0;
+}
+
+SEC("tp/syscalls/sys_exit_ptrace")
+int procwatch_ptrace_exit(struct syscall_exit *ctx) {
+    struct task_struct *tracer = bpf_get_current_task_btf();
+    __s32 tid = tracer->pid;
+    struct ptrace_call *found = bpf_map_lookup_elem(&procwatch_ptrace_calls, &tid);
+    if (!found) return 0;
+    struct ptrace_call call = *found;
+    bpf_map_delete_elem(&procwatch_ptrace_calls, &tid);
+    if (ctx->ret != 0) return 0;
+    struct procwatch_bpf_event event = {};
+    event.tid = call.tid;
+    if (call.request == PTRACE_DETACH) {
+        event.tgid = call.tgid;
+    } else {
+        event.tgid = tracee_tgid(tracer, call.tid);
+        event.other_tid = tid;  // the tracer; zeros on detach
+        event.other_tgid = tracer->tgid;
+    }
+    struct procwatch_bpf_config *cfg = config();
+    if (!cfg || !(cfg->kinds & PROC_EVENT_PTRACE)) return 0;
+    if (cfg->tracks_tgids && !is_tracked(event.tgid)) return 0;
+    send(cfg, &event, PROC_EVENT_PTRACE);
+    return 0;
+}
+
+// --- failed execs ---
+
+// At the return of execve/execveat with an error: the caller's memory is intact (an exec
+// that fails after the point of no return kills the process instead of returning), and its
+// saved user registers still hold the arguments it passed.
+static __always_inline int exec_failed(struct syscall_exit *ctx, int at) {
+    long result = ctx->ret;
+    if (result >= 0) return 0;
+    struct task_struct *task = bpf_get_current_task_btf();
+    struct procwatch_bpf_config *cfg = config();
+    if (!cfg || !wanted(cfg, PROCWATCH_BPF_EXEC_FAILED, task->tgid, task)) return 0;
+    struct pt_regs *user = (struct pt_regs *)bpf_task_pt_regs(task);
+    const char *filename = (const char *)(at ? user->si : user->di);
+    const char *const *args = (const char *const *)(at ? user->dx : user->si);
+
+    __u8 *buffer = scratch_slot();
+    if (!buffer) return 0;
+    struct procwatch_bpf_event *event = (void *)buffer;
+    struct procwatch_bpf_exec_failure *failure = (void *)(buffer + sizeof(*event));
+    __builtin_memset(event, 0, sizeof(*event));
+    event->tid = task->pid;
+    event->tgid = task->tgid;
+    failure->error = (__s32)-result;
+    failure->flags = 0;
+    __u8 *path = buffer + sizeof(*event) + sizeof(*failure);
+    __u32 path_size = copy_path(path, filename, 1);
+    failure->path_size = path_size;
+
+    __u8 *argv = path + (path_size & (PROCWATCH_BPF_PATH_MAX - 1));
+    __u32 offset = 0;
+    for (__u32 index = 0; index < PROCWATCH_BPF_FAILED_ARGS_MAX && args; index++) {
+        const char *arg = 0;
+        if (bpf_probe_read_user(&arg, sizeof(arg), &args[index]) != 0 || !arg) break;
+        if (offset >= PROCWATCH_BPF_ARGV_MAX) {
+            failure->flags |= PROCWATCH_BPF_FLAG_ARGV_CUT;
+            break;
+        }
+        __u32 room = PROCWATCH_BPF_ARGV_MAX - offset;
+        long n = bpf_probe_read_user_str(argv + (offset & (PROCWATCH_BPF_ARGV_MAX - 1)), room, arg);
+        if (n <= 0) {
+            failure->flags |= PROCWATCH_BPF_FLAG_ARGV_CUT;
+            break;
+        }
+        offset += (__u32)n;
+        // A string that filled the room was cut (its last byte is the NUL put there).
+        if ((__u32)n == room) {
+            failure->flags |= PROCWATCH_BPF_FLAG_ARGV_CUT;
+            break;
+        }
+        if (index + 1 == PROCWATCH_BPF_FAILED_ARGS_MAX) {
+            const char *more = 0;
+            if (bpf_probe_read_user(&more, sizeof(more), &args[index + 1]) == 0 && more)
+                failure->flags |= PROCWATCH_BPF_FLAG_ARGV_CUT;
+        }
+    }
+    failure->argv_size = offset;
+
+    __u64 size = sizeof(*event) + sizeof(*failure) + path_size + offset;
+    BARRIER_VAR(size);
+    if (size > SCRATCH_BYTES) return 0;
+    stamp(event, PROCWATCH_BPF_EXEC_FAILED, size);
+    emit(cfg, buffer, size);
+    return 0;
+}
+
+SEC("tp/syscalls/sys_exit_execve")
+int procwatch_execve_exit(struct syscall_exit *ctx) { return exec_failed(ctx, 0); }
+
+SEC("tp/syscalls/sys_exit_execveat")
+int procwatch_execveat_exit(struct syscall_exit *ctx) { return exec_failed(ctx, 1); }
+
+char LICENSE[] SEC("license") = "GPL";
