@@ -21,11 +21,9 @@ package struct SourceOptions: ParsableArguments {
         }
     }
 
-    /// What `auto` asks of the library while the kernel-side source is not in it: the
-    /// connector, the library's own default, which every command and test works with today.
-    /// When the bpf backend lands, this becomes `.auto` (the library then decides, and says
-    /// why through ``SourceAnnouncement``).
-    static let automatic: ProcessEventSource.Backend = .connector
+    /// What `auto` asks of the library: the library decides (the kernel-side watchers when
+    /// they load and attach, else the connector) and says why through ``SourceAnnouncement``.
+    static let automatic: ProcessEventSource.Backend = .auto
 }
 
 // The library's enum is the one list of backends: its raw values are the option's values,
