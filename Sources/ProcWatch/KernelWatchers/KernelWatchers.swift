@@ -45,10 +45,13 @@ final class KernelWatchers: @unchecked Sendable {
 
     /// Loads and attaches the watchers.
     ///
-    /// - Parameter ringBufferBytes: the ring buffer's size (a power of two, at least a page).
+    /// - Parameters:
+    ///   - ringBufferBytes: the ring buffer's size (a power of two, at least a page).
+    ///   - refusedKinds: tests: the programs reporting any of these kinds are not attached,
+    ///     as when they fail to attach.
     /// - Throws: ``ProcWatchError/kernelWatchersUnavailable(reason:)`` saying why (no libbpf,
     ///   no privilege, a kernel without BTF …); nothing stays loaded then.
-    init(ringBufferBytes: Int) throws(ProcWatchError) {
+    init(ringBufferBytes: Int, refusing refusedKinds: ProcessEventKinds = []) throws(ProcWatchError) {
         let libbpf = try LibBPF.load()
         self.libbpf = libbpf
         let functions = libbpf.table
@@ -100,6 +103,11 @@ final class KernelWatchers: @unchecked Sendable {
         for program in Self.programs {
             guard let programHandle = Self.program(named: program.name, in: handle, libbpf) else { continue }
             if withoutOptional, program.optional { continue }
+            if !program.kinds.isDisjoint(with: refusedKinds) {
+                failedKinds.formUnion(program.kinds)
+                reasons.append("attaching \(program.name) was refused (test switch)")
+                continue
+            }
             if let link = functions.program_attach(programHandle) {
                 links.append(link)
             } else {

@@ -106,8 +106,12 @@ public final class ProcessEventSource: Sendable {
         public var userID: UInt32?
         /// Tests: the reader sleeps this long before its first read (a stalled consumer).
         package var consumerStall: Duration?
-        /// Tests: opening the watchers fails with this reason, as when BPF is refused.
-        package var simulatedRefusal: String?
+        /// Tests: opening the watchers fails with this reason, as when BPF is refused
+        /// (default: the test-only `PROCWATCH_TEST_BPF_REFUSAL` environment variable).
+        package var simulatedRefusal: String? = KernelWatcherTestSwitches.refusal
+        /// Tests: the programs of these kinds are not attached, as when they fail to attach
+        /// (default: the test-only `PROCWATCH_TEST_BPF_REFUSED_KINDS` environment variable).
+        package var simulatedMissingKinds: ProcessEventKinds = KernelWatcherTestSwitches.refusedKinds
 
         /// Creates the settings.
         public init(ringBufferBytes: Int = 4 << 20, pollInterval: Duration = .milliseconds(20),
@@ -364,7 +368,7 @@ public final class ProcessEventSource: Sendable {
         func open() throws(ProcWatchError) -> KernelWatchers {
             if let refusal = options.simulatedRefusal { throw .kernelWatchersUnavailable(reason: refusal) }
             LibBPF.route(to: configuration.logger)
-            return try KernelWatchers(ringBufferBytes: options.ringBufferBytes)
+            return try KernelWatchers(ringBufferBytes: options.ringBufferBytes, refusing: options.simulatedMissingKinds)
         }
         func chose(_ watchers: KernelWatchers, _ reason: String) -> KernelWatchers {
             let missing = watchers.missing.reduce(ProcessEventKinds()) { $0.union($1.kinds) }

@@ -101,7 +101,9 @@ struct RecordCommand: AsyncParsableCommand {
                         stop.fire()
                     }
                 })
-        } catch let exit as ExitCode where exit.rawValue == 127 {
+        } catch let exit as ExitCode {
+            // The command could not start (127), or the source could not (2: e.g. --source
+            // bpf refused): the recording ends here, marked as such.
             _ = try? recorder.finish(reason: "error")
             throw exit
         }
