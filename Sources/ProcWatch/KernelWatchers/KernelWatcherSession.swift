@@ -19,6 +19,8 @@ final class KernelWatcherSession: SourceSession {
     /// Written to end the reader's wait at once.
     let wakeDescriptor: Int32
     private let closed = Atomic<Bool>(false)
+    /// The connector standing in for kinds whose programs did not attach, if any.
+    let fallback = Mutex<ConnectorFallback?>(nil)
 
     init(watchers: KernelWatchers, options: ProcessEventSource.KernelWatcherOptions, subscribers: [EventSubscriber],
          mask: UInt32) throws(ProcWatchError) {
@@ -63,8 +65,41 @@ final class KernelWatcherSession: SourceSession {
 
     func requestStop() {
         stopRequested.store(true, ordering: .releasing)
+        wake()
+    }
+
+    /// Ends the reader's wait at once (a stop, or connector events waiting).
+    func wake() {
         var one: UInt64 = 1
         _ = write(wakeDescriptor, &one, 8)
+    }
+
+    /// Clears the wakeups the reader has seen (the descriptor stays readable until then).
+    func clearWakeups() {
+        var count: UInt64 = 0
+        _ = read(wakeDescriptor, &count, 8)
+    }
+
+    /// Whether an event of the connector standing in concerns a process this session
+    /// follows, decided as the programs decide for theirs (``KernelWatcherOptions/followedProcesses``);
+    /// a followed process's fork adds the child when descendants are followed, and its exit
+    /// ends the following. Not decided: ``KernelWatcherOptions/userID`` (the connector's
+    /// events carry no credentials), so the connector's kinds are not filtered by user.
+    func follows(_ event: ProcessEvent) -> Bool {
+        guard options.followedProcesses != nil else { return true }
+        switch event.detail {
+        case .fork(let parent, let child):
+            guard watchers.isTracked(parent.pid) else { return false }
+            if options.followsDescendants, child.pid != parent.pid { watchers.track(child.pid) }
+            return true
+        case .exit(let task, _, _, _):
+            guard watchers.isTracked(task.pid) else { return false }
+            if !task.isThread { watchers.untrack(task.pid) }
+            return true
+        default:
+            guard let subject = event.subject else { return true }  // loss reports
+            return watchers.isTracked(subject.pid)
+        }
     }
 
     func waitUntilFinished() { finished.wait() }
@@ -75,6 +110,7 @@ final class KernelWatcherSession: SourceSession {
     /// source when the reader could not start).
     func close() {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        fallback.withLock { $0 }?.stop()
         watchers.close()
         Glibc.close(wakeDescriptor)
         stage.withLock { $0?.close() }

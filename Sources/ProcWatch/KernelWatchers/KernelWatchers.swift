@@ -175,6 +175,13 @@ final class KernelWatchers: @unchecked Sendable {
         _ = libbpf.table.map_update_elem(trackedFD, &key, &one, 0)
     }
 
+    /// Whether process `pid` is followed.
+    func isTracked(_ pid: Int32) -> Bool {
+        var key = pid
+        var value: UInt8 = 0
+        return libbpf.table.map_lookup_elem(trackedFD, &key, &value) == 0
+    }
+
     /// Stops following process `pid`.
     func untrack(_ pid: Int32) {
         var key = pid

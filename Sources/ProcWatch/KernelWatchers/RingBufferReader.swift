@@ -58,6 +58,7 @@ final class RingBufferReader: @unchecked Sendable {
         while !session.stopRequested.load(ordering: .acquiring) {
             _ = procwatch_ppoll(&waits, 2, interval)
             if session.stopRequested.load(ordering: .acquiring) { return }
+            if waits[1].revents != 0 { session.clearWakeups() }
             if !stalled, let stall = session.options.consumerStall {
                 // Tests: a consumer that falls behind (the ring fills, the programs count).
                 stalled = true
@@ -80,7 +81,9 @@ final class RingBufferReader: @unchecked Sendable {
             // Counted when a record found no room: reported after the records that did, as
             // the reader only learns of them now.
             let lost = session.watchers.lostCount()
-            if messages.isEmpty, lost == reportedLost { continue }
+            let standIns = fromConnector()
+            if messages.isEmpty, standIns.isEmpty, lost == reportedLost { continue }
+            if !standIns.isEmpty { merge(standIns) }
             handleBatch()
             if lost != reportedLost {
                 dispatch(ProcessEvent(detail: .lost(count: Int(lost &- reportedLost), reason: .ringBuffer, cpu: nil),
@@ -94,6 +97,35 @@ final class RingBufferReader: @unchecked Sendable {
     /// One record, from inside `ring_buffer__consume`.
     private func take(_ record: UnsafeRawBufferPointer) {
         messages.append(.event(KernelRecordDecoder.decode(record, unixOffsetNanoseconds: unixOffset)))
+    }
+
+    /// The events the connector standing in for missing kinds queued, those of processes
+    /// this session does not follow left out.
+    private func fromConnector() -> [ProcessEvent] {
+        guard let fallback = session.fallback.withLock({ $0 }) else { return [] }
+        var events = fallback.drain()
+        events.removeAll { !session.follows($0) }
+        return events
+    }
+
+    /// Puts the connector's events among the ring's by kernel timestamp, keeping each
+    /// source's own order (the ring's is commit order: a fork before its child's events).
+    private func merge(_ standIns: [ProcessEvent]) {
+        var merged: [ConnectorMessage] = []
+        merged.reserveCapacity(messages.count + standIns.count)
+        var next = 0
+        for message in messages {
+            if case .event(let event) = message {
+                while next < standIns.count,
+                      standIns[next].timestamp.monotonicNanoseconds < event.timestamp.monotonicNanoseconds {
+                    merged.append(.event(standIns[next]))
+                    next += 1
+                }
+            }
+            merged.append(message)
+        }
+        for event in standIns[next...] { merged.append(.event(event)) }
+        messages = merged
     }
 
     /// The stage sees the whole batch first (it reads nothing from /proc for execs that

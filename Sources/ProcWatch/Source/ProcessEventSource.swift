@@ -248,6 +248,7 @@ public final class ProcessEventSource: Sendable {
                 let watchers = try openBackend(&state)
                 if enriched { startEnrichment(&state) }
                 state.session = try startSession(subscribers: state.subscribers, stage: state.stage, watchers: watchers)
+                if let session = state.session as? KernelWatcherSession { startFallback(for: session, &state) }
             } catch {
                 state.subscribers.removeAll { $0 === subscriber }
                 if state.subscribers.isEmpty {
@@ -352,8 +353,10 @@ public final class ProcessEventSource: Sendable {
     }
 
     private func updateFilter(session: any SourceSession, subscribers: [EventSubscriber]) {
-        if session is KernelWatcherSession {
-            session.applyFilter(kernelWatcherMask(for: subscribers))
+        if let session = session as? KernelWatcherSession {
+            let mask = kernelWatcherMask(for: subscribers)
+            session.applyFilter(mask)
+            session.fallback.withLock { $0 }?.want(ProcessEventKinds(rawValue: mask)) { kernelMask(for: [$0]) }
         } else {
             session.applyFilter(kernelMask(for: subscribers))
         }
@@ -390,6 +393,31 @@ public final class ProcessEventSource: Sendable {
                 state.choice = BackendChoice(backend: .connector, reason: "BPF unavailable: \(reason)")
                 return nil
             }
+        }
+    }
+
+    /// When some kinds' programs did not attach, subscribes the connector for those kinds
+    /// alone (``ConnectorFallback``) and says so in the backend choice. Without the
+    /// connector (refused, another namespace …) the session goes on without those kinds.
+    private func startFallback(for session: KernelWatcherSession, _ state: inout State) {
+        guard let choice = state.choice else { return }
+        let kinds = choice.missingKinds.intersection(.kernelBits)
+        guard !kinds.isEmpty else { return }
+        let fallback = ConnectorFallback(kinds: kinds) { [weak session] in session?.wake() }
+        fallback.want(ProcessEventKinds(rawValue: session.filterMask)) { _ in 0 }
+        do throws(ProcWatchError) {
+            let connector = try startSession(subscribers: [fallback.subscriber], stage: nil, watchers: nil) {
+                [weak self, weak session] error in
+                // The stand-in failed: the whole source ends with its error, as a reader's would.
+                guard let self, let session else { return }
+                session.requestStop()
+                sessionFailed(session, error: error)
+            }
+            fallback.started(connector)
+            session.fallback.withLock { $0 = fallback }
+            state.choice?.connectorKinds = kinds
+        } catch {
+            state.choice?.reason += "; the connector could not stand in: \(error)"
         }
     }
 
@@ -437,8 +465,10 @@ extension Session {
 }
 
 extension ProcessEventSource {
-    fileprivate func startSession(subscribers: [EventSubscriber], stage: EnrichmentStage?,
-                                  watchers: KernelWatchers?) throws(ProcWatchError) -> any SourceSession {
+    /// Starts a session of the kernel-side watchers, or else of the connector; `failed`
+    /// hears of a reader's fatal error (by default, every consumer is finished with it).
+    fileprivate func startSession(subscribers: [EventSubscriber], stage: EnrichmentStage?, watchers: KernelWatchers?,
+                                  failed: (@Sendable (ProcWatchError) -> Void)? = nil) throws(ProcWatchError) -> any SourceSession {
         if let watchers { return try startKernelWatcherSession(watchers, subscribers: subscribers, stage: stage) }
         let transport = try openTransport()
         let batch = DatagramBatch(capacity: 64, slotSize: 1024)
@@ -468,7 +498,7 @@ extension ProcessEventSource {
         }
         if stage != nil { session.keepExecsFromWaiting(timeout: configuration.acknowledgementTimeout) }
         let reader = EventReader(session: session, batch: batch, pendingAfterAck: pending, logger: configuration.logger) { [weak self] error in
-            self?.sessionFailed(session, error: error)
+            if let failed { failed(error) } else { self?.sessionFailed(session, error: error) }
         }
         do throws(ProcWatchError) {
             try ReaderThread.spawn(name: "procwatch-read") { reader.run() }
