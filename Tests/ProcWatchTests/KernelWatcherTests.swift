@@ -257,18 +257,17 @@ struct KernelWatcherTests {
 
     // MARK: Detaching
 
-    static func ourPrograms() throws -> Int {
-        let output = try Spawn.capture(["/usr/sbin/bpftool", "prog", "show"]).stdout
-        return output.split(separator: "\n").filter { $0.contains(" name procwatch_") }.count
-    }
-
+    /// Counted by this process's descriptors, not on the whole host: a procwatch another test
+    /// runs at the same time has programs of the same names.
     @Test func programsAreDetachedWhenTheLastConsumerLeaves() throws {
-        let before = try Self.ourPrograms()
+        var ids: Set<Int> = []
         do {
             let recording = try LiveRecording(configuration: Self.bpf)
-            #expect(try Self.ourPrograms() == before + KernelWatchers.programs.count)
+            #expect(try BPFPrograms.names(attachedBy: getpid()) == KernelWatchers.programs.map(\.name).sorted())
+            ids = BPFPrograms.owned(by: getpid())
             recording.watchers.stop()
         }
-        #expect(try Self.ourPrograms() == before)
+        #expect(BPFPrograms.owned(by: getpid()).isEmpty)
+        #expect(BPFPrograms.allGone(ids))
     }
 }
