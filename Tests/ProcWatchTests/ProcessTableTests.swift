@@ -29,6 +29,19 @@ struct ProcessTableTests {
         #expect(table[child] == nil)
     }
 
+    /// Processes already gone from /proc (exited in the batch being handled) stay known
+    /// while their events are delivered: the first event does not sweep the table.
+    @Test func theFirstEventSweepsNothing() {
+        let table = ProcessTable(seed: false)
+        let now = Clocks.monotonicNanoseconds()
+        let task = TaskID(pid: parent, tid: parent)
+        _ = table.apply(event(.comm(task, name: "gone"), at: now))
+        table.retire(event(.comm(task, name: "gone"), at: now))
+        let forked = table.apply(event(.fork(parent: task, child: TaskID(pid: child, tid: child)), at: now + 1))
+        #expect(forked?.name == "gone")
+        #expect(table[parent]?.name == "gone")
+    }
+
     @Test func aForkOfAReusedPidIsANewProcess() {
         let table = ProcessTable(seed: false)
         _ = table.apply(event(.comm(TaskID(pid: parent, tid: parent), name: "old"), at: 1))

@@ -50,6 +50,11 @@ public final class ProcessTable: Sendable {
         clock_gettime(CLOCK_MONOTONIC, &monotonic)
         bootToMonotonic = (Int64(monotonic.tv_sec) - Int64(boot.tv_sec)) * 1_000_000_000
             + (Int64(monotonic.tv_nsec) - Int64(boot.tv_nsec))
+        // The first periodic sweep is due 30 s from now, not at the first event: a sweep then
+        // would drop the processes that event's batch is about when they have already exited
+        // (a --tree of short-lived processes whose first events are all in one batch).
+        let now = UInt64(monotonic.tv_sec) * 1_000_000_000 + UInt64(monotonic.tv_nsec)
+        state.withLock { $0.lastSweep = now }
         if seed { self.seed() }
     }
 
