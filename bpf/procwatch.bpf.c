@@ -536,7 +536,19 @@ static __always_inline int ids_exit(void) {
     struct procwatch_bpf_config *cfg;
     struct procwatch_bpf_event event = {};
     if (now.uid != old.uid || now.euid != old.euid || now.suid != old.suid || now.fsuid != old.fsuid) {
-        if (begin(&cfg, &event, task, PROC_EVENT_UID)) {
+        // Under a user filter, a uid event passes when either new id is the user's: taking on
+        // the user's effective id alone (the real one stays) is news to whoever follows that
+        // user, and the front ends' --user shows it.
+        cfg = config();
+        __s32 tgid = task->tgid;
+        if (cfg && cfg->filters_uid && (cfg->kinds & PROC_EVENT_UID) && now.euid == cfg->uid && now.uid != cfg->uid &&
+            (!cfg->tracks_tgids || is_tracked(tgid))) {
+            event.tid = tid;
+            event.tgid = tgid;
+            event.value0 = munged(now.uid);
+            event.value1 = munged(now.euid);
+            send(cfg, &event, PROC_EVENT_UID);
+        } else if (begin(&cfg, &event, task, PROC_EVENT_UID)) {
             event.value0 = munged(now.uid);
             event.value1 = munged(now.euid);
             send(cfg, &event, PROC_EVENT_UID);

@@ -18,6 +18,27 @@ package struct LiveFilter: @unchecked Sendable {
     /// Updates the tree after the event was shown (an exit removes the member).
     package mutating func retire(_ event: ProcessEvent) { tree?.retire(event) }
 
+    /// The part of this filter the kernel-side watchers decide in the kernel, so that events
+    /// nobody asked for never reach user space: the followed processes (`--pid`, or `--tree`
+    /// with the descendants it has now; the programs add the children they fork) and the user.
+    /// ``matches(_:)`` stays the final word. The connector ignores these options.
+    ///
+    /// - Parameter descendantsOfPID: also follow what `--pid`'s process forks, and their
+    ///   children (for `record`, whose row of a forked child ends only at that child's exit).
+    package func kernelSelection(_ base: ProcessEventSource.KernelWatcherOptions = .init(), descendantsOfPID: Bool = false)
+        -> ProcessEventSource.KernelWatcherOptions {
+        var options = base
+        if let tree {
+            options.followedProcesses = tree.members
+            options.followsDescendants = true
+        } else if let pid {
+            options.followedProcesses = [pid]
+            options.followsDescendants = descendantsOfPID
+        }
+        options.userID = uid
+        return options
+    }
+
     /// Whether the event, with the table's view of its subject, passes every given filter.
     package func matches(_ enriched: EnrichedEvent) -> Bool {
         let event = enriched.event

@@ -20,7 +20,8 @@ package enum LiveSession {
         if case .json = format { showsExecutables = true }
         // The views use exit records for names only (their lines show no CPU figures).
         let source = ProcessEventSource(configuration: .init(
-            enrichment: .init(readsExecutables: showsExecutables, exitRecords: .names), backend: backend))
+            enrichment: .init(readsExecutables: showsExecutables, exitRecords: .names), backend: backend,
+            kernelWatchers: filter.kernelSelection()))
         let view = LiveView(source: source, selection: selection, filter: filter, format: format,
                             ancestry: ancestry, output: output)
         // Buffered output goes out however the watch ends.

@@ -45,7 +45,14 @@ struct RecordCommand: AsyncParsableCommand {
         if arguments.first == "--" { arguments.removeFirst() }
         let selection = try selecting.selection()
         let filter = try selecting.filter()
-        let source = ProcessEventSource(configuration: .init(backend: root.sourcing.backend))
+        // In the kernel (BPF source): the filters' processes and user, and with a command only
+        // the tree this process starts (its own events are left out later, by the pipeline).
+        var kernelSelection = filter.kernelSelection(descendantsOfPID: true)
+        if !arguments.isEmpty {
+            kernelSelection.followedProcesses = [getpid()]
+            kernelSelection.followsDescendants = true
+        }
+        let source = ProcessEventSource(configuration: .init(backend: root.sourcing.backend, kernelWatchers: kernelSelection))
         // The recording says up front whether it has CPU, memory and I/O figures: the
         // enrichment stage reads exit records only when the kernel lets us register for them.
         let exitRecords = (try? TaskstatsListener()).map { $0.close() } != nil
