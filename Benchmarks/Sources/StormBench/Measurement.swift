@@ -4,6 +4,10 @@ import Glibc
 struct Measurement {
     var storm: Storm
     var consumer: Consumer
+    /// Its place among the run's consumer runs (1-based).
+    var runIndex = 0
+    /// The consumer's command line in this run.
+    var command: [String] = []
     var forkerPIDs: [Int] = []
     /// Children the forkers made (ground truth).
     var children = 0
@@ -18,6 +22,8 @@ struct Measurement {
     /// What happened to the kernel's listener count, when something did.
     var listenerNote: String?
     var failure: String?
+    /// The storm's rate with no consumer at all, from the baseline runs next to this one.
+    var baselineRate: Double?
 
     var expected: Int { children * storm.eventsPerChild }
     var received: Int? { observation?.received(in: storm) }
@@ -34,6 +40,20 @@ struct Measurement {
     }
     var peakRSSMiB: Double? { peakRSSKiB.map { Double($0) / 1024 } }
     var stormRate: Double { stormSeconds > 0 ? Double(children) / stormSeconds : 0 }
+    /// The consumer's CPU (user+sys) per child of the storm, in µs.
+    var cpuMicrosecondsPerChild: Double? { perChild(cpuSeconds) }
+    /// The same, user time only.
+    var userMicrosecondsPerChild: Double? { perChild(termination?.userSeconds) }
+    /// The storm's rate as a share of its rate with no consumer (1 = no slower).
+    var shareOfBaseline: Double? {
+        guard let baselineRate, baselineRate > 0, children > 0 else { return nil }
+        return stormRate / baselineRate
+    }
+
+    private func perChild(_ seconds: Double?) -> Double? {
+        guard let seconds, children > 0 else { return nil }
+        return seconds / Double(children) * 1e6
+    }
 }
 
 /// Runs one consumer through one storm: start it, let it subscribe, run the forkers, wait
@@ -45,20 +65,20 @@ struct MeasurementRunner {
     var keepOutput: Bool
 
     func measure(_ storm: Storm, with consumer: Consumer, index: Int) -> Measurement {
-        var result = Measurement(storm: storm, consumer: consumer)
+        var result = Measurement(storm: storm, consumer: consumer, runIndex: index)
         let base = "\(outputDirectory)/\(index)-\(consumer.kind.rawValue)"
         let stdoutPath = base + ".out"
         let stderrPath = base + ".err"
         defer {
             if !keepOutput {
-                unlink(stdoutPath)
-                unlink(stderrPath)
+                for path in [stdoutPath, stderrPath] + consumer.extraFiles(outputBase: base) { unlink(path) }
             }
         }
 
+        result.command = consumer.commandLine(outputBase: base)
         let pid: pid_t
         do {
-            pid = try spawn(consumer.argv, stdout: .file(stdoutPath), stderr: .file(stderrPath))
+            pid = try spawn(result.command, stdout: .file(stdoutPath), stderr: .file(stderrPath))
         } catch {
             result.failure = "\(error)"
             return result
@@ -89,7 +109,7 @@ struct MeasurementRunner {
             result.failure = "ended with \(termination.description): " + readText(stderrPath).trimmingCharacters
         }
         if result.failure == nil || result.children > 0 {
-            result.observation = consumer.parse(stdout: stdoutPath, storm: storm, forkers: Set(result.forkerPIDs))
+            result.observation = consumer.parse(outputBase: base, stdout: stdoutPath, storm: storm, forkers: Set(result.forkerPIDs))
         }
         return result
     }
