@@ -40,10 +40,17 @@ struct Measurement {
     }
     var peakRSSMiB: Double? { peakRSSKiB.map { Double($0) / 1024 } }
     var stormRate: Double { stormSeconds > 0 ? Double(children) / stormSeconds : 0 }
-    /// The consumer's CPU (user+sys) per child of the storm, in µs.
-    var cpuMicrosecondsPerChild: Double? { perChild(cpuSeconds) }
+    /// The consumer's user and system CPU seconds from the storm's start until it caught up
+    /// (/proc/PID/stat, clock ticks): its start-up (loading BPF programs, subscribing) left out.
+    var stormCPU: (user: Double, system: Double)?
+    /// The consumer's CPU seconds over the same span from the scheduler's per-thread sums
+    /// (exact; nil when a thread ended in between and took its sum with it).
+    var stormRuntime: Double?
+    /// The consumer's CPU (user+sys) during the storm per child of the storm, in µs: the
+    /// scheduler's sum, else clock ticks.
+    var cpuMicrosecondsPerChild: Double? { perChild(stormRuntime ?? stormCPU.map { $0.user + $0.system }) }
     /// The same, user time only.
-    var userMicrosecondsPerChild: Double? { perChild(termination?.userSeconds) }
+    var userMicrosecondsPerChild: Double? { perChild(stormCPU?.user) }
     /// The storm's rate as a share of its rate with no consumer (1 = no slower).
     var shareOfBaseline: Double? {
         guard let baselineRate, baselineRate > 0, children > 0 else { return nil }
@@ -90,6 +97,8 @@ struct MeasurementRunner {
             return result
         }
 
+        let timesBefore = cpuTimes(of: pid)
+        let runtimesBefore = threadRuntimes(of: pid)
         do {
             let start = monotonicNow()
             let (pids, children) = try storm.runForkers(executable: forkerExecutable)
@@ -101,6 +110,13 @@ struct MeasurementRunner {
         }
 
         (result.busyAfterStorm, result.idleTimedOut) = waitUntilIdle(pid)
+        if let before = timesBefore, let after = cpuTimes(of: pid) {
+            let tick = Double(sysconf(Int32(_SC_CLK_TCK)))
+            result.stormCPU = (Double(after.user - before.user) / tick, Double(after.system - before.system) / tick)
+        }
+        if let before = runtimesBefore, let after = threadRuntimes(of: pid), before.keys.allSatisfy({ after[$0] != nil }) {
+            result.stormRuntime = Double(after.values.reduce(0, +) - before.values.reduce(0, +)) / 1e9
+        }
         result.peakRSSKiB = peakRSSKiB(of: pid)
         let (termination, problem) = stopGently(pid)
         result.termination = termination
