@@ -10,8 +10,7 @@ extension LiveKernelTests {
         /// Runs `procwatch ARGS` while `workload` runs (started once procwatch listens).
         func watch(_ arguments: [String], duration: String = "2",
                    workload: () throws -> Void) throws -> (status: Int32, stdout: String, stderr: String) {
-            let run = try Spawn.capture([Spawn.procwatchBinary] + arguments + ["-D", duration]) { _ in
-                #expect(eventually { (try? ListenerProbe.kernelIsSending(window: .milliseconds(50))) == true })
+            let run = try Spawn.capture([Spawn.procwatchBinary] + arguments + ["-D", duration], started: true) { _ in
                 usleep(200_000)  // the process table is seeded before the first event is read
                 try workload()
             }
@@ -344,8 +343,7 @@ extension LiveKernelTests {
 
         @Test func sigintEndsJSONWithEveryLineComplete() throws {
             var child: Int32 = 0
-            let run = try Spawn.capture([Spawn.procwatchBinary, "--json"]) { pid in
-                #expect(eventually { (try? ListenerProbe.kernelIsSending(window: .milliseconds(50))) == true })
+            let run = try Spawn.capture([Spawn.procwatchBinary, "--json"], started: true) { pid in
                 usleep(200_000)
                 child = try Spawn.run(["/bin/sh", "-c", "exit 2"]).pid
                 usleep(100_000)

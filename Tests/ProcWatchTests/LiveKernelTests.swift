@@ -266,7 +266,7 @@ struct LiveKernelTests {
     @Test(.serialized, arguments: [SIGTERM, SIGINT, SIGHUP])
     func releasedWhenTheCommandIsSignalled(_ signal: Int32) throws {
         // Primed: this procwatch has printed an event, so it is the one holding the count.
-        let run = try Spawn.capture([Spawn.procwatchBinary, "--json", "-e", "exec"], primed: true) { pid in
+        let run = try Spawn.capture([Spawn.procwatchBinary, "--source", "connector", "--json", "-e", "exec"], primed: true) { pid in
             kill(pid, signal)
         }
         #expect(run.stdout.contains("exec"), "never primed: \(run.stdout) \(run.stderr)")
@@ -282,7 +282,7 @@ struct LiveKernelTests {
         // procwatch subscribes some 20-50 ms after exec (debug build): sweep that range.
         for delay in stride(from: 0, through: 80_000, by: 1_500) {
             for signal in [SIGHUP, SIGTERM, SIGINT, SIGUSR1] {
-                let pid = try Spawn.start([Spawn.procwatchBinary, "--json", "-e", "exit"],
+                let pid = try Spawn.start([Spawn.procwatchBinary, "--source", "connector", "--json", "-e", "exit"],
                                           stdout: devNull)
                 usleep(useconds_t(delay))
                 kill(pid, signal)
@@ -299,7 +299,7 @@ struct LiveKernelTests {
 
     @Test func releasedWhenThePipeCloses() throws {
         // `procwatch | head -1`: the write after head exits raises SIGPIPE.
-        let run = try Spawn.capture(["/bin/sh", "-c", "\(Spawn.procwatchBinary) | head -n 1"]) { _ in
+        let run = try Spawn.capture(["/bin/sh", "-c", "\(Spawn.procwatchBinary) --source connector | head -n 1"]) { _ in
             _ = try Spawn.run(["/bin/true"])
         }
         #expect(run.stdout.split(separator: "\n").count == 1)
@@ -307,8 +307,8 @@ struct LiveKernelTests {
     }
 
     @Test func twoProcessesEachGetEveryEvent() throws {
-        let first = try Spawn.capture([Spawn.procwatchBinary, "--json", "-e", "exit", "-D", "2"]) { _ in
-            let second = try Spawn.capture([Spawn.procwatchBinary, "--json", "-e", "exit", "-D", "1.5"]) { _ in
+        let first = try Spawn.capture([Spawn.procwatchBinary, "--source", "connector", "--json", "-e", "exit", "-D", "2"]) { _ in
+            let second = try Spawn.capture([Spawn.procwatchBinary, "--source", "connector", "--json", "-e", "exit", "-D", "1.5"]) { _ in
                 usleep(500_000)
                 let child = try Spawn.run(["/bin/sh", "-c", "exit 7"]).pid
                 setenv("PROCWATCH_TEST_CHILD", "\(child)", 1)
@@ -324,13 +324,13 @@ struct LiveKernelTests {
     // MARK: Namespaces
 
     @Test func otherNetworkNamespaceIsAClearError() throws {
-        let run = try Spawn.capture(["unshare", "--net", Spawn.procwatchBinary])
+        let run = try Spawn.capture(["unshare", "--net", Spawn.procwatchBinary, "--source", "connector"])
         #expect(run.status == 2 << 8)
         #expect(run.stderr == "procwatch: \(ProcWatchError.otherNetworkNamespace)\n")
     }
 
     @Test func otherUserNamespaceIsAClearErrorNotAHang() throws {
-        let run = try Spawn.capture(["unshare", "--user", "--map-root-user", Spawn.procwatchBinary])
+        let run = try Spawn.capture(["unshare", "--user", "--map-root-user", Spawn.procwatchBinary, "--source", "connector"])
         #expect(run.status == 2 << 8)
         #expect(run.stderr == "procwatch: \(ProcWatchError.subscriptionIgnored(timeout: .seconds(1)))\n")
     }

@@ -163,8 +163,7 @@ extension LiveKernelTests {
                 let path = StoreWorkload.temporaryPath("signal.db")
                 defer { StoreWorkload.remove(path) }
                 var marker: Int32 = 0
-                let run = try Spawn.capture([Spawn.procwatchBinary, "record", "-o", path, "-e", "exec,exit"]) { pid in
-                    #expect(eventually { (try? ListenerProbe.kernelIsSending(window: .milliseconds(50))) == true })
+                let run = try Spawn.capture([Spawn.procwatchBinary, "record", "-o", path, "-e", "exec,exit"], started: true) { pid in
                     usleep(200_000)
                     marker = try Spawn.run(["/bin/sh", "-c", "exit 7"]).pid
                     usleep(100_000)

@@ -4,7 +4,11 @@ struct ExecConsumer: Sendable {
     enum Kind: String, CaseIterable, Sendable {
         case procwatchJSON = "procwatch-json"
         case procwatchText = "procwatch-text"
+        case procwatchBPFJSON = "procwatch-bpf-json"
+        case procwatchBPFText = "procwatch-bpf-text"
         case forkstat
+
+        var isBPF: Bool { self == .procwatchBPFJSON || self == .procwatchBPFText }
     }
 
     var kind: Kind
@@ -14,22 +18,25 @@ struct ExecConsumer: Sendable {
     var isForkstat: Bool { kind == .forkstat }
     /// Its exec lines carry the kernel's timestamp, which matches them to the reference's
     /// execs exactly; the others are matched by order per pid.
-    var hasKernelTime: Bool { kind == .procwatchJSON }
+    var hasKernelTime: Bool { kind == .procwatchJSON || kind == .procwatchBPFJSON }
 
     init(_ kind: Kind, procwatch: String, forkstat: String) {
         self.kind = kind
         switch kind {
         // As a user runs them: every event, not just execs (procwatch's pipeline handles all).
-        case .procwatchJSON: (label, argv) = ("procwatch --json", [procwatch, "--json"])
-        case .procwatchText: (label, argv) = ("procwatch (text)", [procwatch, "--color", "never"])
+        // The source is always named: the default, auto, would make a connector row untrue.
+        case .procwatchJSON: (label, argv) = ("procwatch --json", [procwatch, "--json", "--source", "connector"])
+        case .procwatchText: (label, argv) = ("procwatch (text)", [procwatch, "--color", "never", "--source", "connector"])
+        case .procwatchBPFJSON: (label, argv) = ("procwatch-bpf --json", [procwatch, "--json", "--source", "bpf"])
+        case .procwatchBPFText: (label, argv) = ("procwatch-bpf (text)", [procwatch, "--color", "never", "--source", "bpf"])
         case .forkstat: (label, argv) = ("forkstat -e exec", [forkstat, "-e", "exec"])
         }
     }
 
     func parse(_ bytes: [UInt8]) -> ExecView {
         switch kind {
-        case .procwatchJSON: ExecLineParsers.procwatchJSON(bytes)
-        case .procwatchText: ExecLineParsers.procwatchText(bytes)
+        case .procwatchJSON, .procwatchBPFJSON: ExecLineParsers.procwatchJSON(bytes)
+        case .procwatchText, .procwatchBPFText: ExecLineParsers.procwatchText(bytes)
         case .forkstat: ExecLineParsers.forkstat(bytes)
         }
     }

@@ -21,7 +21,7 @@ struct FidelityCommand: ParsableCommand {
     @Flag(name: .long, help: "One run per consumer (each with its own reference) instead of all consumers watching the same run.")
     var separately = false
 
-    @Option(name: .long, help: "Forks per forker in the exec storm (two forkers, children exec /bin/true).")
+    @Option(name: .long, help: "Forks per forker in the exec storms (exec-storm: two forkers, exec-storm4: four; children exec /bin/true).")
     var execCount = 2000
 
     @Option(name: .long, help: "The bpftrace executable.")

@@ -57,13 +57,34 @@ func readLink(_ path: String) -> String? {
 
 /// utime + stime of a process in clock ticks, from /proc/PID/stat (all its threads).
 func cpuTicks(of pid: pid_t) -> Int? {
+    cpuTimes(of: pid).map { $0.user + $0.system }
+}
+
+/// utime and stime of a process (all its threads) in clock ticks, from /proc/PID/stat.
+func cpuTimes(of pid: pid_t) -> (user: Int, system: Int)? {
     let stat = readText("/proc/\(pid)/stat")
     // The command name (field 2) may hold spaces and parentheses: fields restart after the last ')'.
     guard let close = stat.lastIndex(of: ")") else { return nil }
     let fields = stat[stat.index(after: close)...].split(separator: " ")
     // fields[0] is field 3 (state); utime and stime are fields 14 and 15.
     guard fields.count > 12, let user = Int(fields[11]), let system = Int(fields[12]) else { return nil }
-    return user + system
+    return (user, system)
+}
+
+/// Nanoseconds each live thread of a process has run, user and system together
+/// (/proc/PID/task/TID/schedstat, first field: the scheduler's own sum, exact where
+/// /proc/PID/stat counts clock ticks). Keyed by thread id; nil if the process is gone.
+func threadRuntimes(of pid: pid_t) -> [Int: Int]? {
+    guard let directory = opendir("/proc/\(pid)/task") else { return nil }
+    defer { closedir(directory) }
+    var runtimes: [Int: Int] = [:]
+    while let entry = readdir(directory) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        guard let tid = Int(name),
+              let runtime = readText("/proc/\(pid)/task/\(tid)/schedstat").split(separator: " ").first.flatMap({ Int($0) }) else { continue }
+        runtimes[tid] = runtime
+    }
+    return runtimes
 }
 
 /// The peak resident set of a process's current address space in KiB (VmHWM in

@@ -31,6 +31,9 @@ struct Run: ParsableCommand {
     @Option(name: .long, help: "Consumers to run, comma-separated: \(Consumer.Kind.allCases.map(\.rawValue).joined(separator: ",")).")
     var consumers = Consumer.Kind.allCases.map(\.rawValue).joined(separator: ",")
 
+    @Option(name: .long, help: "Runs of each storm with no consumer at all (the forkers' own rate, the baseline of the storm/s share): one before the storm's first consumer, after every N consumers, and after its last (0: none).")
+    var baselineEvery = 1
+
     @Option(name: .long, help: "The naive C consumer (Benchmarks/Floor/naive-consumer.c, built).")
     var floor = "Benchmarks/.build/naive-consumer"
 
@@ -41,6 +44,7 @@ struct Run: ParsableCommand {
 
     func validate() throws {
         guard count > 0, (execCount ?? 1) > 0 else { throw ValidationError("counts must be positive") }
+        guard baselineEvery >= 0 else { throw ValidationError("--baseline-every must be 0 or more") }
         for kind in consumers.split(separator: ",") where Consumer.Kind(rawValue: String(kind)) == nil {
             throw ValidationError("unknown consumer '\(kind)'")
         }
@@ -69,11 +73,19 @@ struct Run: ParsableCommand {
         }
 
         var measurements: [Measurement] = []
+        var baselines: [BaselineRun] = []
+        func baseline(_ storm: Storm, before index: Int) {
+            log("    \(storm.name), no consumer (baseline) …")
+            let run = BaselineRun.measure(storm, forkerExecutable: me, before: index, listenerCountRaised: countRaised)
+            log("    " + Report.baselineSummary(run))
+            baselines.append(run)
+        }
         var deferredForkstatLeaks = 0
         var index = 0
         for storm in storms {
-            for consumer in chosen {
+            for (position, consumer) in chosen.enumerated() {
                 index += 1
+                if BaselineRun.due(at: position, of: chosen.count, every: baselineEvery) { baseline(storm, before: index) }
                 log("[\(index)/\(storms.count * chosen.count)] \(storm.name), \(consumer.label) …")
                 // Probe right before forkstat (once other programs' live sockets have closed):
                 // its leak is repaired only if nobody listened before.
@@ -113,7 +125,9 @@ struct Run: ParsableCommand {
                 log("    " + Report.summary(measurement))
                 measurements.append(measurement)
             }
+            if BaselineRun.due(at: chosen.count, of: chosen.count, every: baselineEvery) { baseline(storm, before: index + 1) }
         }
+        BaselineRun.assign(baselines, to: &measurements)
         if common.keep == nil { rmdir(directory) }
         if deferredForkstatLeaks > 0 {
             // Only leaks are left once no connector socket is open: give back forkstat's,
@@ -133,7 +147,7 @@ struct Run: ParsableCommand {
             : "someone listens (connector sockets \(end.live.map(String.init).joined(separator: ", ")) open)"
         listenerLog.append("at the end: \(finalState)")
 
-        let report = Report(system: system, storms: storms, measurements: measurements, listenerLog: listenerLog,
+        let report = Report(system: system, storms: storms, measurements: measurements, baselines: baselines, listenerLog: listenerLog,
                             settings: settingsDescription(storms), raisedAtStart: raisedAtStart)
         print(report.table())
         try writeText(report.json().rendered() + "\n", to: json)
@@ -147,7 +161,7 @@ struct Run: ParsableCommand {
 
     /// What `--check` holds procwatch to: the targets that a small storm can show.
     static func problems(_ measurements: [Measurement]) -> [String] {
-        measurements.filter { !$0.consumer.isForkstat && $0.consumer.kind != .floor }.flatMap { run -> [String] in
+        measurements.filter(\.consumer.isProcwatch).flatMap { run -> [String] in
             let name = "\(run.storm.name), \(run.consumer.label)"
             if let failure = run.failure { return ["\(name): \(failure)"] }
             var problems: [String] = []
@@ -181,6 +195,7 @@ struct Run: ParsableCommand {
         [
             ("smoke", .bool(smoke)),
             ("storms", .array(storms.map { .object([("name", .string($0.name)), ("forkers", .int($0.forkers)), ("forks_per_forker", .int($0.count)), ("exec", .optional($0.exec))]) })),
+            ("baseline_every", .int(baselineEvery)),
         ] + common.settings + [("floor", .string(floor))]
     }
 

@@ -66,10 +66,9 @@ struct Termination {
     }
     var exitedCleanly: Bool { status & 0x7f == 0 && (status >> 8) & 0xff == 0 }
     /// User plus system CPU time in seconds.
-    var cpuSeconds: Double {
-        Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
-            + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
-    }
+    var cpuSeconds: Double { userSeconds + systemSeconds }
+    var userSeconds: Double { Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 }
+    var systemSeconds: Double { Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6 }
     /// Peak resident set size in MiB (ru_maxrss is in KiB on Linux).
     var peakRSSMiB: Double { Double(usage.ru_maxrss) / 1024 }
 }

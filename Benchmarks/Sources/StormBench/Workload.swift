@@ -9,6 +9,17 @@ enum Workload: String, CaseIterable, Sendable {
     case loops2
     /// The fork+exec storm: two forkers whose children exec /bin/true (no arguments).
     case execStorm = "exec-storm"
+    /// The same with four forkers.
+    case execStorm4 = "exec-storm4"
+
+    /// Parallel forkers of an exec storm (nil: not one).
+    var stormForkers: Int? {
+        switch self {
+        case .execStorm: 2
+        case .execStorm4: 4
+        case .configure2, .loops2: nil
+        }
+    }
 
     /// Where the generator is and what it may use.
     struct Setup {
@@ -25,17 +36,16 @@ enum Workload: String, CaseIterable, Sendable {
     /// Generates what the workload needs (autoconf's `configure`) before anyone watches: the
     /// generator's own execs must not count.
     func prepare(_ setup: Setup, log: String) throws {
-        guard self != .execStorm else { return }
+        guard stormForkers == nil else { return }
         try runScript(setup, prepareOnly: true, log: log)
     }
 
     /// Runs the workload to its end; the generator's stdout goes to `log`, its stderr to
     /// `log`.err (configure's own logs stay in the setup's directory).
     func run(_ setup: Setup, log: String) throws {
-        switch self {
-        case .execStorm:
-            _ = try Storm(forkers: 2, count: setup.execStormCount, exec: "/bin/true").runForkers(executable: setup.forker)
-        case .configure2, .loops2:
+        if let forkers = stormForkers {
+            _ = try Storm(forkers: forkers, count: setup.execStormCount, exec: "/bin/true").runForkers(executable: setup.forker)
+        } else {
             try runScript(setup, prepareOnly: false, log: log)
         }
     }

@@ -43,7 +43,14 @@ enum Spawn {
     ///
     /// `primed`: before `beforeWait`, keep starting /bin/true until the command has printed
     /// something (up to 5 s), so a watcher is known to be subscribed.
-    static func capture(_ argv: [String], primed: Bool = false, beforeWait: (Int32) throws -> Void = { _ in })
+    /// - Parameters:
+    ///   - primed: waits until the command printed something on standard output (poking
+    ///     the kernel with `/bin/true` meanwhile).
+    ///   - started: waits until the command said on standard error which source it watches
+    ///     with (`procwatch: source: …`), which it does once its source has started —
+    ///     whichever backend that is.
+    static func capture(_ argv: [String], primed: Bool = false, started: Bool = false,
+                        beforeWait: (Int32) throws -> Void = { _ in })
         throws -> (pid: Int32, status: Int32, stdout: String, stderr: String) {
         var out: [Int32] = [0, 0]
         var err: [Int32] = [0, 0]
@@ -53,13 +60,33 @@ enum Spawn {
         close(out[1])
         close(err[1])
         var early: [UInt8] = []
+        var earlyErrors: [UInt8] = []
+        if started { earlyErrors = readUntilStarted(err[0], timeout: .seconds(10)) }
         if primed { early = try readOnceAvailable(out[0], pokingWith: ["/bin/true"], timeout: .seconds(5)) }
         try beforeWait(pid)
         let stdout = String(decoding: early + readAll(out[0]), as: UTF8.self)
-        let stderr = String(decoding: readAll(err[0]), as: UTF8.self)
+        let stderr = String(decoding: earlyErrors + readAll(err[0]), as: UTF8.self)
         close(out[0])
         close(err[0])
         return (pid, wait(pid), stdout, stderr)
+    }
+
+    /// Reads `fd` until a whole `procwatch: source: …` line (or end of file, or `timeout`);
+    /// returns what was read.
+    private static func readUntilStarted(_ fd: Int32, timeout: Duration) -> [UInt8] {
+        let deadline = ContinuousClock.now + timeout
+        var bytes: [UInt8] = []
+        let marker = Array("procwatch: source: ".utf8)
+        while ContinuousClock.now < deadline {
+            if let start = bytes.firstRange(of: marker)?.lowerBound, bytes[start...].contains(UInt8(ascii: "\n")) { break }
+            var ready = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&ready, 1, 50) > 0 else { continue }
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            let count = read(fd, &chunk, chunk.count)
+            if count <= 0 { break }
+            bytes += chunk[..<count]
+        }
+        return bytes
     }
 
     /// Runs `poke` every 50 ms until `fd` has bytes to read; returns one read's worth.
