@@ -135,12 +135,18 @@ struct WatcherTests {
         var tree = ProcessTree(root: root, includingLiveDescendants: true)
         #expect(tree.members == expected.union([root]))
         #expect(ProcessTree(root: root).members == [root])
-        // At the first event the descendants are read again: a process gone meanwhile leaves.
+        // At the first event the descendants are read again, adding to the first read: a
+        // process gone meanwhile stays, as its exit event may still be on its way (it leaves
+        // at that exit).
         let gone = try #require(children(root).first { children($0).isEmpty })  // the background sleep
         kill(gone, SIGKILL)
         #expect(eventually { !children(root).contains(gone) })
         tree.admit(ProcessEvent(detail: .comm(TaskID(pid: 1, tid: 1), name: "x"),
                                 timestamp: EventTimestamp(monotonicNanoseconds: 1, unixNanoseconds: 1)))
+        #expect(tree.members == expected.union([root]))
+        tree.retire(ProcessEvent(detail: .exit(TaskID(pid: gone, tid: gone), waitStatus: 9, exitSignal: 17,
+                                               parent: TaskID(pid: root, tid: root)),
+                                 timestamp: EventTimestamp(monotonicNanoseconds: 2, unixNanoseconds: 2)))
         #expect(tree.members == expected.subtracting([gone]).union([root]))
     }
 

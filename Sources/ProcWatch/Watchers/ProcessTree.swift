@@ -20,8 +20,10 @@ public struct ProcessTree: Sendable, Hashable {
     /// A tree holding `root` and, with `includingLiveDescendants`, every descendant it has
     /// alive, read from /proc's parent links now and read again when the first event is
     /// admitted. By then the subscription is live, so every process is either in /proc or
-    /// announced by a fork event still to come: none falls between the read and the stream
-    /// (and one that exited before the subscription is dropped again).
+    /// announced by a fork event still to come: none falls between the read and the stream.
+    /// The second read adds to the first, never removes: a member gone from /proc by then may
+    /// have exited after the subscription started, its events still to be delivered (with
+    /// a kernel-side filter on the tree, the first event is often such a member's exit).
     public init(root: Int32, includingLiveDescendants: Bool) {
         self.root = root
         members = [root]
@@ -36,7 +38,7 @@ public struct ProcessTree: Sendable, Hashable {
     public mutating func admit(_ event: ProcessEvent) {
         if seedPending {
             seedPending = false
-            members = Self.liveDescendants(of: root).union([root])
+            members.formUnion(Self.liveDescendants(of: root))
         }
         if case .fork(let parent, let child) = event.detail, members.contains(parent.pid) || members.contains(parent.tid) {
             members.insert(child.pid)
