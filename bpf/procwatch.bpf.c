@@ -595,6 +595,7 @@ int procwatch_sid(struct syscall_exit *ctx) {
 
 struct ptrace_call {
     __s32 request, tid, tgid;
+    __u32 uid;  // the tracee's real uid (a detach's, looked up at its entry)
 };
 
 struct {
@@ -604,14 +605,18 @@ struct {
     __type(value, struct ptrace_call);
 } procwatch_ptrace_calls SEC(".maps");
 
-// The process of tracee `tid` among the caller's tracees (current->ptraced), or 0.
-static __always_inline __s32 tracee_tgid(struct task_struct *tracer, __s32 tid) {
+// The process of tracee `tid` among the caller's tracees (current->ptraced), or 0; its real
+// uid into `uid` (for the user filter: the event is about the tracee).
+static __always_inline __s32 tracee_tgid(struct task_struct *tracer, __s32 tid, __u32 *uid) {
     struct list_head *head = &tracer->ptraced;
     struct list_head *node = head->next;
     unsigned long offset = bpf_core_field_offset(struct task_struct, ptrace_entry);
     for (int i = 0; i < 64 && node && node != head; i++) {
         struct task_struct *tracee = (struct task_struct *)((char *)node - offset);
-        if (BPF_CORE_READ(tracee, pid) == tid) return BPF_CORE_READ(tracee, tgid);
+        if (BPF_CORE_READ(tracee, pid) == tid) {
+            *uid = BPF_CORE_READ(tracee, real_cred, uid.val);
+            return BPF_CORE_READ(tracee, tgid);
+        }
         node = BPF_CORE_READ(node, next);
     }
     return 0;
@@ -626,7 +631,7 @@ int procwatch_ptrace_enter(struct syscall_enter *ctx) {
     struct task_struct *task = bpf_get_current_task_btf();
     struct ptrace_call call = {.request = (__s32)request, .tid = (__s32)ctx->args[1]};
     // A detach unlinks the tracee: its process is looked up now.
-    if (request == PTRACE_DETACH) call.tgid = tracee_tgid(task, call.tid);
+    if (request == PTRACE_DETACH) call.tgid = tracee_tgid(task, call.tid, &call.uid);
     __s32 tid = task->pid;
     bpf_map_update_elem(&procwatch_ptrace_calls, &tid, &call, BPF_ANY);
     return 0;
@@ -643,16 +648,18 @@ int procwatch_ptrace_exit(struct syscall_exit *ctx) {
     if (ctx->ret != 0) return 0;
     struct procwatch_bpf_event event = {};
     event.tid = call.tid;
+    __u32 uid = call.uid;
     if (call.request == PTRACE_DETACH) {
         event.tgid = call.tgid;
     } else {
-        event.tgid = tracee_tgid(tracer, call.tid);
+        event.tgid = tracee_tgid(tracer, call.tid, &uid);
         event.other_tid = tid;  // the tracer; zeros on detach
         event.other_tgid = tracer->tgid;
     }
     struct procwatch_bpf_config *cfg = config();
     if (!cfg || !(cfg->kinds & PROC_EVENT_PTRACE)) return 0;
     if (cfg->tracks_tgids && !is_tracked(event.tgid)) return 0;
+    if (cfg->filters_uid && uid != cfg->uid) return 0;
     send(cfg, &event, PROC_EVENT_PTRACE);
     return 0;
 }

@@ -63,18 +63,19 @@ struct KernelSelectionTests {
     @Test func userTheTasksOfThatUser() throws {
         // The busy loop and the gate run as root; the user's shell, its /bin/true, and a
         // process that takes the user's effective id alone (the uid event only: its exec and
-        // exit are root's).
-        let script = "/usr/bin/setpriv --reuid=4321 --regid=4321 --clear-groups /bin/sh -c '/bin/true; exit 2'; "
-            + "/usr/bin/setpriv --euid=4321 /bin/true; exit 0"
-        let (_, events) = try received({ _ in ["--user", "4321"] }, script: script)
+        // exit are root's). A user id no other test on the host uses at the same time.
+        let user = UInt32.random(in: 40_000..<60_000)
+        let script = "/usr/bin/setpriv --reuid=\(user) --regid=\(user) --clear-groups /bin/sh -c '/bin/true; exit 2'; "
+            + "/usr/bin/setpriv --euid=\(user) /bin/true; /usr/bin/strace -o /dev/null /bin/true; exit 0"
+        let (_, events) = try received({ _ in ["--user", "\(user)"] }, script: script)
         // setpriv sets the uid before the gid (it keeps its capabilities for that): the gid
-        // event is already the user's.
+        // event is already the user's. root's strace of a root process: no ptrace event.
         try #require(events.map(\.name) == ["uid", "gid", "exec", "fork", "exec", "exit", "exit", "uid"], "\(events)")
         guard case .uid(let shell, let real, let effective) = events[0].detail,
               case .uid(let other, let otherReal, let otherEffective) = events[7].detail else { return }
-        #expect((real, effective) == (4321, 4321))
-        #expect(events[1].detail == .gid(shell, real: 4321, effective: 4321))
-        #expect((otherReal, otherEffective) == (0, 4321))
+        #expect((real, effective) == (user, user))
+        #expect(events[1].detail == .gid(shell, real: user, effective: user))
+        #expect((otherReal, otherEffective) == (0, user))
         #expect(events[2].pid == shell.pid)
         #expect(events[2].kernelDetails?.exec?.commandLine == ["/bin/sh", "-c", "/bin/true; exit 2"])
         #expect(events[6].pid == shell.pid && events[6].exitStatus == .exited(2))
