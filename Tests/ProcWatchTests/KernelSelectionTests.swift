@@ -60,6 +60,25 @@ struct KernelSelectionTests {
         #expect(events.last?.exitStatus == .exited(3))
     }
 
+    /// `-e nonzeroexit`: the live view's subscription asks the programs for failed exits
+    /// only (with what its process table needs): the filter in force says so.
+    @Test func failedExitsOnly() throws {
+        let kinds = try EventSelection(parsing: "nonzeroexit").subscription
+        let source = ProcessEventSource(configuration: .init(backend: .bpf))
+        let watchers = ProcessWatchers(source: source)
+        let exits = Recorder<ProcessEvent>()
+        watchers.on(kinds) { if $0.name == "exit" { exits.append($0) } }
+        try watchers.start()
+        defer { watchers.stop() }
+        #expect(source.kernelFilter == [.fork, .exec, .comm, .uid, .failedExit])
+        let good = try Spawn.run(["/bin/true"]).pid
+        let bad = try Spawn.run(["/bin/sh", "-c", "exit 3"]).pid
+        #expect(eventually { exits.all.contains { $0.pid == bad } })
+        usleep(100_000)
+        #expect(!exits.all.contains { $0.pid == good })
+        #expect(exits.all.allSatisfy { $0.exitStatus != .exited(0) })
+    }
+
     @Test func userTheTasksOfThatUser() throws {
         // The busy loop and the gate run as root; the user's shell, its /bin/true, and a
         // process that takes the user's effective id alone (the uid event only: its exec and
