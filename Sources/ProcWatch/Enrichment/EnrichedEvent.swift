@@ -21,7 +21,8 @@ public struct EnrichedEvent: Sendable, Hashable {
     /// it had before it ran a new program or renamed itself); nil for other events.
     public var previous: ProcessRecord?
     /// For `exit`: the kernel's accounting record of the exiting task (a thread's exit
-    /// carries the thread's), when exit records are read (CAP_NET_ADMIN) and it arrived.
+    /// carries the thread's): from taskstats when exit records are read (CAP_NET_ADMIN) and
+    /// it arrived, or made from the figures the kernel-side watchers took at the exit.
     public var exitRecord: TaskstatsRecord?
 
     /// Creates an enriched event.

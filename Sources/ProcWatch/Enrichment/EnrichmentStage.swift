@@ -148,7 +148,14 @@ final class EnrichmentStage: @unchecked Sendable {
         case .comm(let task, _), .uid(let task, _, _):
             let previous = table[task.pid]
             return EnrichedEvent(event: event, process: table.apply(event, exec: nil, exitName: nil), previous: previous)
-        case .exit(let task, _, _, _):
+        case .exit(let task, let waitStatus, _, let parent):
+            if let usage = event.kernelDetails?.usage {
+                // Taken in the kernel at the exit: no taskstats record is read or needed.
+                let process = table.apply(event, exec: nil, exitName: nil)
+                let record = TaskstatsRecord(exitOf: task, name: process?.name ?? "", parentPID: parent.pid,
+                                             exitCode: waitStatus, usage: usage)
+                return EnrichedEvent(event: event, process: process, exitRecord: record)
+            }
             let record = exitRecord(of: task.tid) { [table] in table.lacksName(task.pid) }
             return EnrichedEvent(event: event, process: table.apply(event, exec: nil, exitName: record?.name),
                                  exitRecord: record)

@@ -63,6 +63,35 @@ public struct TaskstatsRecord: Sendable, Hashable {
         blockIODelayNanoseconds = stats.blkio_delay_total
     }
 
+    /// The exit record of `task` as the kernel-side (eBPF) watchers took it at its exit: the
+    /// same figures (CPU, peak RSS, I/O) from the task itself, so that every consumer of
+    /// exit records accounts for both backends alike. What the watchers do not take
+    /// (elapsed time, virtual memory peak, context switches, delays) stays zero.
+    public init(exitOf task: TaskID, name: String, parentPID: Int32, exitCode: UInt32, usage: ResourceUsage) {
+        version = 0
+        id = task.tid
+        isProcessTotal = false
+        self.name = name
+        pid = UInt32(bitPattern: task.pid)
+        self.parentPID = UInt32(bitPattern: parentPID)
+        uid = 0
+        gid = 0
+        self.exitCode = exitCode
+        elapsedMicroseconds = 0
+        userMicroseconds = usage.userMicroseconds
+        systemMicroseconds = usage.systemMicroseconds
+        peakRSSKiB = usage.peakRSSKiB
+        peakVMKiB = 0
+        readChars = usage.readChars
+        writeChars = usage.writeChars
+        readBytes = usage.readBytes
+        writeBytes = usage.writeBytes
+        voluntarySwitches = 0
+        involuntarySwitches = 0
+        cpuDelayNanoseconds = 0
+        blockIODelayNanoseconds = 0
+    }
+
     /// Decodes the records in one TASKSTATS_CMD_NEW message's attributes (after genlmsghdr):
     /// `AGGR_PID {PID, STATS}` and `AGGR_TGID {TGID, STATS}`.
     static func decode(attributes: UnsafeRawBufferPointer) -> [TaskstatsRecord] {
