@@ -24,6 +24,10 @@
 // - uid/gid, sid, ptrace, failed execs: the syscalls' tracepoints (sys_enter/sys_exit of the
 //   set*id calls, setsid, ptrace, execve/execveat). Attaching these puts every thread on the
 //   syscall slow path while the watchers run (measured: see README).
+// - uid/gid of an exec (a set-user-ID or set-group-ID program, file capabilities): the ids
+//   are compared at sched_prepare_exec, where begin_new_exec() holds the old credentials and
+//   the new ones (bprm->cred) that its commit_creds() installs a moment later, and the events
+//   are sent at sched_process_exec, just before the exec's own, as the connector orders them.
 
 // The few uapi types bpf_helper_defs.h needs, declared here instead of pulling in
 // <linux/types.h> and the multiarch asm headers (the object must not depend on them).
@@ -44,6 +48,7 @@ enum {
     BPF_MAP_TYPE_HASH = 1,
     BPF_MAP_TYPE_ARRAY = 2,
     BPF_MAP_TYPE_PERCPU_ARRAY = 6,
+    BPF_MAP_TYPE_LRU_HASH = 9,
     BPF_MAP_TYPE_RINGBUF = 27,
 };
 enum { BPF_ANY = 0, BPF_NOEXIST = 1 };
@@ -135,6 +140,7 @@ struct task_struct {
 
 struct linux_binprm {
     const char *filename;
+    struct cred *cred;
 } __attribute__((preserve_access_index));
 
 struct pt_regs {
@@ -265,6 +271,23 @@ static __always_inline __u8 *scratch_slot(void) {
 // Keeps the compiler from folding a clamp into a form the verifier cannot follow.
 #define BARRIER_VAR(var) asm volatile("" : "+r"(var))
 
+// A record of just the header about `task`.
+static __always_inline int begin(struct procwatch_bpf_config **cfg, struct procwatch_bpf_event *event,
+                                 struct task_struct *task, __u32 kind) {
+    *cfg = config();
+    if (!*cfg) return 0;
+    __s32 tgid = BPF_CORE_READ(task, tgid);
+    if (!wanted(*cfg, kind, tgid, task)) return 0;
+    event->tid = BPF_CORE_READ(task, pid);
+    event->tgid = tgid;
+    return 1;
+}
+
+static __always_inline void send(struct procwatch_bpf_config *cfg, struct procwatch_bpf_event *event, __u32 kind) {
+    stamp(event, kind, sizeof(*event));
+    emit(cfg, event, sizeof(*event));
+}
+
 // --- fork ---
 
 SEC("tp_btf/sched_process_fork")
@@ -293,12 +316,151 @@ int procwatch_fork(__u64 *ctx) {
     return 0;
 }
 
+// --- uid/gid: the ids a set*id call found, compared at its return as commit_creds() does ---
+
+struct ids {
+    __u32 uid, euid, suid, fsuid, gid, egid, sgid, fsgid;
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 4096);
+    __type(key, __s32);
+    __type(value, struct ids);
+} procwatch_ids SEC(".maps");
+
+static __always_inline void read_ids(struct cred *cred, struct ids *ids) {
+    ids->uid = cred->uid.val;
+    ids->euid = cred->euid.val;
+    ids->suid = cred->suid.val;
+    ids->fsuid = cred->fsuid.val;
+    ids->gid = cred->gid.val;
+    ids->egid = cred->egid.val;
+    ids->sgid = cred->sgid.val;
+    ids->fsgid = cred->fsgid.val;
+}
+
+#define UID_CHANGED 1
+#define GID_CHANGED 2
+
+// What commit_creds() compares to decide on its uid and gid events.
+static __always_inline __u32 id_changes(struct ids *old, struct ids *now) {
+    __u32 changes = 0;
+    if (now->uid != old->uid || now->euid != old->euid || now->suid != old->suid || now->fsuid != old->fsuid)
+        changes |= UID_CHANGED;
+    if (now->gid != old->gid || now->egid != old->egid || now->sgid != old->sgid || now->fsgid != old->fsgid)
+        changes |= GID_CHANGED;
+    return changes;
+}
+
+// The events commit_creds() sends (proc_id_connector: the new real and effective ids) for
+// `task`, whose credentials are now `now`.
+static __always_inline void send_id_events(struct task_struct *task, struct ids *now, __u32 changes) {
+    struct procwatch_bpf_config *cfg;
+    struct procwatch_bpf_event event = {};
+    __s32 tid = task->pid;
+    if (changes & UID_CHANGED) {
+        // Under a user filter, a uid event passes when either new id is the user's: taking on
+        // the user's effective id alone (the real one stays) is news to whoever follows that
+        // user, and the front ends' --user shows it.
+        cfg = config();
+        __s32 tgid = task->tgid;
+        if (cfg && cfg->filters_uid && (cfg->kinds & PROC_EVENT_UID) && now->euid == cfg->uid && now->uid != cfg->uid &&
+            (!cfg->tracks_tgids || is_tracked(tgid))) {
+            event.tid = tid;
+            event.tgid = tgid;
+            event.value0 = munged(now->uid);
+            event.value1 = munged(now->euid);
+            send(cfg, &event, PROC_EVENT_UID);
+        } else if (begin(&cfg, &event, task, PROC_EVENT_UID)) {
+            event.value0 = munged(now->uid);
+            event.value1 = munged(now->euid);
+            send(cfg, &event, PROC_EVENT_UID);
+        }
+    }
+    if (changes & GID_CHANGED) {
+        __builtin_memset(&event, 0, sizeof(event));
+        if (begin(&cfg, &event, task, PROC_EVENT_GID)) {
+            event.value0 = munged(now->gid);
+            event.value1 = munged(now->egid);
+            send(cfg, &event, PROC_EVENT_GID);
+        }
+    }
+}
+
+static __always_inline int ids_enter(void) {
+    struct procwatch_bpf_config *cfg = config();
+    if (!cfg || !(cfg->kinds & (PROC_EVENT_UID | PROC_EVENT_GID))) return 0;
+    struct task_struct *task = bpf_get_current_task_btf();
+    struct ids ids;
+    read_ids(task->real_cred, &ids);
+    __s32 tid = task->pid;
+    bpf_map_update_elem(&procwatch_ids, &tid, &ids, BPF_ANY);
+    return 0;
+}
+
+static __always_inline int ids_exit(void) {
+    struct task_struct *task = bpf_get_current_task_btf();
+    __s32 tid = task->pid;
+    struct ids *before = bpf_map_lookup_elem(&procwatch_ids, &tid);
+    if (!before) return 0;
+    struct ids now;
+    read_ids(task->real_cred, &now);
+    struct ids old = *before;
+    bpf_map_delete_elem(&procwatch_ids, &tid);
+    send_id_events(task, &now, id_changes(&old, &now));
+    return 0;
+}
+
+// --- uid/gid of an exec: what begin_new_exec()'s commit_creds(bprm->cred) will change ---
+
+// Per exec'ing thread (its tid before the exec: a thread other than the leader takes the
+// leader's tid in de_thread()), which of uid/gid the exec changes; only execs that change
+// one are in. LRU: an exec that fails past this point kills the thread before
+// sched_process_exec, and its entry is pushed out rather than left to fill the map.
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 1024);
+    __type(key, __s32);
+    __type(value, __u32);
+} procwatch_exec_ids SEC(".maps");
+
+SEC("tp_btf/sched_prepare_exec")
+int procwatch_prepare_exec(__u64 *ctx) {
+    struct task_struct *task = (struct task_struct *)ctx[0];
+    struct linux_binprm *bprm = (struct linux_binprm *)ctx[1];
+    struct ids old, now;
+    read_ids(task->real_cred, &old);
+    read_ids(bprm->cred, &now);
+    __u32 changes = id_changes(&old, &now);
+    struct procwatch_bpf_config *cfg = config();
+    if (!cfg || !(cfg->kinds & (PROC_EVENT_UID | PROC_EVENT_GID))) changes = 0;
+    __s32 tid = task->pid;
+    if (changes)
+        bpf_map_update_elem(&procwatch_exec_ids, &tid, &changes, BPF_ANY);
+    else if (bpf_map_lookup_elem(&procwatch_exec_ids, &tid))
+        bpf_map_delete_elem(&procwatch_exec_ids, &tid);  // a dead exec's, never to be read
+    return 0;
+}
+
+// At sched_process_exec (`old_tid`: the tid before the exec): the exec's uid/gid events.
+static __always_inline void exec_id_events(struct task_struct *task, __s32 old_tid) {
+    __u32 *found = bpf_map_lookup_elem(&procwatch_exec_ids, &old_tid);
+    if (!found) return;
+    __u32 changes = *found;
+    bpf_map_delete_elem(&procwatch_exec_ids, &old_tid);
+    struct ids now;
+    read_ids(task->real_cred, &now);
+    send_id_events(task, &now, changes);
+}
+
 // --- exec: the connector's event, plus argv, path, credentials and cgroup at the exec ---
 
 SEC("tp_btf/sched_process_exec")
 int procwatch_exec(__u64 *ctx) {
     struct task_struct *task = (struct task_struct *)ctx[0];
     struct linux_binprm *bprm = (struct linux_binprm *)ctx[2];
+    exec_id_events(task, (__s32)ctx[1]);
     struct procwatch_bpf_config *cfg = config();
     if (!cfg || !wanted(cfg, PROC_EVENT_EXEC, task->tgid, task)) return 0;
     __u8 *buffer = scratch_slot();
@@ -412,23 +574,6 @@ int procwatch_exit(__u64 *ctx) {
     return 0;
 }
 
-// A record of just the header about `task`.
-static __always_inline int begin(struct procwatch_bpf_config **cfg, struct procwatch_bpf_event *event,
-                                 struct task_struct *task, __u32 kind) {
-    *cfg = config();
-    if (!*cfg) return 0;
-    __s32 tgid = BPF_CORE_READ(task, tgid);
-    if (!wanted(*cfg, kind, tgid, task)) return 0;
-    event->tid = BPF_CORE_READ(task, pid);
-    event->tgid = tgid;
-    return 1;
-}
-
-static __always_inline void send(struct procwatch_bpf_config *cfg, struct procwatch_bpf_event *event, __u32 kind) {
-    stamp(event, kind, sizeof(*event));
-    emit(cfg, event, sizeof(*event));
-}
-
 // --- comm ---
 
 #define PF_IO_WORKER 0x00000010
@@ -487,83 +632,6 @@ struct syscall_exit {
     long nr;
     long ret;
 };
-
-// --- uid/gid: the ids a set*id call found, compared at its return as commit_creds() does ---
-
-struct ids {
-    __u32 uid, euid, suid, fsuid, gid, egid, sgid, fsgid;
-};
-
-struct {
-    __uint(type, BPF_MAP_TYPE_HASH);
-    __uint(max_entries, 4096);
-    __type(key, __s32);
-    __type(value, struct ids);
-} procwatch_ids SEC(".maps");
-
-static __always_inline void read_ids(struct task_struct *task, struct ids *ids) {
-    struct cred *cred = task->real_cred;
-    ids->uid = cred->uid.val;
-    ids->euid = cred->euid.val;
-    ids->suid = cred->suid.val;
-    ids->fsuid = cred->fsuid.val;
-    ids->gid = cred->gid.val;
-    ids->egid = cred->egid.val;
-    ids->sgid = cred->sgid.val;
-    ids->fsgid = cred->fsgid.val;
-}
-
-static __always_inline int ids_enter(void) {
-    struct procwatch_bpf_config *cfg = config();
-    if (!cfg || !(cfg->kinds & (PROC_EVENT_UID | PROC_EVENT_GID))) return 0;
-    struct task_struct *task = bpf_get_current_task_btf();
-    struct ids ids;
-    read_ids(task, &ids);
-    __s32 tid = task->pid;
-    bpf_map_update_elem(&procwatch_ids, &tid, &ids, BPF_ANY);
-    return 0;
-}
-
-static __always_inline int ids_exit(void) {
-    struct task_struct *task = bpf_get_current_task_btf();
-    __s32 tid = task->pid;
-    struct ids *before = bpf_map_lookup_elem(&procwatch_ids, &tid);
-    if (!before) return 0;
-    struct ids now;
-    read_ids(task, &now);
-    struct ids old = *before;
-    bpf_map_delete_elem(&procwatch_ids, &tid);
-    struct procwatch_bpf_config *cfg;
-    struct procwatch_bpf_event event = {};
-    if (now.uid != old.uid || now.euid != old.euid || now.suid != old.suid || now.fsuid != old.fsuid) {
-        // Under a user filter, a uid event passes when either new id is the user's: taking on
-        // the user's effective id alone (the real one stays) is news to whoever follows that
-        // user, and the front ends' --user shows it.
-        cfg = config();
-        __s32 tgid = task->tgid;
-        if (cfg && cfg->filters_uid && (cfg->kinds & PROC_EVENT_UID) && now.euid == cfg->uid && now.uid != cfg->uid &&
-            (!cfg->tracks_tgids || is_tracked(tgid))) {
-            event.tid = tid;
-            event.tgid = tgid;
-            event.value0 = munged(now.uid);
-            event.value1 = munged(now.euid);
-            send(cfg, &event, PROC_EVENT_UID);
-        } else if (begin(&cfg, &event, task, PROC_EVENT_UID)) {
-            event.value0 = munged(now.uid);
-            event.value1 = munged(now.euid);
-            send(cfg, &event, PROC_EVENT_UID);
-        }
-    }
-    if (now.gid != old.gid || now.egid != old.egid || now.sgid != old.sgid || now.fsgid != old.fsgid) {
-        __builtin_memset(&event, 0, sizeof(event));
-        if (begin(&cfg, &event, task, PROC_EVENT_GID)) {
-            event.value0 = munged(now.gid);
-            event.value1 = munged(now.egid);
-            send(cfg, &event, PROC_EVENT_GID);
-        }
-    }
-    return 0;
-}
 
 #define ID_CALL(name)                                                                      \
     SEC("tp/syscalls/sys_enter_" #name) int procwatch_enter_##name(void *ctx) { return ids_enter(); } \

@@ -61,6 +61,24 @@ struct KernelWatcherTests {
         return members
     }
 
+    /// The events of the process tree `argv` starts, from both recordings, once every
+    /// process of it has exited (BPF's failed execs left out: the connector has none).
+    func bothSources(run argv: [String], connector: LiveRecording, bpf: LiveRecording) throws
+        -> (bpf: [ProcessEvent], connector: [ProcessEvent]) {
+        let root = try Spawn.run(argv).pid
+        connector.waitForExit(of: root)
+        bpf.waitForExit(of: root)
+        let members = tree(root, bpf.recorder.all)
+        // Every process of the tree has exited (strace's child too) before comparing.
+        eventually {
+            let exits = bpf.recorder.all.filter { $0.name == "exit" && members.contains($0.pid ?? 0) }.count
+            let connectorExits = connector.recorder.all.filter { $0.name == "exit" && members.contains($0.pid ?? 0) }.count
+            return exits == members.count && connectorExits == members.count
+        }
+        return (bpf.recorder.all.filter { members.contains($0.subject?.pid ?? 0) && $0.name != "exec_failed" },
+                connector.recorder.all.filter { members.contains($0.subject?.pid ?? 0) })
+    }
+
     @Test func everyKindMatchesTheConnector() throws {
         let connector = try LiveRecording()
         let bpf = try LiveRecording(configuration: Self.bpf)
@@ -73,23 +91,46 @@ struct KernelWatcherTests {
             ["/usr/bin/strace", "-o", "/dev/null", "/bin/true"],
         ]
         for argv in workloads {
-            let root = try Spawn.run(argv).pid
-            connector.waitForExit(of: root)
-            bpf.waitForExit(of: root)
-            let members = tree(root, bpf.recorder.all)
-            // Every process of the tree has exited (strace's child too) before comparing.
-            eventually {
-                let exits = bpf.recorder.all.filter { $0.name == "exit" && members.contains($0.pid ?? 0) }.count
-                let connectorExits = connector.recorder.all.filter { $0.name == "exit" && members.contains($0.pid ?? 0) }.count
-                return exits == members.count && connectorExits == members.count
-            }
-            let fromBPF = bpf.recorder.all.filter { members.contains($0.subject?.pid ?? 0) && $0.name != "exec_failed" }
-            let fromConnector = connector.recorder.all.filter { members.contains($0.subject?.pid ?? 0) }
+            let (fromBPF, fromConnector) = try bothSources(run: argv, connector: connector, bpf: bpf)
             #expect(fromBPF.map(\.detail) == fromConnector.map(\.detail), "\(argv)")
             #expect(fromBPF.allSatisfy { $0.timestamp.monotonicNanoseconds > 0 })
         }
         let kinds = Set(bpf.recorder.all.map(\.name))
         #expect(kinds.isSuperset(of: ["fork", "exec", "exit", "sid", "uid", "gid", "comm", "coredump", "ptrace"]))
+    }
+
+    /// A set-user-ID and set-group-ID program's exec: commit_creds() sends a uid and a gid
+    /// event just before the exec event, with the new real and effective ids; the programs
+    /// send the same, compared at sched_prepare_exec.
+    @Test func setUserIDExecSendsTheConnectorsUIDAndGIDEvents() throws {
+        let directory = "/tmp/procwatch-setid-\(getpid())"
+        mkdir(directory, 0o755)
+        defer { _ = try? Spawn.run(["rm", "-rf", directory]) }
+        let owner = UInt32.random(in: 20_000..<60_000)
+        let group = owner + 1
+        let setUID = directory + "/setuid-id", both = directory + "/setuid-setgid-id"
+        for (path, mode) in [(setUID, mode_t(0o4755)), (both, mode_t(0o6755))] {
+            #expect(try Spawn.run(["cp", "/usr/bin/id", path]).status == 0)
+            #expect(chown(path, owner, group) == 0)
+            #expect(chmod(path, mode) == 0)  // after chown, which clears the set-id bits
+        }
+        let connector = try LiveRecording()
+        let bpf = try LiveRecording(configuration: Self.bpf)
+        let asNobody = ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+        for (path, expected) in [(setUID, ["uid"]), (both, ["uid", "gid"])] {
+            let (fromBPF, fromConnector) = try bothSources(run: asNobody + [path], connector: connector, bpf: bpf)
+            #expect(fromBPF.map(\.detail) == fromConnector.map(\.detail), "\(path)")
+            // setpriv's own set*id calls, then the exec's events just before the exec of `path`.
+            let execAt = try #require(fromBPF.lastIndex { $0.name == "exec" })
+            let ids = fromBPF[(execAt - expected.count)..<execAt]
+            #expect(ids.map(\.name) == expected, "\(fromBPF)")
+            let task = try #require(fromBPF[execAt].subject)
+            #expect(ids.first?.detail == .uid(task, real: 65534, effective: owner))
+            if expected.count == 2 { #expect(ids.last?.detail == .gid(task, real: 65534, effective: group)) }
+            #expect(fromBPF[execAt].kernelDetails?.exec?.effectiveUID == owner)
+            let connectorIDs = fromConnector.filter { $0.name == "uid" || $0.name == "gid" }
+            #expect(fromBPF.filter { $0.name == "uid" || $0.name == "gid" }.map(\.detail) == connectorIDs.map(\.detail))
+        }
     }
 
     // MARK: argv
