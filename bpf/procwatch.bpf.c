@@ -138,7 +138,37 @@ struct task_struct {
     char comm[16];
 } __attribute__((preserve_access_index));
 
+// The path of a file, as d_path() walks it (an exec's, bprm->file).
+struct qstr {
+    __u32 len;
+    const unsigned char *name;
+} __attribute__((preserve_access_index));
+struct hlist_bl_node {
+    struct hlist_bl_node *next, **pprev;
+} __attribute__((preserve_access_index));
+struct dentry {
+    struct hlist_bl_node d_hash;
+    struct dentry *d_parent;
+    struct qstr d_name;
+} __attribute__((preserve_access_index));
+struct vfsmount {
+    struct dentry *mnt_root;
+} __attribute__((preserve_access_index));
+struct mount {  // fs/mount.h: the vfsmount a path names is the `mnt` member of one
+    struct mount *mnt_parent;
+    struct dentry *mnt_mountpoint;
+    struct vfsmount mnt;
+} __attribute__((preserve_access_index));
+struct path {
+    struct vfsmount *mnt;
+    struct dentry *dentry;
+} __attribute__((preserve_access_index));
+struct file {
+    struct path f_path;
+} __attribute__((preserve_access_index));
+
 struct linux_binprm {
+    struct file *file;
     const char *filename;
     struct cred *cred;
 } __attribute__((preserve_access_index));
@@ -202,6 +232,19 @@ struct {
     __type(key, __u32);
     __type(value, struct scratch);
 } procwatch_scratch SEC(".maps");
+
+// Where an exec's executable path is put together, backwards from its end at PATH_MAX (the
+// " (deleted)" of an unlinked file after it): PATH_MAX bytes, and as many for the verifier's
+// worst case.
+struct path_scratch {
+    __u8 bytes[2 * PROCWATCH_BPF_PATH_MAX];
+};
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct path_scratch);
+} procwatch_path_scratch SEC(".maps");
 
 // --- Common steps ---
 
@@ -454,6 +497,66 @@ static __always_inline void exec_id_events(struct task_struct *task, __s32 old_t
     send_id_events(task, &now, changes);
 }
 
+// --- exec: the executable's path as /proc/PID/exe gives it ---
+
+// The most steps (a name, or a crossing from a mount's root to its mount point) walked.
+#define PATH_STEPS 64
+#define DELETED " (deleted)"
+#define DELETED_LENGTH 10
+
+// The path d_path() gives `file` (what readlink of /proc/PID/exe says to a reader at the
+// root of the mount namespace): the names of its dentries up to the root of their mount,
+// then from that mount's mount point up in the parent mount, and so on to the namespace's
+// root mount (its own parent); with " (deleted)" after a file no longer linked. Built
+// backwards in `buffer`, ending at PATH_MAX. Returns the length (below PATH_MAX, as
+// readlink's page of room) and sets `*start` to the first byte; 0 when the path cannot be
+// named completely here: more than PATH_STEPS steps, longer than readlink's page, a pseudo
+// file of no directory (memfd), an unreadable step.
+static __always_inline __u32 executable_path(struct file *file, __u8 *buffer, __u32 *start) {
+    struct dentry *dentry = BPF_CORE_READ(file, f_path.dentry);
+    struct vfsmount *vfsmount = BPF_CORE_READ(file, f_path.mnt);
+    unsigned long member = bpf_core_field_offset(struct mount, mnt);
+    struct mount *mount = (struct mount *)((char *)vfsmount - member);  // container_of
+    __u32 offset = PROCWATCH_BPF_PATH_MAX;
+    int complete = 0;
+    for (int step = 0; step < PATH_STEPS; step++) {
+        if (dentry == BPF_CORE_READ(vfsmount, mnt_root)) {
+            struct mount *parent = BPF_CORE_READ(mount, mnt_parent);
+            if (parent == mount) {  // the namespace's root
+                complete = 1;
+                break;
+            }
+            dentry = BPF_CORE_READ(mount, mnt_mountpoint);
+            mount = parent;
+            vfsmount = (struct vfsmount *)((char *)parent + member);
+            continue;
+        }
+        struct dentry *up = BPF_CORE_READ(dentry, d_parent);
+        __u32 length = BPF_CORE_READ(dentry, d_name.len);
+        // Its own parent below a mount's root: a pseudo file (d_path asks its d_dname).
+        if (up == dentry || length == 0 || length + 1 > offset) break;
+        offset -= length + 1;
+        buffer[offset & (PROCWATCH_BPF_PATH_MAX - 1)] = '/';
+        const unsigned char *name = BPF_CORE_READ(dentry, d_name.name);
+        if (bpf_probe_read_kernel(buffer + ((offset + 1) & (PROCWATCH_BPF_PATH_MAX - 1)),
+                                  length & (PROCWATCH_BPF_PATH_MAX - 1), name) != 0)
+            break;
+        dentry = up;
+    }
+    if (!complete) return 0;
+    if (offset == PROCWATCH_BPF_PATH_MAX) buffer[--offset] = '/';  // the root itself
+    __u32 length = PROCWATCH_BPF_PATH_MAX - offset;
+    // d_unlinked(): unhashed, and not a root.
+    struct dentry *file_dentry = BPF_CORE_READ(file, f_path.dentry);
+    if (!BPF_CORE_READ(file_dentry, d_hash.pprev) && BPF_CORE_READ(file_dentry, d_parent) != file_dentry) {
+        __builtin_memcpy(buffer + PROCWATCH_BPF_PATH_MAX, DELETED, DELETED_LENGTH);
+        length += DELETED_LENGTH;
+    }
+    if (length >= PROCWATCH_BPF_PATH_MAX) return 0;
+    *start = offset;
+    return length;
+}
+
 // --- exec: the connector's event, plus argv, path, credentials and cgroup at the exec ---
 
 SEC("tp_btf/sched_process_exec")
@@ -470,6 +573,9 @@ int procwatch_exec(__u64 *ctx) {
     __builtin_memset(event, 0, sizeof(*event));
     event->tid = task->pid;
     event->tgid = task->tgid;
+    // The name exec gave it (the last part of the path it was executed by, not of the path
+    // below): set before this tracepoint.
+    bpf_probe_read_kernel_str(event->comm, sizeof(event->comm), task->comm);
 
     struct cred *cred = task->real_cred;
     exec->uid = munged(cred->uid.val);
@@ -484,8 +590,19 @@ int procwatch_exec(__u64 *ctx) {
     }
     exec->cgroup_id = bpf_get_current_cgroup_id();
 
+    // The executable as /proc/PID/exe names it; when it cannot be named here, the path it
+    // was executed by, marked.
     __u8 *path = buffer + sizeof(*event) + sizeof(*exec);
-    __u32 path_size = copy_path(path, bprm->filename, 0);
+    __u32 zero = 0, path_start = 0, path_size = 0;
+    struct path_scratch *walk = bpf_map_lookup_elem(&procwatch_path_scratch, &zero);
+    if (walk) path_size = executable_path(bprm->file, walk->bytes, &path_start);
+    if (walk && path_size) {
+        bpf_probe_read_kernel(path, path_size & (PROCWATCH_BPF_PATH_MAX - 1),
+                              walk->bytes + (path_start & (PROCWATCH_BPF_PATH_MAX - 1)));
+    } else {
+        path_size = copy_path(path, bprm->filename, 0);
+        exec->flags |= PROCWATCH_BPF_FLAG_EXE_UNRESOLVED;
+    }
     exec->path_size = path_size;
 
     // The arguments as the kernel laid them out for the new program: what the process may
