@@ -24,6 +24,10 @@
 // - uid/gid, sid, ptrace, failed execs: the syscalls' tracepoints (sys_enter/sys_exit of the
 //   set*id calls, setsid, ptrace, execve/execveat). Attaching these puts every thread on the
 //   syscall slow path while the watchers run (measured: see README).
+// - uid/gid of an exec (a set-user-ID or set-group-ID program, file capabilities): the ids
+//   are compared at sched_prepare_exec, where begin_new_exec() holds the old credentials and
+//   the new ones (bprm->cred) that its commit_creds() installs a moment later, and the events
+//   are sent at sched_process_exec, just before the exec's own, as the connector orders them.
 
 // The few uapi types bpf_helper_defs.h needs, declared here instead of pulling in
 // <linux/types.h> and the multiarch asm headers (the object must not depend on them).
@@ -44,6 +48,7 @@ enum {
     BPF_MAP_TYPE_HASH = 1,
     BPF_MAP_TYPE_ARRAY = 2,
     BPF_MAP_TYPE_PERCPU_ARRAY = 6,
+    BPF_MAP_TYPE_LRU_HASH = 9,
     BPF_MAP_TYPE_RINGBUF = 27,
 };
 enum { BPF_ANY = 0, BPF_NOEXIST = 1 };
@@ -133,8 +138,39 @@ struct task_struct {
     char comm[16];
 } __attribute__((preserve_access_index));
 
+// The path of a file, as d_path() walks it (an exec's, bprm->file).
+struct qstr {
+    __u32 len;
+    const unsigned char *name;
+} __attribute__((preserve_access_index));
+struct hlist_bl_node {
+    struct hlist_bl_node *next, **pprev;
+} __attribute__((preserve_access_index));
+struct dentry {
+    struct hlist_bl_node d_hash;
+    struct dentry *d_parent;
+    struct qstr d_name;
+} __attribute__((preserve_access_index));
+struct vfsmount {
+    struct dentry *mnt_root;
+} __attribute__((preserve_access_index));
+struct mount {  // fs/mount.h: the vfsmount a path names is the `mnt` member of one
+    struct mount *mnt_parent;
+    struct dentry *mnt_mountpoint;
+    struct vfsmount mnt;
+} __attribute__((preserve_access_index));
+struct path {
+    struct vfsmount *mnt;
+    struct dentry *dentry;
+} __attribute__((preserve_access_index));
+struct file {
+    struct path f_path;
+} __attribute__((preserve_access_index));
+
 struct linux_binprm {
+    struct file *file;
     const char *filename;
+    struct cred *cred;
 } __attribute__((preserve_access_index));
 
 struct pt_regs {
@@ -196,6 +232,19 @@ struct {
     __type(key, __u32);
     __type(value, struct scratch);
 } procwatch_scratch SEC(".maps");
+
+// Where an exec's executable path is put together, backwards from its end at PATH_MAX (the
+// " (deleted)" of an unlinked file after it): PATH_MAX bytes, and as many for the verifier's
+// worst case.
+struct path_scratch {
+    __u8 bytes[2 * PROCWATCH_BPF_PATH_MAX];
+};
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct path_scratch);
+} procwatch_path_scratch SEC(".maps");
 
 // --- Common steps ---
 
@@ -265,6 +314,23 @@ static __always_inline __u8 *scratch_slot(void) {
 // Keeps the compiler from folding a clamp into a form the verifier cannot follow.
 #define BARRIER_VAR(var) asm volatile("" : "+r"(var))
 
+// A record of just the header about `task`.
+static __always_inline int begin(struct procwatch_bpf_config **cfg, struct procwatch_bpf_event *event,
+                                 struct task_struct *task, __u32 kind) {
+    *cfg = config();
+    if (!*cfg) return 0;
+    __s32 tgid = BPF_CORE_READ(task, tgid);
+    if (!wanted(*cfg, kind, tgid, task)) return 0;
+    event->tid = BPF_CORE_READ(task, pid);
+    event->tgid = tgid;
+    return 1;
+}
+
+static __always_inline void send(struct procwatch_bpf_config *cfg, struct procwatch_bpf_event *event, __u32 kind) {
+    stamp(event, kind, sizeof(*event));
+    emit(cfg, event, sizeof(*event));
+}
+
 // --- fork ---
 
 SEC("tp_btf/sched_process_fork")
@@ -293,12 +359,211 @@ int procwatch_fork(__u64 *ctx) {
     return 0;
 }
 
+// --- uid/gid: the ids a set*id call found, compared at its return as commit_creds() does ---
+
+struct ids {
+    __u32 uid, euid, suid, fsuid, gid, egid, sgid, fsgid;
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 4096);
+    __type(key, __s32);
+    __type(value, struct ids);
+} procwatch_ids SEC(".maps");
+
+static __always_inline void read_ids(struct cred *cred, struct ids *ids) {
+    ids->uid = cred->uid.val;
+    ids->euid = cred->euid.val;
+    ids->suid = cred->suid.val;
+    ids->fsuid = cred->fsuid.val;
+    ids->gid = cred->gid.val;
+    ids->egid = cred->egid.val;
+    ids->sgid = cred->sgid.val;
+    ids->fsgid = cred->fsgid.val;
+}
+
+#define UID_CHANGED 1
+#define GID_CHANGED 2
+
+// What commit_creds() compares to decide on its uid and gid events.
+static __always_inline __u32 id_changes(struct ids *old, struct ids *now) {
+    __u32 changes = 0;
+    if (now->uid != old->uid || now->euid != old->euid || now->suid != old->suid || now->fsuid != old->fsuid)
+        changes |= UID_CHANGED;
+    if (now->gid != old->gid || now->egid != old->egid || now->sgid != old->sgid || now->fsgid != old->fsgid)
+        changes |= GID_CHANGED;
+    return changes;
+}
+
+// The events commit_creds() sends (proc_id_connector: the new real and effective ids) for
+// `task`, whose credentials are now `now`.
+static __always_inline void send_id_events(struct task_struct *task, struct ids *now, __u32 changes) {
+    struct procwatch_bpf_config *cfg;
+    struct procwatch_bpf_event event = {};
+    __s32 tid = task->pid;
+    if (changes & UID_CHANGED) {
+        // Under a user filter, a uid event passes when either new id is the user's: taking on
+        // the user's effective id alone (the real one stays) is news to whoever follows that
+        // user, and the front ends' --user shows it.
+        cfg = config();
+        __s32 tgid = task->tgid;
+        if (cfg && cfg->filters_uid && (cfg->kinds & PROC_EVENT_UID) && now->euid == cfg->uid && now->uid != cfg->uid &&
+            (!cfg->tracks_tgids || is_tracked(tgid))) {
+            event.tid = tid;
+            event.tgid = tgid;
+            event.value0 = munged(now->uid);
+            event.value1 = munged(now->euid);
+            send(cfg, &event, PROC_EVENT_UID);
+        } else if (begin(&cfg, &event, task, PROC_EVENT_UID)) {
+            event.value0 = munged(now->uid);
+            event.value1 = munged(now->euid);
+            send(cfg, &event, PROC_EVENT_UID);
+        }
+    }
+    if (changes & GID_CHANGED) {
+        __builtin_memset(&event, 0, sizeof(event));
+        if (begin(&cfg, &event, task, PROC_EVENT_GID)) {
+            event.value0 = munged(now->gid);
+            event.value1 = munged(now->egid);
+            send(cfg, &event, PROC_EVENT_GID);
+        }
+    }
+}
+
+static __always_inline int ids_enter(void) {
+    struct procwatch_bpf_config *cfg = config();
+    if (!cfg || !(cfg->kinds & (PROC_EVENT_UID | PROC_EVENT_GID))) return 0;
+    struct task_struct *task = bpf_get_current_task_btf();
+    struct ids ids;
+    read_ids(task->real_cred, &ids);
+    __s32 tid = task->pid;
+    bpf_map_update_elem(&procwatch_ids, &tid, &ids, BPF_ANY);
+    return 0;
+}
+
+static __always_inline int ids_exit(void) {
+    struct task_struct *task = bpf_get_current_task_btf();
+    __s32 tid = task->pid;
+    struct ids *before = bpf_map_lookup_elem(&procwatch_ids, &tid);
+    if (!before) return 0;
+    struct ids now;
+    read_ids(task->real_cred, &now);
+    struct ids old = *before;
+    bpf_map_delete_elem(&procwatch_ids, &tid);
+    send_id_events(task, &now, id_changes(&old, &now));
+    return 0;
+}
+
+// --- uid/gid of an exec: what begin_new_exec()'s commit_creds(bprm->cred) will change ---
+
+// Per exec'ing thread (its tid before the exec: a thread other than the leader takes the
+// leader's tid in de_thread()), which of uid/gid the exec changes; only execs that change
+// one are in. LRU: an exec that fails past this point kills the thread before
+// sched_process_exec, and its entry is pushed out rather than left to fill the map.
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 1024);
+    __type(key, __s32);
+    __type(value, __u32);
+} procwatch_exec_ids SEC(".maps");
+
+SEC("tp_btf/sched_prepare_exec")
+int procwatch_prepare_exec(__u64 *ctx) {
+    struct task_struct *task = (struct task_struct *)ctx[0];
+    struct linux_binprm *bprm = (struct linux_binprm *)ctx[1];
+    struct ids old, now;
+    read_ids(task->real_cred, &old);
+    read_ids(bprm->cred, &now);
+    __u32 changes = id_changes(&old, &now);
+    struct procwatch_bpf_config *cfg = config();
+    if (!cfg || !(cfg->kinds & (PROC_EVENT_UID | PROC_EVENT_GID))) changes = 0;
+    __s32 tid = task->pid;
+    if (changes)
+        bpf_map_update_elem(&procwatch_exec_ids, &tid, &changes, BPF_ANY);
+    else if (bpf_map_lookup_elem(&procwatch_exec_ids, &tid))
+        bpf_map_delete_elem(&procwatch_exec_ids, &tid);  // a dead exec's, never to be read
+    return 0;
+}
+
+// At sched_process_exec (`old_tid`: the tid before the exec): the exec's uid/gid events.
+static __always_inline void exec_id_events(struct task_struct *task, __s32 old_tid) {
+    __u32 *found = bpf_map_lookup_elem(&procwatch_exec_ids, &old_tid);
+    if (!found) return;
+    __u32 changes = *found;
+    bpf_map_delete_elem(&procwatch_exec_ids, &old_tid);
+    struct ids now;
+    read_ids(task->real_cred, &now);
+    send_id_events(task, &now, changes);
+}
+
+// --- exec: the executable's path as /proc/PID/exe gives it ---
+
+// The most steps (a name, or a crossing from a mount's root to its mount point) walked.
+#define PATH_STEPS 64
+#define DELETED " (deleted)"
+#define DELETED_LENGTH 10
+
+// The path d_path() gives `file` (what readlink of /proc/PID/exe says to a reader at the
+// root of the mount namespace): the names of its dentries up to the root of their mount,
+// then from that mount's mount point up in the parent mount, and so on to the namespace's
+// root mount (its own parent); with " (deleted)" after a file no longer linked. Built
+// backwards in `buffer`, ending at PATH_MAX. Returns the length (below PATH_MAX, as
+// readlink's page of room) and sets `*start` to the first byte; 0 when the path cannot be
+// named completely here: more than PATH_STEPS steps, longer than readlink's page, a pseudo
+// file of no directory (memfd), an unreadable step.
+static __always_inline __u32 executable_path(struct file *file, __u8 *buffer, __u32 *start) {
+    struct dentry *dentry = BPF_CORE_READ(file, f_path.dentry);
+    struct vfsmount *vfsmount = BPF_CORE_READ(file, f_path.mnt);
+    unsigned long member = bpf_core_field_offset(struct mount, mnt);
+    struct mount *mount = (struct mount *)((char *)vfsmount - member);  // container_of
+    __u32 offset = PROCWATCH_BPF_PATH_MAX;
+    int complete = 0;
+    for (int step = 0; step < PATH_STEPS; step++) {
+        if (dentry == BPF_CORE_READ(vfsmount, mnt_root)) {
+            struct mount *parent = BPF_CORE_READ(mount, mnt_parent);
+            if (parent == mount) {  // the namespace's root
+                complete = 1;
+                break;
+            }
+            dentry = BPF_CORE_READ(mount, mnt_mountpoint);
+            mount = parent;
+            vfsmount = (struct vfsmount *)((char *)parent + member);
+            continue;
+        }
+        struct dentry *up = BPF_CORE_READ(dentry, d_parent);
+        __u32 length = BPF_CORE_READ(dentry, d_name.len);
+        // Its own parent below a mount's root: a pseudo file (d_path asks its d_dname).
+        if (up == dentry || length == 0 || length + 1 > offset) break;
+        offset -= length + 1;
+        buffer[offset & (PROCWATCH_BPF_PATH_MAX - 1)] = '/';
+        const unsigned char *name = BPF_CORE_READ(dentry, d_name.name);
+        if (bpf_probe_read_kernel(buffer + ((offset + 1) & (PROCWATCH_BPF_PATH_MAX - 1)),
+                                  length & (PROCWATCH_BPF_PATH_MAX - 1), name) != 0)
+            break;
+        dentry = up;
+    }
+    if (!complete) return 0;
+    if (offset == PROCWATCH_BPF_PATH_MAX) buffer[--offset] = '/';  // the root itself
+    __u32 length = PROCWATCH_BPF_PATH_MAX - offset;
+    // d_unlinked(): unhashed, and not a root.
+    struct dentry *file_dentry = BPF_CORE_READ(file, f_path.dentry);
+    if (!BPF_CORE_READ(file_dentry, d_hash.pprev) && BPF_CORE_READ(file_dentry, d_parent) != file_dentry) {
+        __builtin_memcpy(buffer + PROCWATCH_BPF_PATH_MAX, DELETED, DELETED_LENGTH);
+        length += DELETED_LENGTH;
+    }
+    if (length >= PROCWATCH_BPF_PATH_MAX) return 0;
+    *start = offset;
+    return length;
+}
+
 // --- exec: the connector's event, plus argv, path, credentials and cgroup at the exec ---
 
 SEC("tp_btf/sched_process_exec")
 int procwatch_exec(__u64 *ctx) {
     struct task_struct *task = (struct task_struct *)ctx[0];
     struct linux_binprm *bprm = (struct linux_binprm *)ctx[2];
+    exec_id_events(task, (__s32)ctx[1]);
     struct procwatch_bpf_config *cfg = config();
     if (!cfg || !wanted(cfg, PROC_EVENT_EXEC, task->tgid, task)) return 0;
     __u8 *buffer = scratch_slot();
@@ -308,6 +573,9 @@ int procwatch_exec(__u64 *ctx) {
     __builtin_memset(event, 0, sizeof(*event));
     event->tid = task->pid;
     event->tgid = task->tgid;
+    // The name exec gave it (the last part of the path it was executed by, not of the path
+    // below): set before this tracepoint.
+    bpf_probe_read_kernel_str(event->comm, sizeof(event->comm), task->comm);
 
     struct cred *cred = task->real_cred;
     exec->uid = munged(cred->uid.val);
@@ -322,8 +590,19 @@ int procwatch_exec(__u64 *ctx) {
     }
     exec->cgroup_id = bpf_get_current_cgroup_id();
 
+    // The executable as /proc/PID/exe names it; when it cannot be named here, the path it
+    // was executed by, marked.
     __u8 *path = buffer + sizeof(*event) + sizeof(*exec);
-    __u32 path_size = copy_path(path, bprm->filename, 0);
+    __u32 zero = 0, path_start = 0, path_size = 0;
+    struct path_scratch *walk = bpf_map_lookup_elem(&procwatch_path_scratch, &zero);
+    if (walk) path_size = executable_path(bprm->file, walk->bytes, &path_start);
+    if (walk && path_size) {
+        bpf_probe_read_kernel(path, path_size & (PROCWATCH_BPF_PATH_MAX - 1),
+                              walk->bytes + (path_start & (PROCWATCH_BPF_PATH_MAX - 1)));
+    } else {
+        path_size = copy_path(path, bprm->filename, 0);
+        exec->flags |= PROCWATCH_BPF_FLAG_EXE_UNRESOLVED;
+    }
     exec->path_size = path_size;
 
     // The arguments as the kernel laid them out for the new program: what the process may
@@ -412,23 +691,6 @@ int procwatch_exit(__u64 *ctx) {
     return 0;
 }
 
-// A record of just the header about `task`.
-static __always_inline int begin(struct procwatch_bpf_config **cfg, struct procwatch_bpf_event *event,
-                                 struct task_struct *task, __u32 kind) {
-    *cfg = config();
-    if (!*cfg) return 0;
-    __s32 tgid = BPF_CORE_READ(task, tgid);
-    if (!wanted(*cfg, kind, tgid, task)) return 0;
-    event->tid = BPF_CORE_READ(task, pid);
-    event->tgid = tgid;
-    return 1;
-}
-
-static __always_inline void send(struct procwatch_bpf_config *cfg, struct procwatch_bpf_event *event, __u32 kind) {
-    stamp(event, kind, sizeof(*event));
-    emit(cfg, event, sizeof(*event));
-}
-
 // --- comm ---
 
 #define PF_IO_WORKER 0x00000010
@@ -487,83 +749,6 @@ struct syscall_exit {
     long nr;
     long ret;
 };
-
-// --- uid/gid: the ids a set*id call found, compared at its return as commit_creds() does ---
-
-struct ids {
-    __u32 uid, euid, suid, fsuid, gid, egid, sgid, fsgid;
-};
-
-struct {
-    __uint(type, BPF_MAP_TYPE_HASH);
-    __uint(max_entries, 4096);
-    __type(key, __s32);
-    __type(value, struct ids);
-} procwatch_ids SEC(".maps");
-
-static __always_inline void read_ids(struct task_struct *task, struct ids *ids) {
-    struct cred *cred = task->real_cred;
-    ids->uid = cred->uid.val;
-    ids->euid = cred->euid.val;
-    ids->suid = cred->suid.val;
-    ids->fsuid = cred->fsuid.val;
-    ids->gid = cred->gid.val;
-    ids->egid = cred->egid.val;
-    ids->sgid = cred->sgid.val;
-    ids->fsgid = cred->fsgid.val;
-}
-
-static __always_inline int ids_enter(void) {
-    struct procwatch_bpf_config *cfg = config();
-    if (!cfg || !(cfg->kinds & (PROC_EVENT_UID | PROC_EVENT_GID))) return 0;
-    struct task_struct *task = bpf_get_current_task_btf();
-    struct ids ids;
-    read_ids(task, &ids);
-    __s32 tid = task->pid;
-    bpf_map_update_elem(&procwatch_ids, &tid, &ids, BPF_ANY);
-    return 0;
-}
-
-static __always_inline int ids_exit(void) {
-    struct task_struct *task = bpf_get_current_task_btf();
-    __s32 tid = task->pid;
-    struct ids *before = bpf_map_lookup_elem(&procwatch_ids, &tid);
-    if (!before) return 0;
-    struct ids now;
-    read_ids(task, &now);
-    struct ids old = *before;
-    bpf_map_delete_elem(&procwatch_ids, &tid);
-    struct procwatch_bpf_config *cfg;
-    struct procwatch_bpf_event event = {};
-    if (now.uid != old.uid || now.euid != old.euid || now.suid != old.suid || now.fsuid != old.fsuid) {
-        // Under a user filter, a uid event passes when either new id is the user's: taking on
-        // the user's effective id alone (the real one stays) is news to whoever follows that
-        // user, and the front ends' --user shows it.
-        cfg = config();
-        __s32 tgid = task->tgid;
-        if (cfg && cfg->filters_uid && (cfg->kinds & PROC_EVENT_UID) && now.euid == cfg->uid && now.uid != cfg->uid &&
-            (!cfg->tracks_tgids || is_tracked(tgid))) {
-            event.tid = tid;
-            event.tgid = tgid;
-            event.value0 = munged(now.uid);
-            event.value1 = munged(now.euid);
-            send(cfg, &event, PROC_EVENT_UID);
-        } else if (begin(&cfg, &event, task, PROC_EVENT_UID)) {
-            event.value0 = munged(now.uid);
-            event.value1 = munged(now.euid);
-            send(cfg, &event, PROC_EVENT_UID);
-        }
-    }
-    if (now.gid != old.gid || now.egid != old.egid || now.sgid != old.sgid || now.fsgid != old.fsgid) {
-        __builtin_memset(&event, 0, sizeof(event));
-        if (begin(&cfg, &event, task, PROC_EVENT_GID)) {
-            event.value0 = munged(now.gid);
-            event.value1 = munged(now.egid);
-            send(cfg, &event, PROC_EVENT_GID);
-        }
-    }
-    return 0;
-}
 
 #define ID_CALL(name)                                                                      \
     SEC("tp/syscalls/sys_enter_" #name) int procwatch_enter_##name(void *ctx) { return ids_enter(); } \

@@ -24,9 +24,11 @@ struct KernelSideEventTests {
                              uid: 1000)
 
     /// A set-user-ID exec seen by the kernel side: real user 1000, effective root.
-    func kernelExec(loginUID: UInt32? = 1000, cut: Bool = false) -> ProcessEvent {
-        let details = ExecDetails(commandLine: ["sudo", "-n", "true"], isCommandLineCut: cut, executable: "/usr/bin/sudo",
-                                  cgroupID: 4107, uid: 1000, effectiveUID: 0, gid: 1000, effectiveGID: 1000, loginUID: loginUID)
+    func kernelExec(loginUID: UInt32? = 1000, cut: Bool = false, unresolved: Bool = false) -> ProcessEvent {
+        let details = ExecDetails(commandLine: ["sudo", "-n", "true"], isCommandLineCut: cut,
+                                  executable: unresolved ? "/dev/fd/3" : "/usr/bin/sudo", cgroupID: 4107, uid: 1000,
+                                  effectiveUID: 0, gid: 1000, effectiveGID: 1000, loginUID: loginUID,
+                                  isExecutableUnresolved: unresolved, name: "sudo")
         return ProcessEvent(detail: .exec(TaskID(pid: 4_000_002, tid: 4_000_002)), timestamp: stamp, cpu: 0, sequence: 9,
                             kernelDetails: KernelDetails(exec: details))
     }
@@ -72,6 +74,9 @@ struct KernelSideEventTests {
         // An unset login uid is left out; a cut argv says so.
         #expect(JSONRenderer().render(ObservedEvent(event: kernelExec(loginUID: nil, cut: true)))
             == #"{"event":"exec","time":"2026-11-22T21:45:15.899078Z","ktime_ns":5000000000,"cpu":0,"seq":9,"pid":4000002,"tid":4000002,"euid":0,"egid":1000,"cmdline":["sudo","-n","true"],"cmdline_cut":true,"exe":"/usr/bin/sudo","uid":1000,"gid":1000,"cgroup_id":4107}"#)
+        // An executable the kernel could not name as /proc/PID/exe does: the path it was run by, marked.
+        #expect(JSONRenderer().render(ObservedEvent(event: kernelExec(loginUID: nil, unresolved: true)))
+            == #"{"event":"exec","time":"2026-11-22T21:45:15.899078Z","ktime_ns":5000000000,"cpu":0,"seq":9,"pid":4000002,"tid":4000002,"euid":0,"egid":1000,"cmdline":["sudo","-n","true"],"exe":"/dev/fd/3","exe_unresolved":true,"uid":1000,"gid":1000,"cgroup_id":4107}"#)
         // The same exec from the connector: the process table's fields, as before.
         let connector = ProcessEvent(detail: .exec(TaskID(pid: 4_000_002, tid: 4_000_002)), timestamp: stamp, cpu: 0, sequence: 9)
         #expect(JSONRenderer().render(ObservedEvent(event: connector, process: sudo))
@@ -99,12 +104,12 @@ struct KernelSideEventTests {
         defer { StoreWorkload.remove(path) }
         try recordKernelSideEvents(into: path)
         #expect(try StoreWorkload.rows(path, """
-            SELECT event, pid, comm, cmdline, cmdline_cut, exe, uid, euid, gid, egid, loginuid, cgroup_id, path, errno, error
+            SELECT event, pid, comm, cmdline, cmdline_cut, exe, exe_unresolved, uid, euid, gid, egid, loginuid, cgroup_id, path, errno, error
             FROM events ORDER BY id
             """) == [
-                #"exec_failed|4000001|bash|["nosuch","arg1","arg 2"]|-|/usr/bin/bash|1000|-|-|-|-|-|/usr/bin/nosuch|2|ENOENT"#,
-                #"exec|4000002|sudo|["sudo","-n","true"]|1|/usr/bin/sudo|1000|0|1000|1000|1000|4107|-|-|-"#,
-                #"exit|4000002|sudo|["sudo","-n","true"]|-|-|-|-|-|-|-|-|-|-|-"#,
+                #"exec_failed|4000001|bash|["nosuch","arg1","arg 2"]|-|/usr/bin/bash|-|1000|-|-|-|-|-|/usr/bin/nosuch|2|ENOENT"#,
+                #"exec|4000002|sudo|["sudo","-n","true"]|1|/dev/fd/3|1|1000|0|1000|1000|1000|4107|-|-|-"#,
+                #"exit|4000002|sudo|["sudo","-n","true"]|-|-|-|-|-|-|-|-|-|-|-|-"#,
             ])
         #expect(try StoreWorkload.rows(path, """
             SELECT event, cpu_user_us, cpu_system_us, peak_rss_kb, read_bytes, write_bytes, read_chars, write_chars
@@ -120,7 +125,7 @@ struct KernelSideEventTests {
         let path = StoreWorkload.temporaryPath("before-kernel-side.db")
         defer { StoreWorkload.remove(path) }
         try StoreWorkload.record(into: path)
-        let added = ["cmdline_cut", "gid", "loginuid", "cgroup_id", "path", "errno", "error", "cpu_user_us", "cpu_system_us",
+        let added = ["cmdline_cut", "exe_unresolved", "gid", "loginuid", "cgroup_id", "path", "errno", "error", "cpu_user_us", "cpu_system_us",
                      "peak_rss_kb", "read_bytes", "write_bytes", "read_chars", "write_chars"]
         let queue = try DatabaseQueue(path: path)
         try queue.write { db in
@@ -161,7 +166,7 @@ struct KernelSideEventTests {
         recorder.record(EnrichedEvent(event: atTime(failedExec, 1), process: bash))
         let started = ProcessRecord(pid: 4_000_002, parentPID: 4_000_001, name: "sudo", commandLine: ["sudo", "-n", "true"],
                                     startNanoseconds: base + 2_000_000)
-        recorder.record(EnrichedEvent(event: atTime(kernelExec(cut: true), 2), process: started))
+        recorder.record(EnrichedEvent(event: atTime(kernelExec(cut: true, unresolved: true), 2), process: started))
         var ended = started
         ended.endNanoseconds = base + 3_000_000
         recorder.record(EnrichedEvent(event: atTime(exitWithUsage, 3), process: ended))

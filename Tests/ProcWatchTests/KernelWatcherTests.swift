@@ -33,7 +33,9 @@ struct KernelWatcherTests {
         let exec = try #require(events[1].kernelDetails?.exec)
         #expect(exec.commandLine == ["/bin/sh", "-c", "exit 3"])
         #expect(exec.isCommandLineCut == false)
-        #expect(exec.executable == "/bin/sh")
+        #expect(exec.executable == "/usr/bin/dash")  // /bin/sh as /proc/PID/exe names it on Debian
+        #expect(exec.isExecutableUnresolved == false)
+        #expect(exec.name == "sh")  // the name exec gave it, from the path it was executed by
         #expect(exec.uid == 0 && exec.effectiveUID == 0 && exec.gid == 0 && exec.effectiveGID == 0)
         #expect(events[2].detail == .exit(task, waitStatus: 768, exitSignal: 17, parent: parent))
         #expect(events[2].exitStatus == .exited(3))
@@ -61,6 +63,24 @@ struct KernelWatcherTests {
         return members
     }
 
+    /// The events of the process tree `argv` starts, from both recordings, once every
+    /// process of it has exited (BPF's failed execs left out: the connector has none).
+    func bothSources(run argv: [String], connector: LiveRecording, bpf: LiveRecording) throws
+        -> (bpf: [ProcessEvent], connector: [ProcessEvent]) {
+        let root = try Spawn.run(argv).pid
+        connector.waitForExit(of: root)
+        bpf.waitForExit(of: root)
+        let members = tree(root, bpf.recorder.all)
+        // Every process of the tree has exited (strace's child too) before comparing.
+        eventually {
+            let exits = bpf.recorder.all.filter { $0.name == "exit" && members.contains($0.pid ?? 0) }.count
+            let connectorExits = connector.recorder.all.filter { $0.name == "exit" && members.contains($0.pid ?? 0) }.count
+            return exits == members.count && connectorExits == members.count
+        }
+        return (bpf.recorder.all.filter { members.contains($0.subject?.pid ?? 0) && $0.name != "exec_failed" },
+                connector.recorder.all.filter { members.contains($0.subject?.pid ?? 0) })
+    }
+
     @Test func everyKindMatchesTheConnector() throws {
         let connector = try LiveRecording()
         let bpf = try LiveRecording(configuration: Self.bpf)
@@ -73,23 +93,113 @@ struct KernelWatcherTests {
             ["/usr/bin/strace", "-o", "/dev/null", "/bin/true"],
         ]
         for argv in workloads {
-            let root = try Spawn.run(argv).pid
-            connector.waitForExit(of: root)
-            bpf.waitForExit(of: root)
-            let members = tree(root, bpf.recorder.all)
-            // Every process of the tree has exited (strace's child too) before comparing.
-            eventually {
-                let exits = bpf.recorder.all.filter { $0.name == "exit" && members.contains($0.pid ?? 0) }.count
-                let connectorExits = connector.recorder.all.filter { $0.name == "exit" && members.contains($0.pid ?? 0) }.count
-                return exits == members.count && connectorExits == members.count
-            }
-            let fromBPF = bpf.recorder.all.filter { members.contains($0.subject?.pid ?? 0) && $0.name != "exec_failed" }
-            let fromConnector = connector.recorder.all.filter { members.contains($0.subject?.pid ?? 0) }
+            let (fromBPF, fromConnector) = try bothSources(run: argv, connector: connector, bpf: bpf)
             #expect(fromBPF.map(\.detail) == fromConnector.map(\.detail), "\(argv)")
             #expect(fromBPF.allSatisfy { $0.timestamp.monotonicNanoseconds > 0 })
         }
         let kinds = Set(bpf.recorder.all.map(\.name))
         #expect(kinds.isSuperset(of: ["fork", "exec", "exit", "sid", "uid", "gid", "comm", "coredump", "ptrace"]))
+    }
+
+    /// A set-user-ID and set-group-ID program's exec: commit_creds() sends a uid and a gid
+    /// event just before the exec event, with the new real and effective ids; the programs
+    /// send the same, compared at sched_prepare_exec.
+    @Test func setUserIDExecSendsTheConnectorsUIDAndGIDEvents() throws {
+        let directory = "/tmp/procwatch-setid-\(getpid())"
+        mkdir(directory, 0o755)
+        defer { _ = try? Spawn.run(["rm", "-rf", directory]) }
+        let owner = UInt32.random(in: 20_000..<60_000)
+        let group = owner + 1
+        let setUID = directory + "/setuid-id", both = directory + "/setuid-setgid-id"
+        for (path, mode) in [(setUID, mode_t(0o4755)), (both, mode_t(0o6755))] {
+            #expect(try Spawn.run(["cp", "/usr/bin/id", path]).status == 0)
+            #expect(chown(path, owner, group) == 0)
+            #expect(chmod(path, mode) == 0)  // after chown, which clears the set-id bits
+        }
+        let connector = try LiveRecording()
+        let bpf = try LiveRecording(configuration: Self.bpf)
+        let asNobody = ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+        for (path, expected) in [(setUID, ["uid"]), (both, ["uid", "gid"])] {
+            let (fromBPF, fromConnector) = try bothSources(run: asNobody + [path], connector: connector, bpf: bpf)
+            #expect(fromBPF.map(\.detail) == fromConnector.map(\.detail), "\(path)")
+            // setpriv's own set*id calls, then the exec's events just before the exec of `path`.
+            let execAt = try #require(fromBPF.lastIndex { $0.name == "exec" })
+            let ids = fromBPF[(execAt - expected.count)..<execAt]
+            #expect(ids.map(\.name) == expected, "\(fromBPF)")
+            let task = try #require(fromBPF[execAt].subject)
+            #expect(ids.first?.detail == .uid(task, real: 65534, effective: owner))
+            if expected.count == 2 { #expect(ids.last?.detail == .gid(task, real: 65534, effective: group)) }
+            #expect(fromBPF[execAt].kernelDetails?.exec?.effectiveUID == owner)
+            let connectorIDs = fromConnector.filter { $0.name == "uid" || $0.name == "gid" }
+            #expect(fromBPF.filter { $0.name == "uid" || $0.name == "gid" }.map(\.detail) == connectorIDs.map(\.detail))
+        }
+    }
+
+    // MARK: Executable path
+
+    /// The path the exec of `argv` (the last exec of the process it starts, which stays alive
+    /// a second) reported, next to what /proc/PID/exe says meanwhile: the connector's `exe`.
+    func executables(of argv: [String], execs: Int = 1, in recording: LiveRecording) throws
+        -> (bpf: ExecDetails, proc: String?) {
+        let pid = try Spawn.start(argv)
+        defer {
+            kill(pid, SIGTERM)
+            _ = Spawn.wait(pid)
+        }
+        let events = recording.wait(for: pid) { $0.filter { $0.name == "exec" }.count == execs }
+        let exec = try #require(events.last { $0.name == "exec" }?.kernelDetails?.exec, "\(events)")
+        return (exec, ProcFS().executable(pid))
+    }
+
+    @Test func executableIsTheOneProcPIDExeNames() throws {
+        let recording = try LiveRecording(.exec, configuration: Self.bpf)
+        let directory = "/tmp/procwatch-exe-\(getpid())"
+        mkdir(directory, 0o755)
+        mkdir(directory + "/tmpfs", 0o755)
+        mkdir(directory + "/bind", 0o755)
+        defer {
+            _ = try? Spawn.run(["umount", directory + "/tmpfs"])
+            _ = try? Spawn.run(["umount", directory + "/bind"])
+            _ = try? Spawn.run(["rm", "-rf", directory])
+        }
+        #expect(symlink("/bin/sleep", directory + "/link") == 0)
+        #expect(try Spawn.run(["mount", "-t", "tmpfs", "procwatch-test", directory + "/tmpfs"]).status == 0)
+        #expect(try Spawn.run(["cp", "/usr/bin/sleep", directory + "/tmpfs/nap"]).status == 0)
+        #expect(try Spawn.run(["mount", "--bind", "/usr/bin", directory + "/bind"]).status == 0)
+        let cases: [(argv: [String], execs: Int, expected: String)] = [
+            (["/bin/sh", "-c", "sleep 1; true"], 1, "/usr/bin/dash"),         // /bin/sh → dash, /bin → usr/bin
+            (["/bin/sh", "-c", "cd /usr/bin && exec ./sleep 1"], 2, "/usr/bin/sleep"),  // relative
+            ([directory + "/link", "1"], 1, "/usr/bin/sleep"),                // a symbolic link
+            ([directory + "/tmpfs/nap", "1"], 1, directory + "/tmpfs/nap"),   // a tmpfs mounted below /tmp
+            ([directory + "/bind/sleep", "1"], 1, directory + "/bind/sleep"), // a bind mount
+        ]
+        for (argv, execs, expected) in cases {
+            let (exec, proc) = try executables(of: argv, execs: execs, in: recording)
+            #expect(exec.executable == expected, "\(argv)")
+            #expect(proc == expected, "\(argv)")
+            #expect(exec.isExecutableUnresolved == false, "\(argv)")
+        }
+        // execveat of a descriptor (fexecve): the kernel's filename is /dev/fd/N, the file's path is still named.
+        let (fexec, fexecProc) = try executables(of: ["/usr/bin/perl", "-e",
+            "open(my $f, '<', '/usr/bin/sleep') or die; exec { '/dev/fd/' . fileno($f) } 'sleep', '1'"], execs: 2,
+            in: recording)
+        #expect(fexec.executable == "/usr/bin/sleep")
+        #expect(fexecProc == "/usr/bin/sleep")
+        // A file unlinked before its exec: d_path's " (deleted)".
+        #expect(try Spawn.run(["cp", "/usr/bin/sleep", directory + "/gone"]).status == 0)
+        let (deleted, deletedProc) = try executables(of: ["/usr/bin/perl", "-e",
+            "open(my $f, '<', '\(directory)/gone') or die; unlink('\(directory)/gone'); "
+            + "exec { '/dev/fd/' . fileno($f) } 'sleep', '1'"], execs: 2, in: recording)
+        #expect(deleted.executable == directory + "/gone (deleted)")
+        #expect(deletedProc == directory + "/gone (deleted)")
+        // Deeper than the walk goes (64 steps): the path it was executed by, marked.
+        let deep = directory + String(repeating: "/d", count: 70)
+        #expect(try Spawn.run(["mkdir", "-p", deep]).status == 0)
+        #expect(try Spawn.run(["cp", "/usr/bin/sleep", deep + "/nap"]).status == 0)
+        let (unresolved, deepProc) = try executables(of: [deep + "/nap", "1"], in: recording)
+        #expect(unresolved.executable == deep + "/nap")
+        #expect(unresolved.isExecutableUnresolved)
+        #expect(deepProc == deep + "/nap")
     }
 
     // MARK: argv

@@ -33,6 +33,10 @@ typedef int32_t procwatch_s32;
 #define PROCWATCH_BPF_FLAG_ARGV_CUT 0x1u
 /// `flags` bit: the login uid is set (else the task has none: audit's (uid_t)-1).
 #define PROCWATCH_BPF_FLAG_HAS_LOGINUID 0x2u
+/// `flags` bit of an exec: its executable's path could not be named as /proc/PID/exe names
+/// it (deeper than the walk goes, longer than PATH_MAX, a pseudo file such as a memfd), and
+/// the path is the one it was executed by (`bprm->filename`) instead.
+#define PROCWATCH_BPF_FLAG_EXE_UNRESOLVED 0x4u
 
 /// The start of every record: the fields the connector's `struct proc_event` carries, in
 /// one layout for all kinds.
@@ -45,11 +49,12 @@ struct procwatch_bpf_event {
     procwatch_s32 tid, tgid;     // the subject (fork: the child)
     procwatch_s32 other_tid, other_tgid;  // fork, coredump, exit: parent; ptrace: tracer
     procwatch_u32 value0, value1;         // uid/gid: real, effective; exit: code, signal
-    char comm[16];                        // comm: the new name
+    char comm[16];                        // comm: the new name; exec: the name exec gave
 };
 
-/// Follows the event of an exec, then `path_size` bytes of the path the program was executed
-/// by and `argv_size` bytes of NUL-terminated arguments.
+/// Follows the event of an exec, then `path_size` bytes of the executable's path (as
+/// /proc/PID/exe gives it; see PROCWATCH_BPF_FLAG_EXE_UNRESOLVED) and `argv_size` bytes of
+/// NUL-terminated arguments.
 struct procwatch_bpf_exec {
     procwatch_u32 uid, euid, gid, egid;
     procwatch_u32 loginuid;

@@ -133,8 +133,8 @@ final class EnrichmentStage: @unchecked Sendable {
         case .exec(let task):
             let previous = table[task.pid]
             if let details = event.kernelDetails?.exec {
-                let snapshot = ExecSnapshot(commandLine: details.commandLine, name: Self.execName(details.executable),
-                                            executable: details.executable)
+                let name = details.name ?? Self.execName(details.executable)
+                let snapshot = ExecSnapshot(commandLine: details.commandLine, name: name, executable: details.executable)
                 return EnrichedEvent(event: event, process: table.apply(event, exec: snapshot, exitName: nil),
                                      previous: previous)
             }
@@ -165,7 +165,8 @@ final class EnrichmentStage: @unchecked Sendable {
     }
 
     /// The name the kernel gives a process at exec: the last component of the path it was
-    /// executed by, cut to 15 bytes (`__set_task_comm(me, kbasename(bprm->filename))`).
+    /// executed by, cut to 15 bytes (`__set_task_comm(me, kbasename(bprm->filename))`); for
+    /// details that did not carry the name the kernel set.
     static func execName(_ path: String) -> String {
         let bytes = Array(path.utf8)
         let start = (bytes.lastIndex(of: UInt8(ascii: "/")) ?? -1) + 1

@@ -30,7 +30,9 @@ enum KernelRecordDecoder {
                 commandLine: commandLine(argv, isCut: cut), isCommandLineCut: cut,
                 executable: String(decoding: path, as: UTF8.self), cgroupID: exec.cgroup_id,
                 uid: exec.uid, effectiveUID: exec.euid, gid: exec.gid, effectiveGID: exec.egid,
-                loginUID: exec.flags & PROCWATCH_BPF_FLAG_HAS_LOGINUID != 0 ? exec.loginuid : nil))
+                loginUID: exec.flags & PROCWATCH_BPF_FLAG_HAS_LOGINUID != 0 ? exec.loginuid : nil,
+                isExecutableUnresolved: exec.flags & PROCWATCH_BPF_FLAG_EXE_UNRESOLVED != 0,
+                name: withUnsafeBytes(of: header.comm) { ProcEventDecoder.commString($0) }))
             detail = .exec(task)
         case .uid: detail = .uid(task, real: header.value0, effective: header.value1)
         case .gid: detail = .gid(task, real: header.value0, effective: header.value1)

@@ -40,7 +40,9 @@ final class KernelWatcherSession: SourceSession {
     /// The programs' configuration for the consumers' kinds and this session's selection.
     private func configuration(_ mask: UInt32) -> procwatch_bpf_config {
         var config = procwatch_bpf_config()
-        config.kinds = mask
+        // A kind the connector stands in for comes from it alone, even when some of its
+        // programs attached (one of the set*id pair, the set*id calls but not the exec's).
+        config.kinds = mask & ~watchers.missingKinds.rawValue
         if options.followedProcesses != nil { config.tracks_tgids = options.followsDescendants ? 2 : 1 }
         if let uid = options.userID {
             config.filters_uid = 1

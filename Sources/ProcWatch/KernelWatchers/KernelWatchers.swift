@@ -14,22 +14,30 @@ final class KernelWatchers: @unchecked Sendable {
     // @unchecked: the handles are written in `open` only; `close()` runs once, on the
     // reader thread, after its last use of them.
 
-    /// The programs, each with the event kinds it reports. The failed-exec programs are
-    /// optional: the others load without them on a kernel that refuses them.
-    static let programs: [(name: String, kinds: ProcessEventKinds, optional: Bool)] = [
-        ("procwatch_fork", .fork, false),
-        ("procwatch_exec", .exec, false),
-        ("procwatch_exit", [.exit, .failedExit], false),
-        ("procwatch_comm", .comm, false),
-        ("procwatch_coredump", .coredump, false),
-        ("procwatch_sid", .sid, false),
-        ("procwatch_ptrace_enter", .ptrace, false),
-        ("procwatch_ptrace_exit", .ptrace, false),
-        ("procwatch_execve_exit", EventKind.execFailed.bit, true),
-        ("procwatch_execveat_exit", EventKind.execFailed.bit, true),
+    /// The programs, each with the event kinds it reports and, for an optional one, what it
+    /// is: the other programs load without it on a kernel that refuses it (the failed-exec
+    /// programs; the exec's uid/gid program, on kernels before 6.10, which lack
+    /// `sched_prepare_exec`), and its kinds are then missing.
+    static let programs: [(name: String, kinds: ProcessEventKinds, optional: String?)] = [
+        ("procwatch_fork", .fork, nil),
+        ("procwatch_exec", .exec, nil),
+        ("procwatch_exit", [.exit, .failedExit], nil),
+        ("procwatch_comm", .comm, nil),
+        ("procwatch_coredump", .coredump, nil),
+        ("procwatch_sid", .sid, nil),
+        ("procwatch_ptrace_enter", .ptrace, nil),
+        ("procwatch_ptrace_exit", .ptrace, nil),
+        ("procwatch_prepare_exec", [.uid, .gid], "the exec uid/gid program"),
+        ("procwatch_execve_exit", EventKind.execFailed.bit, "the failed-exec programs"),
+        ("procwatch_execveat_exit", EventKind.execFailed.bit, "the failed-exec programs"),
     ] + ["setuid", "setreuid", "setresuid", "setfsuid", "setgid", "setregid", "setresgid", "setfsgid"].flatMap {
-        call -> [(name: String, kinds: ProcessEventKinds, optional: Bool)] in
-        [("procwatch_enter_\(call)", [.uid, .gid], false), ("procwatch_exit_\(call)", [.uid, .gid], false)]
+        call -> [(name: String, kinds: ProcessEventKinds, optional: String?)] in
+        [("procwatch_enter_\(call)", [.uid, .gid], nil), ("procwatch_exit_\(call)", [.uid, .gid], nil)]
+    }
+
+    /// The optional programs' groups, in the order they are given up when loading fails.
+    static let optionalGroups: [String] = programs.reduce(into: []) { groups, program in
+        if let group = program.optional, !groups.contains(group) { groups.append(group) }
     }
 
     let libbpf: LibBPF
@@ -55,17 +63,17 @@ final class KernelWatchers: @unchecked Sendable {
         let libbpf = try LibBPF.load()
         self.libbpf = libbpf
         let functions = libbpf.table
-        var withoutOptional = false
+        // Loading fails as a whole when one program is refused: the optional groups are given
+        // up one after the other until the rest loads.
+        var givenUp: [String] = []
         var loaded: OpaquePointer?
         var loadErrno: Int32 = 0
         while loaded == nil {
             let object = try Self.open(libbpf, ringBufferBytes: ringBufferBytes)
-            if withoutOptional {
-                for program in Self.programs where program.optional {
-                    if let handle = Self.program(named: program.name, in: object, libbpf) {
-                        _ = functions.program_set_autoload(handle, false)
-                    }
-                }
+            for program in Self.programs {
+                guard let group = program.optional, givenUp.contains(group),
+                      let handle = Self.program(named: program.name, in: object, libbpf) else { continue }
+                _ = functions.program_set_autoload(handle, false)
             }
             if functions.object_load(object) == 0 {
                 loaded = object
@@ -73,15 +81,16 @@ final class KernelWatchers: @unchecked Sendable {
             }
             loadErrno = errno
             functions.object_close(object)
-            if withoutOptional || loadErrno == EPERM || loadErrno == EACCES {
+            guard loadErrno != EPERM, loadErrno != EACCES, givenUp.count < Self.optionalGroups.count else {
                 throw .kernelWatchersUnavailable(reason: Self.explain("loading the BPF programs", errno: loadErrno))
             }
-            withoutOptional = true
+            givenUp.append(Self.optionalGroups[givenUp.count])
         }
         let handle = loaded!
         object = handle
-        if withoutOptional {
-            missing.append((EventKind.execFailed.bit, Self.explain("loading the failed-exec programs", errno: loadErrno)))
+        for group in givenUp {
+            let kinds = Self.programs.filter { $0.optional == group }.reduce(ProcessEventKinds()) { $0.union($1.kinds) }
+            missing.append((kinds, Self.explain("loading \(group)", errno: loadErrno)))
         }
         func fd(_ name: String) -> Int32 {
             guard let map = functions.object_find_map_by_name(handle, name) else { return -1 }
@@ -102,7 +111,7 @@ final class KernelWatchers: @unchecked Sendable {
         var reasons: [String] = []
         for program in Self.programs {
             guard let programHandle = Self.program(named: program.name, in: handle, libbpf) else { continue }
-            if withoutOptional, program.optional { continue }
+            if let group = program.optional, givenUp.contains(group) { continue }
             if !program.kinds.isDisjoint(with: refusedKinds) {
                 failedKinds.formUnion(program.kinds)
                 reasons.append("attaching \(program.name) was refused (test switch)")
@@ -187,6 +196,10 @@ final class KernelWatchers: @unchecked Sendable {
         var key = pid
         _ = libbpf.table.map_delete_elem(trackedFD, &key)
     }
+
+    /// The kinds whose programs did not load or attach: the connector stands in for them, and
+    /// the programs that did attach must not report them as well.
+    var missingKinds: ProcessEventKinds { missing.reduce(ProcessEventKinds()) { $0.union($1.kinds) } }
 
     /// Records the programs could not put into the ring buffer since loading, all CPUs summed.
     func lostCount() -> UInt64 {

@@ -49,9 +49,12 @@ public enum EventField: Int, CaseIterable, Sendable {
     /// `cmdline_cut`: `true` when `cmdline` was longer than the kernel-side watchers copy
     /// and was cut (absent otherwise).
     case commandLineCut
-    /// `exe`: the executable's path, when known (an `exec` with kernel details: the path it
-    /// was executed by, `bprm->filename`).
+    /// `exe`: the executable's path, when known (an `exec` with kernel details: the path
+    /// /proc/PID/exe gives, named in the kernel at the exec).
     case executable
+    /// `exe_unresolved`: `true` when an exec's `exe` could not be named in the kernel as
+    /// /proc/PID/exe names it and is the path it was executed by instead (absent otherwise).
+    case executableUnresolved
     /// `uid`: the subject's real user id, when known (an `exec` with kernel details: taken
     /// in the kernel at the exec).
     case uid
@@ -127,6 +130,7 @@ public enum EventField: Int, CaseIterable, Sendable {
         case .commandLine: "cmdline"
         case .commandLineCut: "cmdline_cut"
         case .executable: "exe"
+        case .executableUnresolved: "exe_unresolved"
         case .uid: "uid"
         case .gid: "gid"
         case .loginUID: "loginuid"
@@ -164,7 +168,7 @@ public protocol EventFieldSink {
     mutating func string(_ field: EventField, _ value: String)
     /// An integer field (ids, `ktime_ns`, `cpu`, `seq`, `exit_code`, …).
     mutating func integer<Value: BinaryInteger>(_ field: EventField, _ value: Value)
-    /// A true/false field (`thread`, `cmdline_cut`).
+    /// A true/false field (`thread`, `cmdline_cut`, `exe_unresolved`).
     mutating func boolean(_ field: EventField, _ value: Bool)
     /// A field that is there but unknown (a `lost` event's `count`).
     mutating func null(_ field: EventField)
@@ -259,6 +263,7 @@ extension ProcessEvent {
         if !commandLine.isEmpty { sink.strings(.commandLine, commandLine) }
         if isCarriedCommandLineCut { sink.boolean(.commandLineCut, true) }
         if let executable = execDetails?.executable ?? process?.executable { sink.string(.executable, executable) }
+        if execDetails?.isExecutableUnresolved == true { sink.boolean(.executableUnresolved, true) }
         if let uid = execDetails?.uid ?? process?.uid { sink.integer(.uid, uid) }
         if let execDetails {
             sink.integer(.gid, execDetails.gid)

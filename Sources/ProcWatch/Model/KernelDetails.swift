@@ -34,8 +34,18 @@ public struct ExecDetails: Sendable, Hashable {
     public var commandLine: [String]
     /// Whether the command line was longer than the watchers copy and was cut.
     public var isCommandLineCut: Bool
-    /// The path the program was executed by (`bprm->filename`).
+    /// The executable's path as /proc/PID/exe gives it (symbolic links resolved, absolute,
+    /// across mounts), named in the kernel at the exec from `bprm->file`; when it could not
+    /// be named there (``isExecutableUnresolved``), the path the program was executed by
+    /// (`bprm->filename`: as passed, maybe relative, a link, or `/dev/fd/N`).
     public var executable: String
+    /// Whether ``executable`` is the path the program was executed by, because the kernel-side
+    /// walk could not name the file as /proc/PID/exe does (more than 64 steps, longer than
+    /// PATH_MAX, a pseudo file such as a memfd).
+    public var isExecutableUnresolved: Bool
+    /// The name exec gave the process (`task->comm` at the exec: the last part of the path it
+    /// was executed by, at most 15 bytes), or nil when not taken.
+    public var name: String?
     /// The id of the cgroup (v2) the process runs in.
     public var cgroupID: UInt64
     /// Real and effective user and group ids after the exec (a set-user-ID program's are changed).
@@ -45,7 +55,10 @@ public struct ExecDetails: Sendable, Hashable {
 
     /// Creates the details.
     public init(commandLine: [String], isCommandLineCut: Bool, executable: String, cgroupID: UInt64,
-                uid: UInt32, effectiveUID: UInt32, gid: UInt32, effectiveGID: UInt32, loginUID: UInt32?) {
+                uid: UInt32, effectiveUID: UInt32, gid: UInt32, effectiveGID: UInt32, loginUID: UInt32?,
+                isExecutableUnresolved: Bool = false, name: String? = nil) {
+        self.isExecutableUnresolved = isExecutableUnresolved
+        self.name = name
         self.commandLine = commandLine
         self.isCommandLineCut = isCommandLineCut
         self.executable = executable

@@ -11,7 +11,7 @@ enum EventColumns {
     static let fields = EventField.allCases.filter { $0 != .ancestry }
 
     /// The SQLite type of a field's column. `cmdline`, `status` and `data` hold JSON text,
-    /// `thread` and `cmdline_cut` 0 or 1, `duration_s` a REAL.
+    /// `thread`, `cmdline_cut` and `exe_unresolved` 0 or 1, `duration_s` a REAL.
     static func type(of field: EventField) -> String {
         switch field {
         case .event, .time, .comm, .commandLine, .executable, .status, .reason, .data, .path, .errorName, .ancestry:
@@ -19,7 +19,7 @@ enum EventColumns {
         case .duration:
             "REAL"
         case .kernelTime, .cpu, .sequence, .pid, .tid, .parentPID, .parentTID, .thread, .realUID, .effectiveUID,
-             .realGID, .effectiveGID, .session, .tracerPID, .tracerTID, .commandLineCut, .uid, .gid, .loginUID,
+             .realGID, .effectiveGID, .session, .tracerPID, .tracerTID, .commandLineCut, .executableUnresolved, .uid, .gid, .loginUID,
              .cgroupID, .errorNumber, .exitCode, .exitSignal, .cpuUser, .cpuSystem, .peakRSS, .readBytes,
              .writeBytes, .readChars, .writeChars, .count, .what:
             "INTEGER"
