@@ -328,7 +328,8 @@ extension LiveKernelTests {
             #expect(run.status == 0, "\(run.stderr)")
             let events = try jsonLines(run.stdout)  // every line of stdout is a JSON object
             #expect(events.contains { $0["event"] as? String == "exit" && $0["pid"] as? Int == Int(child) }, "\(run.stdout)")
-            let table = run.stderr.split(separator: "\n").map(String.init)
+            #expect(run.stderr.hasPrefix(SourceLine.bpf), "\(run.stderr)")
+            let table = run.stderr.dropFirst(SourceLine.bpf.count).split(separator: "\n").map(String.init)
             #expect(table.first?.hasPrefix("   Fork    Exec    Exit") == true, "\(run.stderr)")
             #expect(table.contains { $0.hasPrefix("Failed exits: ") && $0.contains("sh [\(child)] exit 5") }, "\(table)")
             #expect(table.last == "Lost events: 0")
@@ -494,7 +495,7 @@ extension LiveKernelTests {
             #expect(report["command"] as? [String] == ["/bin/echo", "hello"])
             let denied = try Spawn.capture([Spawn.procwatchBinary, "run", "-o", "/proc/no/such/file", "--", "/bin/true"])
             #expect(denied.status == 2 << 8)
-            #expect(denied.stderr == "procwatch: run: cannot write /proc/no/such/file: No such file or directory\n")
+            #expect(denied.stderr == SourceLine.bpf + "procwatch: run: cannot write /proc/no/such/file: No such file or directory\n")
         }
 
         @Test func ctrlCReachesTheCommandAndTheReportStillComes() throws {
@@ -600,9 +601,10 @@ extension LiveKernelTests {
         }
 
         @Test func missingPrivilegeForRealTimeIsNamed() throws {
-            let run = try Spawn.capture(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", Spawn.procwatchBinary, "-r", "-D", "1"])
+            let run = try Spawn.capture(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", Spawn.procwatchBinary,
+                                         "--source", "connector", "-r", "-D", "1"])
             #expect(run.status == 2 << 8)
-            #expect(run.stderr == "procwatch: -r: real-time scheduling was refused: run as root or grant CAP_SYS_NICE"
+            #expect(run.stderr == SourceLine.connector + "procwatch: -r: real-time scheduling was refused: run as root or grant CAP_SYS_NICE"
                 + " (e.g. sudo setcap cap_sys_nice+ep $(which procwatch))\n")
         }
     }

@@ -300,15 +300,14 @@ struct KernelSideEventTests {
 }
 
 extension LiveKernelTests.CommandLineTests {
-    /// `--source connector` watches as the live view always did, and says nothing about
-    /// its source yet (that line comes with the bpf backend).
+    /// `--source connector` watches as the live view always did, and says which source it uses.
     @Test func sourceConnectorWatchesAsBefore() throws {
         var child: Int32 = 0
         let run = try watch(["--source", "connector", "--json", "-e", "exec"]) {
             child = try Spawn.run(["/bin/sh", "-c", "sleep 0.05"]).pid
         }
         #expect(run.status == 0, "\(run.stderr)")
-        #expect(run.stderr.isEmpty)
+        #expect(run.stderr == SourceLine.connector)
         #expect(try jsonLines(run.stdout).contains { $0["pid"] as? Int == Int(child) && $0["cmdline"] as? [String] == ["/bin/sh", "-c", "sleep 0.05"] },
                 "\(run.stdout)")
     }
@@ -321,7 +320,7 @@ extension LiveKernelTests.RecordCommandTests {
         defer { StoreWorkload.remove(path) }
         let run = try Spawn.capture([Spawn.procwatchBinary, "record", "--source", "connector", "-o", path, "--", "/bin/sh", "-c", "exit 3"])
         #expect(run.status >> 8 == 3, "the command's status; stderr: \(run.stderr)")
-        #expect(run.stderr.isEmpty)
+        #expect(run.stderr == SourceLine.connector)
         #expect(try rows(path, "SELECT event FROM events WHERE pid = (SELECT min(pid) FROM processes) AND thread IS NOT 1 ORDER BY id")
             == ["fork", "exec", "exit"])
     }

@@ -22,7 +22,7 @@ extension LiveKernelTests {
             let script = "sleep 0.05; /bin/sh -c 'sleep 0.05; exit 3'; exit 5"
             let run = try Spawn.capture([Spawn.procwatchBinary, "record", "-o", path, "--", "/bin/sh", "-c", script])
             #expect(run.status >> 8 == 5, "the command's status; stderr: \(run.stderr)")
-            #expect(run.stderr.isEmpty)
+            #expect(run.stderr == SourceLine.bpf)
             #expect(try rows(path, "SELECT end_reason, command, taskstats FROM meta") == [#"command|["/bin/sh","-c","\#(script)"]|1"#])
             let outer = #"["/bin/sh","-c","sleep 0.05; /bin/sh -c 'sleep 0.05; exit 3'; exit 5"]"#
             let inner = #"["/bin/sh","-c","sleep 0.05; exit 3"]"#
@@ -197,7 +197,8 @@ extension LiveKernelTests {
             // Each iteration runs `true N` and only then logs N (echo is a builtin: no event).
             let script = "echo $$ > \(pidFile); i=0; while [ $i -lt 400 ]; do /bin/true $i; echo $i >> \(log); i=$((i+1)); sleep 0.005; done"
             let null = open("/dev/null", O_WRONLY | O_CLOEXEC)
-            let procwatch = try Spawn.start([Spawn.procwatchBinary, "record", "-o", path, "--", "/bin/sh", "-c", script],
+            // The connector's listener count is what a SIGKILLed recorder leaks: this one's.
+            let procwatch = try Spawn.start([Spawn.procwatchBinary, "record", "--source", "connector", "-o", path, "--", "/bin/sh", "-c", script],
                                             stdout: null, stderr: null)
             close(null)
             #expect(eventually { access(log, F_OK) == 0 })
@@ -248,9 +249,10 @@ extension LiveKernelTests {
             // The loop ends by itself once procwatch is gone (`kill -0` is a builtin: no
             // event), so nothing is left to kill by a pid that may have been reused since.
             let script = "i=0; while [ $i -lt 3000 ] && kill -0 $PPID 2>/dev/null; do /bin/true $i; i=$((i+1)); done"
-            let (run, requests) = try ConnectorRequests.capture([Spawn.procwatchBinary, "record", "-o", path, "--", "/bin/sh", "-c", script])
+            let (run, requests) = try ConnectorRequests.capture([Spawn.procwatchBinary, "record", "--source", "connector", "-o", path,
+                                                                 "--", "/bin/sh", "-c", script])
             #expect(run.status >> 8 == 1)
-            #expect(run.stderr == "procwatch: the disk is full: recording to \(path) stopped; everything committed before is kept\n")
+            #expect(run.stderr == SourceLine.connector + "procwatch: the disk is full: recording to \(path) stopped; everything committed before is kept\n")
             // Its own subscription and exec doorbell were given back: each socket's last word to
             // the kernel was IGNORE. (Not the kernel's listener count: any other listener on
             // the host raises that one.)
@@ -365,11 +367,11 @@ extension LiveKernelTests {
             defer { StoreWorkload.remove(path) }
             let first = try Spawn.capture([Spawn.procwatchBinary, "record", "-o", path, "--", "/bin/sh", "-c", "exit 0"])
             #expect(first.status == 0)
-            #expect(first.stderr == "")
+            #expect(first.stderr == SourceLine.bpf)
             let second = try Spawn.capture([Spawn.procwatchBinary, "record", "-o", path, "--", "/bin/sh", "-c", "exit 4"])
             #expect(second.status >> 8 == 4)
             #expect(second.stderr == "procwatch: \(path) holds 1 earlier recording: appending this one as #2"
-                    + " (`procwatch report \(path) --recording 2`, or --last, reports it alone)\n")
+                    + " (`procwatch report \(path) --recording 2`, or --last, reports it alone)\n" + SourceLine.bpf)
             // The jobs each recording holds, up to their varying wall and CPU times.
             func commands(_ arguments: [String]) throws -> [String] {
                 let run = try Spawn.capture([Spawn.procwatchBinary, "report", path] + arguments)

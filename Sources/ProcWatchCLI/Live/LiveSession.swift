@@ -31,8 +31,7 @@ package enum LiveSession {
                           view.markStarted()
                           if case .text(let renderer) = format { output.write(renderer.header) }
                           output.flush()
-                      })
-        view.markEnded()
+                      }, ended: { view.markEnded() })
         return view
     }
 
@@ -44,7 +43,7 @@ package enum LiveSession {
         source: ProcessEventSource, kinds: ProcessEventKinds, handle: @escaping @Sendable (EnrichedEvent) -> Void,
         batchEnded: @escaping @Sendable () -> Void = {}, duration: Double?, realTime: Bool,
         tickInterval: Double? = nil, tick: @escaping @Sendable () -> Void = {}, stop: StopSignal = StopSignal(),
-        started: () throws -> Void = {}
+        started: () throws -> Void = {}, ended: @escaping @Sendable () -> Void = {}
     ) async throws {
         // Signal handling is in place before the subscription starts: a SIGINT that arrived
         // between the two would otherwise be ignored and the watch would never end.
@@ -74,7 +73,12 @@ package enum LiveSession {
         }
 
         let running = Task { try await watchers.run() }
-        stop.onFire { running.cancel() }
+        // The watch ends when the stop fires: releasing the subscription afterwards
+        // (detaching the BPF programs takes a while) is not part of the run's length.
+        stop.onFire {
+            ended()
+            running.cancel()
+        }
         if let duration {
             Task {
                 try? await Task.sleep(for: .milliseconds(Int(duration * 1000)))
@@ -96,6 +100,7 @@ package enum LiveSession {
             FileHandleOutput.standardError("procwatch: \(error)")
             throw ExitCode(2)
         }
+        ended()  // ended by itself (no stop fired): now
         watchers.stop()
     }
 }

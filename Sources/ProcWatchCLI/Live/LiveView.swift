@@ -29,8 +29,8 @@ final class LiveView: @unchecked Sendable {
     /// Marks the start of the run: rates are per second since then.
     func markStarted(at nanoseconds: UInt64 = Clocks.monotonicNanoseconds()) { span.withLock { $0.start = nanoseconds } }
 
-    /// Marks the end of the run.
-    func markEnded(at nanoseconds: UInt64 = Clocks.monotonicNanoseconds()) { span.withLock { $0.end = nanoseconds } }
+    /// Marks the end of the run (the first mark counts: the stop, not the release after it).
+    func markEnded(at nanoseconds: UInt64 = Clocks.monotonicNanoseconds()) { span.withLock { $0.end = $0.end ?? nanoseconds } }
 
     /// Seconds from the start of the run to its end, or to now while it runs (0 before it started).
     var runSeconds: Double {
