@@ -86,6 +86,8 @@ func touch(_ message: ConnectorMessage) {
         case .unknown(let what, let data):
             hasher.combine(what)
             hasher.combine(data)
+        case .execFailed(let task, let failure):
+            preconditionFailure("the connector sends no failed execs (\(task) \(failure.path))")
         case .lost(let count, let reason, let cpu):
             preconditionFailure("the decoder never reports losses (\(String(describing: count)) \(reason) \(String(describing: cpu)))")
         }
