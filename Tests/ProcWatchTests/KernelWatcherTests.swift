@@ -81,6 +81,22 @@ struct KernelWatcherTests {
                 connector.recorder.all.filter { members.contains($0.subject?.pid ?? 0) })
     }
 
+    /// The connector names no parent for an exit when the parent reaped the task between
+    /// its exit and the connector's report (`pid_alive` is false by then): a race in the
+    /// kernel, which the programs (at `sched_process_exit`, earlier) do not lose. Where the
+    /// connector sent zeros for an exit the programs reported too, the programs' parent is
+    /// taken as zeros for the comparison.
+    static func withoutReapRace(_ bpf: [ProcessEvent.Detail], connector: [ProcessEvent.Detail]) -> [ProcessEvent.Detail] {
+        guard bpf.count == connector.count else { return bpf }
+        return zip(bpf, connector).map { fromBPF, fromConnector in
+            if case .exit(let task, let status, let signal, _) = fromBPF,
+               case .exit(task, status, signal, TaskID(pid: 0, tid: 0)) = fromConnector {
+                return fromConnector
+            }
+            return fromBPF
+        }
+    }
+
     @Test func everyKindMatchesTheConnector() throws {
         let connector = try LiveRecording()
         let bpf = try LiveRecording(configuration: Self.bpf)
@@ -94,7 +110,8 @@ struct KernelWatcherTests {
         ]
         for argv in workloads {
             let (fromBPF, fromConnector) = try bothSources(run: argv, connector: connector, bpf: bpf)
-            #expect(fromBPF.map(\.detail) == fromConnector.map(\.detail), "\(argv)")
+            #expect(Self.withoutReapRace(fromBPF.map(\.detail), connector: fromConnector.map(\.detail))
+                    == fromConnector.map(\.detail), "\(argv)")
             #expect(fromBPF.allSatisfy { $0.timestamp.monotonicNanoseconds > 0 })
         }
         let kinds = Set(bpf.recorder.all.map(\.name))
