@@ -159,7 +159,7 @@ final class KernelWatchers: @unchecked Sendable {
 
     /// One line on why a step failed, naming the privilege when that is the cause.
     static func explain(_ step: String, errno code: Int32) -> String {
-        let name = procwatch_errno_name(code).map { String(cString: $0) } ?? "E\(code)"
+        let name = ExecFailure.name(ofErrno: code)
         switch code {
         case EPERM, EACCES:
             return "\(step) was refused (\(name)): run as root, or grant CAP_BPF and CAP_PERFMON"

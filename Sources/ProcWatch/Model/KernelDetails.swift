@@ -91,8 +91,12 @@ public struct ExecFailure: Sendable, Hashable {
     }
 
     /// The error's symbolic name, e.g. `ENOENT` (`E` and the number for one glibc does not name).
-    public var errorName: String {
-        guard let name = procwatch_errno_name(errno) else { return "E\(errno)" }
+    public var errorName: String { Self.name(ofErrno: errno) }
+
+    /// The symbolic name of an error number, e.g. `ENOENT` (`E` and the number for one
+    /// glibc does not name): the one place procwatch names errnos.
+    package static func name(ofErrno code: Int32) -> String {
+        guard let name = procwatch_errno_name(code) else { return "E\(code)" }
         return String(cString: name)
     }
 }
