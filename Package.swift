@@ -24,6 +24,13 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
+        // The daemon: graceful shutdown and reload, the client socket and the metrics
+        // endpoint, the metrics themselves, and its YAML configuration file.
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // Everything Swift cannot import from the Linux uapi headers, with layouts pinned.
@@ -74,13 +81,33 @@ let package = Package(
         ),
         // `procwatch --version` names the git revision it was built from.
         .plugin(name: "BuildRevision", capability: .buildTool()),
-        // `record` and `report`: the front end of the durable record (links GRDB, SQLite, Foundation).
+        // `procwatch daemon`: one kernel subscription recorded into the history and served to
+        // every client over a Unix socket, with Prometheus metrics.
+        .target(
+            name: "ProcWatchDaemon",
+            dependencies: [
+                "ProcWatch",
+                "ProcWatchCLI",
+                "ProcWatchStore",
+                "OutputBytes",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle", condition: .when(traits: ["Tools"])),
+                .product(name: "NIOCore", package: "swift-nio", condition: .when(traits: ["Tools"])),
+                .product(name: "NIOPosix", package: "swift-nio", condition: .when(traits: ["Tools"])),
+                .product(name: "NIOHTTP1", package: "swift-nio", condition: .when(traits: ["Tools"])),
+                .product(name: "Metrics", package: "swift-metrics", condition: .when(traits: ["Tools"])),
+                .product(name: "Prometheus", package: "swift-prometheus", condition: .when(traits: ["Tools"])),
+                .product(name: "Yams", package: "Yams", condition: .when(traits: ["Tools"])),
+            ]
+        ),
+        // `record`, `report`, `history` and `daemon`: the front end of the durable record
+        // (links GRDB, SQLite, Foundation, and the daemon's libraries).
         .target(
             name: "ProcWatchStoreCLI",
             dependencies: [
                 "ProcWatch",
                 "ProcWatchCLI",
                 "ProcWatchStore",
+                "ProcWatchDaemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser", condition: .when(traits: ["Tools"])),
             ]
         ),
@@ -91,7 +118,7 @@ let package = Package(
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "CProcWatch"]),
         .testTarget(
             name: "ProcWatchTests",
-            dependencies: ["ProcWatch", "ProcWatchCLI", "ProcWatchStore", "ProcWatchStoreCLI", "Netlink", "CProcWatch", "procwatch", "procwatch-store",
+            dependencies: ["ProcWatch", "ProcWatchCLI", "ProcWatchStore", "ProcWatchStoreCLI", "ProcWatchDaemon", "Netlink", "CProcWatch", "procwatch", "procwatch-store",
                            .product(name: "GRDB", package: "GRDB.swift", condition: .when(traits: ["Tools"]))],
             resources: [.copy("FuzzRegressions")]
         ),

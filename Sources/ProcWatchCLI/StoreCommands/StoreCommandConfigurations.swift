@@ -43,4 +43,34 @@ package enum StoreCommandConfigurations {
               procwatch report host.db --tree 1234 --json
               procwatch report run.db --last
             """)
+
+    package static let daemon = CommandConfiguration(
+        commandName: "daemon",
+        abstract: "Run always on: record every event into a history, serve live views over a Unix socket, export metrics.",
+        discussion: """
+            Holds one kernel subscription, records every event and process into the SQLite \
+            history under the state directory (pruned by age and size), serves `procwatch \
+            --connect` clients over a Unix socket (each user sees their own processes; root \
+            and the configured group see all), and exposes Prometheus metrics on a loopback \
+            address. Runs in the foreground; SIGTERM or SIGINT stop it (final commit, kernel \
+            subscription released), SIGHUP reloads the configuration file.
+
+            Examples:
+              procwatch daemon
+              procwatch daemon --config /etc/procwatch/daemon.yaml
+              procwatch daemon --state-dir /tmp/pw --socket /tmp/pw.sock --metrics 127.0.0.1:9464
+            """)
+
+    package static let history = CommandConfiguration(
+        commandName: "history",
+        abstract: "What ran on this host: one line per process from the daemon's history.",
+        discussion: """
+            Reads the daemon's history (read access to its file is enough): one line per \
+            process with its start time, user, pid, lifetime, CPU, exit and full command line.
+
+            Examples:
+              procwatch history --since 3h
+              procwatch history --since yesterday --failed
+              procwatch history --user alice --comm '^ssh$' --json
+            """)
 }

@@ -25,15 +25,38 @@ struct ReportForwarder: ParsableCommand {
     func run() throws { StoreBinary.exec() }
 }
 
+/// `procwatch daemon …` in the `procwatch` binary: see ``RecordForwarder``.
+struct DaemonForwarder: ParsableCommand {
+    static let configuration = StoreCommandConfigurations.daemon
+
+    @Argument(parsing: .captureForPassthrough, help: .hidden)
+    var arguments: [String] = []
+
+    func run() throws { StoreBinary.exec() }
+}
+
+/// `procwatch history …` in the `procwatch` binary: see ``RecordForwarder``.
+struct HistoryForwarder: ParsableCommand {
+    static let configuration = StoreCommandConfigurations.history
+
+    @Argument(parsing: .captureForPassthrough, help: .hidden)
+    var arguments: [String] = []
+
+    func run() throws { StoreBinary.exec() }
+}
+
 /// The `procwatch-store` executable, built and installed next to `procwatch`.
 enum StoreBinary {
     /// Its name, next to the running `procwatch`.
     static let name = "procwatch-store"
 
+    /// The commands that run in it.
+    static let commandNames = ["record", "report", "daemon", "history"]
+
     /// Whether this command line asks for `help record` or `help report` (which the
     /// forwarders could not answer with the real options).
     static func isHelpForStoreCommand(_ arguments: [String]) -> Bool {
-        arguments.count >= 3 && arguments[1] == "help" && ["record", "report"].contains(arguments[2])
+        arguments.count >= 3 && arguments[1] == "help" && commandNames.contains(arguments[2])
     }
 
     /// Replaces this process with `procwatch-store` and the same arguments; on failure says
@@ -50,7 +73,7 @@ enum StoreBinary {
         execv(path, pointers)
         let reason = String(cString: strerror(errno))
         FileHandleOutput.standardError(
-            "procwatch: \(arguments.dropFirst().first { ["record", "report"].contains($0) } ?? "record") needs \(path) (\(reason)): "
+            "procwatch: \(arguments.dropFirst().first { commandNames.contains($0) } ?? "record") needs \(path) (\(reason)): "
                 + remedy(directory: directory))
         exit(2)
     }
