@@ -150,6 +150,31 @@ struct EnrichmentTests {
         #expect(exits.filter { $0.exitRecord != nil }.map(\.event.pid) == [1031])
     }
 
+    @Test func forNamesOnlyRecordsAreLeftAloneOnceNoExecHappensForAWhile() {
+        let files = ScriptedProcFS()
+        files[100] = .init(name: "forker", commandLine: ["forker"])
+        let records = ScriptedExitRecords()
+        let driver = StageDriver(files: files, exitRecords: records, exitRecordMode: .names)
+        _ = driver.batch([event(.exec(task(100)), at: 1)])
+        // A plain fork storm after the exec: children named by inheritance, their records
+        // read every 32 exits only within the exec window, then never.
+        let window = EnrichmentStage.execWindow
+        var recordsSeen = 0
+        var pid = Int32(2000)
+        for round in 0..<(2 * window / 32) {
+            let children = (0..<32).map { pid + Int32($0) }
+            pid += 32
+            _ = driver.batch(children.map { event(.fork(parent: task(100), child: task($0)), at: UInt64(round)) })
+            for child in children { records.exited(child, name: "forker") }
+            let exits = driver.batch(children.map { exit($0, at: UInt64(round)) })
+            #expect(exits.allSatisfy { $0.process?.name == "forker" })
+            recordsSeen += exits.filter { $0.exitRecord != nil }.count
+        }
+        // One read per 32 exits within the window (the batch's last exit gets its record).
+        #expect(recordsSeen == window / 32)
+        #expect(records.queued == window)
+    }
+
     @Test func droppedExitRecordsAreReportedAsLost() {
         let records = ScriptedExitRecords()
         let driver = StageDriver(exitRecords: records)

@@ -60,14 +60,30 @@ final class EnrichmentStage: @unchecked Sendable {
     }
 
     /// Whether every exit must carry its record (else records are read for names only).
+    ///
+    /// For names only (``ProcessEventSource/ExitRecords/names``) a record is needed only by
+    /// a process whose exec /proc could not show (it was gone) — and such a process exited
+    /// just after its exec. So the records are read when a name is missing, and every
+    /// ``exitsPerDrain`` exits while execs happen (within ``execWindow`` exits of the last
+    /// one), which keeps the socket's queue short for the next such name. A plain fork storm
+    /// execs nothing: reading each of its exits' records cost the reader a fifth more CPU for
+    /// names the table already had, so the queue is left alone; when it fills, the kernel
+    /// drops records, which costs only names and is reported (``exitRecordLoss()``) only
+    /// when a name was then missing.
     private let recordsEveryExit: Bool
-    /// Exits since the records were last read (``ProcessEventSource/ExitRecords/names``).
-    private var exitsSinceDrain = 0
     /// Whether the records were read for the batch being walked.
     private var drainedThisBatch = false
-    /// With ``ProcessEventSource/ExitRecords/names``, the records are read at least every
-    /// this many exits, so the socket's queue stays far below its limit.
+    /// Names only: exits since the records were last read, and since the last exec.
+    private var exitsSinceDrain = 0
+    private var exitsSinceExec = Int.max
+    /// Names only: while execs happen, the records are read at least every this many exits.
     static let exitsPerDrain = 32
+    /// Names only: exits after the last exec during which the records are still read.
+    static let execWindow = 1024
+    /// Names only: records the kernel dropped while the queue read by the last drain built
+    /// up (nil: it did not overflow), and whether a name was missing since that drain.
+    private var droppedBeforeLastDrain: Int?
+    private var missedNameAfterDrop = false
 
     /// Reads ahead for one batch (steps 1 and 2 above); returns whether it holds an exec.
     @discardableResult
@@ -89,6 +105,7 @@ final class EnrichmentStage: @unchecked Sendable {
             case .exec(let task):
                 // The kernel-side watchers took the command line at the exec: nothing to read.
                 if event.kernelDetails?.exec != nil { continue }
+                exitsSinceExec = 0
                 if let earlier = latest.updateValue(index, forKey: task.pid) { supersededExecs.insert(earlier) }
             case .exit(let task, _, _, _):
                 hasExit = true
@@ -112,9 +129,17 @@ final class EnrichmentStage: @unchecked Sendable {
         return hasExec
     }
 
-    /// A `lost` report when exit records were dropped since the last one (the socket overflowed).
+    /// A `lost` report when exit records were dropped since the last one (the socket
+    /// overflowed); for names only, when a name was missing after records were dropped.
     func exitRecordLoss() -> ProcessEvent? {
         guard let exitRecords else { return nil }
+        if !recordsEveryExit {
+            guard missedNameAfterDrop else { return nil }
+            missedNameAfterDrop = false
+            let count = droppedBeforeLastDrain.flatMap { $0 > 0 ? $0 : nil }
+            droppedBeforeLastDrain = nil
+            return ProcessEvent(detail: .lost(count: count, reason: .taskstats, cpu: nil), timestamp: .now)
+        }
         let overflows = exitRecords.overflowCount
         guard overflows > reportedOverflows else { return nil }
         let lost = exitRecords.lostRecords
@@ -124,6 +149,12 @@ final class EnrichmentStage: @unchecked Sendable {
         }
         let count = lost > reportedLostRecords ? lost - reportedLostRecords : nil
         return ProcessEvent(detail: .lost(count: count, reason: .taskstats, cpu: nil), timestamp: .now)
+    }
+
+    /// Names only: a name the records should have given is missing; after a drop, that is
+    /// what the drop cost, and ``exitRecordLoss()`` reports it.
+    private func missedName() {
+        if !recordsEveryExit, droppedBeforeLastDrain != nil { missedNameAfterDrop = true }
     }
 
     /// Applies `event` (the batch's message number `index`, nil for reports the reader made)
@@ -144,6 +175,7 @@ final class EnrichmentStage: @unchecked Sendable {
             // exit event takes it. A superseded exec stays blank: nothing describes it.
             let superseded = index.map { supersededExecs.contains($0) } ?? false
             let exitName = read == nil && !superseded ? pendingRecords[task.tid]?.record.name : nil
+            if read == nil, !superseded, exitName == nil { missedName() }
             return EnrichedEvent(event: event, process: table.apply(event, exec: read, exitName: exitName), previous: previous)
         case .comm(let task, _), .uid(let task, _, _):
             let previous = table[task.pid]
@@ -184,12 +216,17 @@ final class EnrichmentStage: @unchecked Sendable {
     private func drainExitRecords() {
         drainedThisBatch = true
         exitsSinceDrain = 0
+        let overflowsBefore = exitRecords?.overflowCount ?? 0
+        let droppedBefore = exitRecords?.lostRecords ?? 0
         exitRecords?.drain { record in
             // A process's total repeats its threads' figures: consumers sum the per-task ones.
             guard !record.isProcessTotal, record.id > 0 else { return }
             nextSerial += 1
             pendingRecords[record.id] = (record, nextSerial)
             pendingOrder.append((record.id, nextSerial))
+        }
+        if !recordsEveryExit, let exitRecords, exitRecords.overflowCount > overflowsBefore {
+            droppedBeforeLastDrain = (droppedBeforeLastDrain ?? 0) + exitRecords.lostRecords - droppedBefore
         }
         if pendingOrder.count > 2 * pendingRecordLimit {
             // Keep the newest arrivals; older records belong to exit events that never came
@@ -203,12 +240,27 @@ final class EnrichmentStage: @unchecked Sendable {
     }
 
     /// The exit record of `tid` for its exit event. For names only, the records are read
-    /// when the process is `unnamed` (its exec was not read) or every few dozen exits.
+    /// when the process is `unnamed` (its exec was not read), and the record is looked for
+    /// only then.
     private func exitRecord(of tid: Int32, unnamed: () -> Bool) -> TaskstatsRecord? {
         guard exitRecords != nil else { return nil }
-        if !recordsEveryExit, !drainedThisBatch {
-            exitsSinceDrain += 1
-            if exitsSinceDrain >= Self.exitsPerDrain || unnamed() { drainExitRecords() }
+        if !recordsEveryExit {
+            if !drainedThisBatch { exitsSinceDrain += 1 }
+            let execsHappen = exitsSinceExec < Self.execWindow
+            if execsHappen { exitsSinceExec += 1 }
+            guard unnamed() else {
+                if !drainedThisBatch, exitsSinceDrain >= Self.exitsPerDrain, execsHappen {
+                    drainExitRecords()
+                }
+                // Named already: a record read with an earlier drain is of no use any more.
+                return pendingRecords.removeValue(forKey: tid)?.record
+            }
+            if !drainedThisBatch { drainExitRecords() }
+            guard let record = pendingRecords.removeValue(forKey: tid)?.record else {
+                missedName()
+                return nil
+            }
+            return record
         }
         // Its place in `pendingOrder` stays until the next trim: cheaper than a search.
         return pendingRecords.removeValue(forKey: tid)?.record

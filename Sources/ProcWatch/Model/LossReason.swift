@@ -16,4 +16,7 @@ public enum LossReason: String, Sendable, Hashable {
     /// The kernel-side (eBPF) watchers' ring buffer was full: the programs counted each
     /// event they could not hand over, so the count is exact.
     case ringBuffer = "ringbuf"
+    /// A recorder that keeps a history (`procwatch daemon`) was killed and started again:
+    /// everything between its last commit and the restart is missing. The count is unknown.
+    case restart = "restart"
 }

@@ -89,6 +89,9 @@ final class ScriptedExitRecords: ExitRecordSource {
 
     var isClosed: Bool { state.withLock { $0.closed } }
 
+    /// Records queued and not read yet.
+    var queued: Int { state.withLock { $0.queued.count } }
+
     func drain(_ body: (TaskstatsRecord) -> Void) -> Int {
         let records = state.withLock { state in defer { state.queued = [] }; return state.queued }
         records.forEach(body)
