@@ -29,6 +29,8 @@ public final class Recorder: Sendable {
     public let recording: Int64
     /// The recordings the file held before this one (their `meta` ids; empty for a new file).
     public let earlierRecordings: [Int64]
+    /// The newest of ``earlierRecordings`` as it was when this one started.
+    public let previousRecording: PreviousRecording?
     /// The descriptor holding this recording's ``RecordingLock`` until ``finish(reason:job:)``.
     private let lock: Atomic<Int32>
     private let pending: Mutex<Pending>
@@ -45,9 +47,16 @@ public final class Recorder: Sendable {
         let started = StoreClock.unixNanoseconds()
         let monotonic = StoreClock.monotonicNanoseconds()
         let firstProcess: Int64
+        var previous: PreviousRecording?
         do {
             (recording, firstProcess, earlierRecordings) = try queue.write { db in
                 let earlier = try Int64.fetchAll(db, sql: "SELECT id FROM meta ORDER BY id")
+                if let last = earlier.last,
+                   let row = try Row.fetchOne(db, sql: "SELECT ended, started FROM meta WHERE id = ?", arguments: [last]) {
+                    let newest = try String.fetchOne(db, sql: "SELECT max(time) FROM events WHERE recording = ?", arguments: [last])
+                    previous = PreviousRecording(id: last, ended: row["ended"], started: row["started"], lastEvent: newest,
+                                                 recorderAlive: RecordingLock.isHeld(path: path, recording: last))
+                }
                 try db.execute(sql: """
                     INSERT INTO meta (schema_version, program, host, kernel, arguments, command, filters, started,
                                       started_ktime_ns, clock_offset_ns, taskstats)
@@ -62,6 +71,7 @@ public final class Recorder: Sendable {
         } catch {
             throw StoreFile.translate(error, path: path)
         }
+        previousRecording = previous
         lock = Atomic(RecordingLock.take(path: path, recording: recording) ?? -1)
         pending = Mutex(Pending(ledger: ProcessLedger(firstID: firstProcess)))
     }

@@ -1,0 +1,96 @@
+import Logging
+import ProcWatch
+import ProcWatchStore
+import ServiceLifecycle
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The daemon's one kernel subscription, top to bottom: the source and its enrichment stage,
+/// then for each event the history (every event and process, committed at least every
+/// 10 ms), then once per kernel batch every ``DaemonBatchConsumer`` (the clients' hub, the
+/// metrics). Runs until the service group shuts down gracefully; then the subscription is
+/// released and the recording ended, in that order.
+public final class EventPipeline: Service, @unchecked Sendable {
+    // @unchecked: `batch` is touched on the reader thread only; the rest is immutable or locked.
+
+    /// Seconds between commits while events arrive (as `procwatch record`).
+    public static let commitInterval = 0.01
+
+    /// The source, started by ``start()``.
+    public let source: ProcessEventSource
+    private let watchers: ProcessWatchers
+    private let history: HistoryRecorder
+    private let consumers: [any DaemonBatchConsumer]
+    private let logger: Logger
+    private let ownPID = getpid()
+    /// The batch being read, handed to the consumers at its end.
+    private var batch: [EnrichedEvent] = []
+
+    /// Prepares the pipeline; nothing is subscribed before ``start()``.
+    ///
+    /// - Parameters:
+    ///   - backend: where events come from (`auto`: the eBPF watchers when they load).
+    ///   - recordedKinds: the kinds whose events the history keeps as `events` rows (every
+    ///     process gets its row whatever this says).
+    public init(backend: ProcessEventSource.Backend, recordedKinds: ProcessEventKinds = .all, history: HistoryRecorder,
+                consumers: [any DaemonBatchConsumer], logger: Logger) {
+        source = ProcessEventSource(configuration: .init(
+            enrichment: .init(readsExecutables: true, exitRecords: .everyExit), backend: backend, logger: logger))
+        watchers = ProcessWatchers(source: source)
+        self.history = history
+        self.consumers = consumers
+        self.logger = logger
+        batch.reserveCapacity(256)
+        watchers.onEnriched(.all) { [unowned self] enriched in
+            // The daemon's own threads come and go: left out, as the live view leaves itself out.
+            if let subject = enriched.event.subject, subject.pid == ownPID { return }
+            history.record(enriched, stored: recordedKinds.admits(enriched.event) || enriched.event.kind == nil)
+            batch.append(enriched)
+        }
+        watchers.onBatchEnd { [unowned self] in
+            guard !batch.isEmpty else { return }
+            for consumer in consumers { consumer.consume(batch) }
+            batch.removeAll(keepingCapacity: true)
+            history.commitIfDue()
+        }
+    }
+
+    /// Subscribes to the kernel; returns once it acknowledged (or throws why it could not).
+    public func start() throws(ProcWatchError) {
+        try watchers.start()
+    }
+
+    /// Runs until graceful shutdown (or the source fails), then releases the subscription
+    /// and ends the recording.
+    public func run() async throws {
+        let ticker = Task {
+            // A quiet stream's last batch is committed within 10 ms too.
+            while !Task.isCancelled {
+                try await Task.sleep(for: .milliseconds(Int(Self.commitInterval * 1000)))
+                history.commitIfDue()
+            }
+        }
+        defer { ticker.cancel() }
+        // Cancelling the run stops the watchers and returns: on graceful shutdown, and when
+        // the service group cancels everything.
+        let running = Task { [watchers] in try await watchers.run() }
+        var failure: ProcWatchError?
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                do { try await running.value } catch { failure = error as? ProcWatchError }
+            } onGracefulShutdown: {
+                running.cancel()
+            }
+        } onCancel: {
+            running.cancel()
+        }
+        watchers.stop()
+        history.finish(reason: failure == nil ? "signal" : "error")
+        if let failure {
+            logger.error("the event source failed: \(failure)")
+            throw failure
+        }
+    }
+}

@@ -1,0 +1,122 @@
+import Logging
+import ProcWatch
+import ProcWatchStore
+import Synchronization
+
+/// The daemon's history: one recording per daemon run, appended to `history.db`, with the
+/// gap a killed daemon left recorded as such, and a write failure (a full disk) that stops
+/// the history without stopping the daemon.
+///
+/// After a failed commit the recording is over (what was committed stays); every event from
+/// then on is counted, and every ``retryInterval`` seconds a new recording is tried. When one
+/// starts, its first event is a `lost` report (reason `restart`) with the exact count of the
+/// events that went unrecorded, so the history says what it misses.
+public final class HistoryRecorder: Sendable {
+    /// How often a stopped history tries to start again.
+    public static let retryInterval: Double = 10
+
+    private struct State {
+        var recorder: Recorder?
+        /// Events received since the history stopped (nil while it records).
+        var missed: Int?
+        /// When (CLOCK_MONOTONIC seconds) the next start may be tried.
+        var nextTry: Double = 0
+        /// The kernel time (CLOCK_MONOTONIC ns) of the newest event handed to the recorder,
+        /// and of the newest one committed: their difference is the recording lag.
+        var newestRecorded: UInt64 = 0
+        var newestCommitted: UInt64 = 0
+    }
+
+    /// The history file.
+    public let path: String
+    private let session: RecordingSession
+    private let logger: Logger
+    private let state: Mutex<State>
+
+    /// Opens (or creates) the history at `path` and starts this run's recording in it; when
+    /// the file's last recording was cut short (its daemon was killed), records the gap.
+    /// Throws the store's one-line error when the file cannot be used at all.
+    public init(path: String, session: RecordingSession, logger: Logger) throws(StoreError) {
+        self.path = path
+        self.session = session
+        self.logger = logger
+        let recorder = try Recorder(path: path, session: session)
+        state = Mutex(State(recorder: recorder))
+        if let previous = recorder.previousRecording, previous.wasCutShort {
+            logger.warning("the previous run's history was cut short (last event \(previous.lastEvent ?? "none")): recording the gap")
+            recorder.record(EnrichedEvent(event: ProcessEvent(detail: .lost(count: nil, reason: .restart, cpu: nil), timestamp: .now)))
+        }
+    }
+
+    /// Adds an event to the next commit (see ``Recorder/record(_:stored:)``); counts it when
+    /// the history has stopped.
+    public func record(_ enriched: EnrichedEvent, stored: Bool) {
+        state.withLock { state in
+            guard let recorder = state.recorder else {
+                state.missed? += 1
+                return
+            }
+            recorder.record(enriched, stored: stored)
+            state.newestRecorded = enriched.event.timestamp.monotonicNanoseconds
+        }
+    }
+
+    /// Commits once the last commit is ``EventPipeline/commitInterval`` old; after a failure,
+    /// tries to start a new recording now and then.
+    public func commitIfDue() {
+        let (recorder, newest) = state.withLock { ($0.recorder, $0.newestRecorded) }
+        guard let recorder else { return restartIfDue() }
+        do {
+            try recorder.flush(ifOlderThan: EventPipeline.commitInterval)
+            state.withLock { $0.newestCommitted = max($0.newestCommitted, newest) }
+        } catch {
+            stop(recorder, error)
+        }
+    }
+
+    /// Seconds between the newest event received and the newest committed (0 when all are).
+    public var lagSeconds: Double {
+        state.withLock { state in
+            state.newestRecorded > state.newestCommitted ? Double(state.newestRecorded - state.newestCommitted) / 1e9 : 0
+        }
+    }
+
+    /// Whether the history records now (false after a write failure, until it starts again).
+    public var isRecording: Bool { state.withLock { $0.recorder != nil } }
+
+    /// Commits what is pending and ends the recording (`reason`: `signal`, `error`).
+    public func finish(reason: String) {
+        guard let recorder = state.withLock({ state in defer { state.recorder = nil }; return state.recorder }) else { return }
+        do { try recorder.finish(reason: reason) } catch {
+            logger.error("the history could not be closed: \(error)")
+        }
+    }
+
+    private func stop(_ recorder: Recorder, _ error: StoreError) {
+        logger.error("the history stopped: \(error); live clients are still served, and a new recording is tried every \(Int(Self.retryInterval)) s")
+        try? recorder.finish(reason: "error")
+        state.withLock { state in
+            state.recorder = nil
+            state.missed = 0
+            state.nextTry = Clocks.monotonicSeconds() + Self.retryInterval
+        }
+    }
+
+    private func restartIfDue() {
+        let due = state.withLock { state -> Bool in
+            guard state.missed != nil, Clocks.monotonicSeconds() >= state.nextTry else { return false }
+            state.nextTry = Clocks.monotonicSeconds() + Self.retryInterval
+            return true
+        }
+        guard due, let recorder = try? Recorder(path: path, session: session) else { return }
+        let missed = state.withLock { state -> Int in
+            defer {
+                state.recorder = recorder
+                state.missed = nil
+            }
+            return state.missed ?? 0
+        }
+        logger.notice("the history records again (\(missed) events went unrecorded)")
+        recorder.record(EnrichedEvent(event: ProcessEvent(detail: .lost(count: missed, reason: .restart, cpu: nil), timestamp: .now)))
+    }
+}
