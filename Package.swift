@@ -110,6 +110,7 @@ let package = Package(
                 "ProcWatchCLI",
                 "ProcWatchStore",
                 "ProcWatchDaemon",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser", condition: .when(traits: ["Tools"])),
             ]
         ),

@@ -1,3 +1,5 @@
+import ProcWatch
+
 /// What one run of the daemon uses: where its history, socket and metrics live. Filled from
 /// the configuration file and the command line (the command line wins).
 public struct DaemonSettings: Sendable, Equatable {
@@ -7,6 +9,8 @@ public struct DaemonSettings: Sendable, Equatable {
     public var socketPath: String = "/run/procwatch/procwatch.sock"
     /// The Prometheus endpoint's `ADDRESS:PORT`, or nil for none.
     public var metricsAddress: String? = nil
+    /// Where events come from.
+    public var backend: ProcessEventSource.Backend = .auto
 
     public init() {}
 }

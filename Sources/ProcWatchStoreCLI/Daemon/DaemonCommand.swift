@@ -1,5 +1,6 @@
 import ArgumentParser
 import ProcWatchCLI
+import Logging
 import ProcWatchDaemon
 
 /// `procwatch daemon`: see ``StoreCommandConfigurations/daemon``.
@@ -19,7 +20,12 @@ struct DaemonCommand: AsyncParsableCommand {
     var metrics: String?
 
     func run() async throws {
-        FileHandleOutput.standardError("procwatch: daemon: not built yet")
-        throw ExitCode(2)
+        var settings = DaemonSettings()
+        if let stateDir { settings.stateDirectory = stateDir }
+        if let socket { settings.socketPath = socket }
+        settings.metricsAddress = metrics
+        let logger = Logger(label: "procwatch.daemon", factory: { label in StreamLogHandler.standardError(label: label) })
+        let status = await Daemon.run(settings: settings, arguments: Array(CommandLine.arguments.dropFirst()), logger: logger)
+        if status != 0 { throw ExitCode(status) }
     }
 }
