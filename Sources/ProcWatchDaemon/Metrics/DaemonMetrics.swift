@@ -148,7 +148,9 @@ public final class DaemonMetrics: Sendable {
     private func countExecs(_ execs: [String: Int], unnamed: Int) {
         var other = unnamed
         programs.withLock { programs in
-            for (program, count) in execs {
+            // The batch's most frequent programs first (then by name, for a fixed order):
+            // when one slot is left, the program that ran most in the batch takes it.
+            for (program, count) in execs.sorted(by: { ($0.value, $1.key) > ($1.value, $0.key) }) {
                 switch programs.slots.place(program, count: count) {
                 case .own(let index):
                     if index == programs.counters.count {
