@@ -1,5 +1,5 @@
 /// Why events are missing from a stream.
-public enum LossReason: String, Sendable, Hashable {
+public enum LossReason: String, Sendable, Hashable, CaseIterable {
     /// A CPU's sequence numbers skipped (unfiltered subscriptions only): the count is exact.
     case sequenceGap = "seq_gap"
     /// The socket's receive buffer overflowed (ENOBUFS). The count is the kernel's drop

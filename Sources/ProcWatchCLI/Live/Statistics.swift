@@ -73,16 +73,7 @@ struct Statistics {
     }
 
     static func name(_ process: ProcessRecord?) -> String {
-        guard let process else { return "?" }
-        if let argv0 = process.commandLine.first, !argv0.isEmpty {
-            // The program's base name, found without splitting (this runs for every event).
-            let bytes = argv0.utf8
-            guard let slash = bytes.lastIndex(of: UInt8(ascii: "/")) else { return argv0 }
-            let start = bytes.index(after: slash)
-            if start != bytes.endIndex { return String(argv0[start...]) }
-            return String(argv0.split(separator: "/").last ?? Substring(argv0))  // "dir/" or "/"
-        }
-        return process.name.isEmpty ? "?" : process.name
+        process?.programName ?? "?"
     }
 
     /// The end-of-run table, forkstat style, plus totals, rates, failures and losses; rates
