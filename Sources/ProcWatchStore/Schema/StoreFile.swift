@@ -20,6 +20,12 @@ enum StoreFile {
             // Checked before WAL mode is set: that rewrites the header of another program's file.
             if existing { try queue.read { db in if try tableCount(db) > 0 { try checkSchema(db, path: path) } } }
             try queue.writeWithoutTransaction { db in
+                // Before the first table (it cannot be changed later without a VACUUM): pages
+                // freed by deleting rows — the daemon's retention — can be given back to the
+                // file system with `PRAGMA incremental_vacuum`. Every new file gets it, not
+                // only the daemon's: one way of creating a store, and its cost is a pointer-map
+                // page per ~800 pages and nothing per insert that does not allocate a page.
+                if !existing { try db.execute(sql: "PRAGMA auto_vacuum = INCREMENTAL") }
                 try db.execute(sql: "PRAGMA journal_mode = WAL")
                 // WAL with synchronous NORMAL: a commit is durable against a crash of the
                 // process (kill -9), not against a power cut before the next checkpoint.
@@ -71,7 +77,7 @@ enum StoreFile {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
             if errno == ENOENT { return .absent }
-            throw .notWritable(path: path, reason: String(cString: strerror(errno)))
+            throw .notReadable(path: path, reason: String(cString: strerror(errno)))
         }
         defer { close(descriptor) }
         var bytes = [UInt8](repeating: 0, count: 100)
