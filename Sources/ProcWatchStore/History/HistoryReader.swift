@@ -10,15 +10,7 @@ public enum HistoryReader {
     /// Throws one-line errors for a missing, unreadable, empty, truncated or damaged file, a
     /// file that is not SQLite, another program's database and another schema version.
     public static func read(path: String, query: HistoryQuery, _ body: (HistoryEntry) -> Void) throws(StoreError) {
-        let queue = try StoreFile.openForReading(path)
-        defer { try? queue.close() }
-        do {
-            try queue.read { db in try read(db, path: path, query: query, body) }
-        } catch let error as StoreError {
-            throw error
-        } catch {
-            throw StoreFile.translate(error, path: path)
-        }
+        try StoreFile.reading(path) { db in try read(db, path: path, query: query, body) }
     }
 
     /// What a recording contributes: its clock, and whether a process without an end in it

@@ -49,6 +49,10 @@ struct RetentionTests {
         let late = try step(path, minute, now: Self.time(23, 0))
         #expect([late.events, late.processes] == [2, 0])
         #expect(try ids(path, "processes") == [6])
+        // `report` reads what is left: the one process, no event.
+        let report = try ReportReader.load(path: path)
+        #expect(report.processes.map(\.pid) == [2006])
+        #expect(report.eventCounts == [:])
     }
 
     @Test func aStepDeletesAtMostItsCap() throws {
