@@ -8,7 +8,7 @@ package struct LiveFilter: @unchecked Sendable {
     var pid: Int32?
     var tree: ProcessTree?
     package var comm: Regex<AnyRegexOutput>?
-    var uid: UInt32?
+    package var uid: UInt32?
     /// The process whose events never pass: procwatch's own, unless `--include-self`.
     package var excludedPID: Int32?
 

@@ -3,11 +3,14 @@ import Glibc
 #endif
 
 /// User and group names by id, looked up once each (getpwuid_r / getgrgid_r) and cached.
-final class AccountNames {
+package final class AccountNames {
+    /// An empty cache.
+    package init() {}
+
     private var users: [UInt32: String] = [:]
     private var groups: [UInt32: String] = [:]
 
-    func user(_ uid: UInt32) -> String {
+    package func user(_ uid: UInt32) -> String {
         if let name = users[uid] { return name }
         var entry = passwd()
         var result: UnsafeMutablePointer<passwd>?
@@ -30,7 +33,7 @@ final class AccountNames {
     }
 
     /// A user given as a name or a number, or nil when no such user exists.
-    static func uid(of user: String) -> UInt32? {
+    package static func uid(of user: String) -> UInt32? {
         if let number = UInt32(user) { return number }
         var entry = passwd()
         var result: UnsafeMutablePointer<passwd>?

@@ -65,12 +65,23 @@ package enum StoreCommandConfigurations {
         commandName: "history",
         abstract: "What ran on this host: one line per process from the daemon's history.",
         discussion: """
-            Reads the daemon's history (read access to its file is enough): one line per \
-            process with its start time, user, pid, lifetime, CPU, exit and full command line.
+            Reads the daemon's history, <state-dir>/history.db (default /var/lib/procwatch; \
+            read access to the file is enough, and it reads while the daemon writes), or any \
+            store file `procwatch record` wrote (--file). One line per process, oldest first: \
+            start (UTC), user, pid, lifetime, CPU (user + system, as root: taskstats), exit \
+            (exit 0, exit 3, killed by SIGKILL, SIGSEGV (core dumped), running, or unknown \
+            when its recording ended first) and the whole command line, shell-quoted where \
+            needed. --since and --until select by start: 3h, 90m, 2d (ago), today, yesterday \
+            (midnight UTC), or a UTC time (2026-11-23, '2026-11-23 03:00', an RFC 3339 \
+            timestamp); --until is exclusive, so --since yesterday --until today is \
+            yesterday. --user NAME|UID, --comm REGEX (name or program), --failed (non-zero \
+            exits, signal deaths, failed execs), --limit N (the newest N) narrow it; --json \
+            writes one object per process. Nothing matching is one line and exit status 1.
 
             Examples:
               procwatch history --since 3h
-              procwatch history --since yesterday --failed
+              procwatch history --since yesterday --until today --failed
               procwatch history --user alice --comm '^ssh$' --json
+              procwatch history --file build.db --limit 20
             """)
 }

@@ -147,6 +147,22 @@ public final class Recorder: Sendable {
         }
     }
 
+    /// Runs one retention step on the recording's own connection, between two commits: it
+    /// takes the lock ``flush()`` takes, so a commit waits for the step (a few milliseconds
+    /// at most, see ``HistoryPruner/rowsPerStep``) instead of failing with SQLITE_BUSY as a
+    /// second writer connection would make it. While ``PruneResult/more``, call it again
+    /// soon; each call lets the pending commits in first. `now` is Unix nanoseconds (nil: the
+    /// real-time clock's).
+    public func prune(_ pruner: HistoryPruner, now: Int64? = nil) throws(StoreError) -> PruneResult {
+        try writing.withLock { _ throws(StoreError) in
+            do {
+                return try queue.writeWithoutTransaction { db in try pruner.pruneStep(db, now: now ?? StoreClock.unixNanoseconds()) }
+            } catch {
+                throw StoreFile.translate(error, path: path)
+            }
+        }
+    }
+
     /// Commits what is pending, the job (if any) and the end of the recording
     /// (`ended`, `end_reason`: `signal`, `duration`, `command`, or `error`), then checkpoints.
     public func finish(reason: String, job: RecordedJob? = nil) throws(StoreError) {

@@ -9,15 +9,7 @@ public enum ReportReader {
     /// truncated or damaged file, a file that is not SQLite, another program's database,
     /// another schema version and a recording the file does not hold.
     public static func load(path: String, filter: ReportFilter = ReportFilter()) throws(StoreError) -> RecordingReport {
-        let queue = try StoreFile.openForReading(path)
-        defer { try? queue.close() }
-        do {
-            return try queue.read { db in try read(db, path: path, filter: filter) }
-        } catch let error as StoreError {
-            throw error
-        } catch {
-            throw StoreFile.translate(error, path: path)
-        }
+        try StoreFile.reading(path) { db in try read(db, path: path, filter: filter) }
     }
 
     private struct SessionClock {

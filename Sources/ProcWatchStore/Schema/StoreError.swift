@@ -11,6 +11,8 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
     case olderSchema(path: String, version: Int)
     /// The file or its directory cannot be written.
     case notWritable(path: String, reason: String)
+    /// The file cannot be read (its permissions, or a directory on its path).
+    case notReadable(path: String, reason: String)
     /// The file does not exist (reading).
     case missing(path: String)
     /// The file exists and holds nothing (reading).
@@ -39,6 +41,7 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
         case .olderSchema(let path, let version):
             "\(path) has schema version \(version), older than this procwatch's (\(StoreSchema.version)): record to a new file"
         case .notWritable(let path, let reason): "cannot write \(path): \(reason)"
+        case .notReadable(let path, let reason): "cannot read \(path): \(reason)"
         case .missing(let path): "\(path): no such file"
         case .empty(let path): "\(path) is empty (0 bytes): not a recording"
         case .truncated(let path, let bytes, 0, _): "\(path) is truncated: \(bytes) bytes, shorter than SQLite's 100-byte header"

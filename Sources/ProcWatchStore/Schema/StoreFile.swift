@@ -20,6 +20,13 @@ enum StoreFile {
             // Checked before WAL mode is set: that rewrites the header of another program's file.
             if existing { try queue.read { db in if try tableCount(db) > 0 { try checkSchema(db, path: path) } } }
             try queue.writeWithoutTransaction { db in
+                // Before the first table (it cannot be changed later without a VACUUM): pages
+                // freed by deleting rows — the daemon's retention — can be given back to the
+                // file system with `PRAGMA incremental_vacuum`. Every new file gets it, not
+                // only the daemon's: one way of creating a store, and its cost is a pointer-map
+                // page per ~800 pages; recording 90,000 events cost the same CPU per event
+                // with and without it (23 µs, within the runs' noise, on the 2-core VM).
+                if !existing { try db.execute(sql: "PRAGMA auto_vacuum = INCREMENTAL") }
                 try db.execute(sql: "PRAGMA journal_mode = WAL")
                 // WAL with synchronous NORMAL: a commit is durable against a crash of the
                 // process (kill -9), not against a power cut before the next checkpoint.
@@ -55,6 +62,20 @@ enum StoreFile {
         }
     }
 
+    /// Opens `path` read-only, runs `body` in one read transaction (one snapshot, however
+    /// much a recorder commits meanwhile), and closes it; every failure is one ``StoreError``.
+    static func reading<T>(_ path: String, _ body: (Database) throws -> T) throws(StoreError) -> T {
+        let queue = try openForReading(path)
+        defer { try? queue.close() }
+        do {
+            return try queue.read(body)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw translate(error, path: path)
+        }
+    }
+
     /// What a path holds, judged from its first 100 bytes (SQLite's header).
     enum Contents: Equatable {
         /// No such file.
@@ -71,7 +92,7 @@ enum StoreFile {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
             if errno == ENOENT { return .absent }
-            throw .notWritable(path: path, reason: String(cString: strerror(errno)))
+            throw .notReadable(path: path, reason: String(cString: strerror(errno)))
         }
         defer { close(descriptor) }
         var bytes = [UInt8](repeating: 0, count: 100)

@@ -25,7 +25,27 @@ public enum StoreSchema {
         for field in EventColumns.fields where !columns.contains("\(field.name)") {
             try db.execute(sql: "ALTER TABLE events ADD COLUMN \(field.name) \(EventColumns.type(of: field))")
         }
+        for index in historyIndexes { try db.execute(sql: "CREATE INDEX IF NOT EXISTS " + index) }
     }
+
+    /// The indexes `procwatch history` reads by, added to files created before them when
+    /// `record` (or the daemon) next opens them. An index changes nothing a reader sees, so
+    /// the version stays 1: an older procwatch reads such a file, and `history` reads a file
+    /// without them (scanning instead).
+    ///
+    /// `processes_start`: one recording's processes by start (the first sighting for one
+    /// whose start is unknown), the order and the `--since`/`--until` window of `history`.
+    /// `events_exec_failed`: partial, only `exec_failed` rows (rare), so the recorder's
+    /// inserts of every other event never touch it; `history --failed` finds the processes
+    /// whose exec failed through it.
+    static let historyIndexes = [  // each after `CREATE INDEX`
+        "processes_start ON processes(recording, \(processStart))",
+        "events_exec_failed ON events(process) WHERE event = 'exec_failed'",
+    ]
+
+    /// A process's start on its recording's clock: the indexed expression, which queries
+    /// must spell the same way for SQLite to use `processes_start`.
+    static let processStart = "coalesce(start_ktime_ns, first_seen_ktime_ns)"
 
     /// An application id as SQLite's documentation writes them: `0x70776368`.
     static func hex(_ id: Int32) -> String {
@@ -115,6 +135,7 @@ public enum StoreSchema {
                 write_bytes INTEGER NOT NULL
             );
             """)
+        for index in historyIndexes { try db.execute(sql: "CREATE INDEX " + index) }
         try db.execute(sql: "PRAGMA user_version = \(version)")
         try db.execute(sql: "PRAGMA application_id = \(applicationID)")
     }

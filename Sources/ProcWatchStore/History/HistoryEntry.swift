@@ -1,0 +1,45 @@
+import ProcWatch
+
+/// One process of the history, as `procwatch history` shows it.
+public struct HistoryEntry: Sendable, Hashable {
+    /// How its life stands.
+    public enum State: Sendable, Hashable {
+        /// It ended so.
+        case ended(ExitStatus)
+        /// No end yet, and its recording is still being written.
+        case running
+        /// No end was recorded, and its recording is over (stopped or cut short): whether
+        /// and how it ended is unknown.
+        case unknown
+    }
+
+    /// The `processes` row id (unique across pid reuse) and its recording's `meta` id.
+    public var id: Int64, recording: Int64
+    /// Its start, Unix nanoseconds (when first seen, for a process whose start is unknown).
+    public var start: Int64
+    /// Its end, Unix nanoseconds, once ended.
+    public var end: Int64?
+    /// Its real uid (the last one recorded), when known.
+    public var uid: UInt32?
+    /// Process and parent process ids.
+    public var pid: Int32, ppid: Int32
+    /// The name (comm), the latest command line (empty when never read), the executable.
+    public var comm: String, commandLine: [String], executable: String?
+    /// User and system CPU (taskstats), microseconds, when accounted.
+    public var cpuUserMicroseconds: Int64?, cpuSystemMicroseconds: Int64?
+    /// Ended, running or unknown.
+    public var state: State
+
+    /// Lifetime in seconds, once ended.
+    public var durationSeconds: Double? { end.map { Double($0 - start) / 1e9 } }
+
+    /// User plus system CPU seconds, when accounted.
+    public var cpuSeconds: Double? {
+        cpuUserMicroseconds.map { Double($0 + (cpuSystemMicroseconds ?? 0)) / 1e6 }
+    }
+
+    /// The exit status, once ended.
+    public var status: ExitStatus? {
+        if case .ended(let status) = state { status } else { nil }
+    }
+}
