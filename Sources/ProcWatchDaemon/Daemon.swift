@@ -28,19 +28,37 @@ public enum Daemon {
         let historyPath = HistoryTarget.path(in: settings.stateDirectory)
         let exitRecords = (try? TaskstatsListener()).map { $0.close() } != nil
         let session = RecordingSession(arguments: arguments, command: nil, filters: nil, taskstats: exitRecords)
+        let metrics = DaemonMetrics()
         let history: HistoryRecorder
-        do { history = try HistoryRecorder(path: historyPath, session: session, logger: logger) } catch {
+        do {
+            history = try HistoryRecorder(path: historyPath, session: session, logger: logger) { metrics.historyCommitted(through: $0) }
+        } catch {
             throw .cannotCreate("procwatch: daemon: \(error)")
         }
-        let pipeline = EventPipeline(backend: settings.backend, history: history, consumers: [], logger: logger)
-        do { try pipeline.start() } catch {
+        var services: [any Service] = []
+        do throws(DaemonError) {
+            if let address = settings.metricsAddress {
+                do {
+                    services.append(try await MetricsEndpoint.bind(try MetricsAddress(parsing: address), metrics: metrics))
+                } catch {
+                    throw .usage("procwatch: daemon: metrics: \(error)")
+                }
+            }
+            let pipeline = EventPipeline(backend: settings.backend, history: history, consumers: [metrics], logger: logger)
+            do { try pipeline.start() } catch {
+                throw .sourceUnavailable("procwatch: daemon: \(error)")
+            }
+            if let choice = pipeline.source.backendChoice { logger.notice("\(choice)") }
+            logger.notice("recording into \(historyPath)")
+            services.insert(pipeline, at: 0)
+            services.append(HistoryMaintenance(history: history, policy: settings.retention, metrics: metrics, logger: logger))
+        } catch {
             history.finish(reason: "error")
-            throw .sourceUnavailable("procwatch: daemon: \(error)")
+            for case let endpoint as MetricsEndpoint in services { await endpoint.close() }
+            throw error
         }
-        if let choice = pipeline.source.backendChoice { logger.notice("\(choice)") }
-        logger.notice("recording into \(historyPath)")
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: pipeline)],
+            services: services.map { .init(service: $0) },
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         do { try await group.run() } catch {

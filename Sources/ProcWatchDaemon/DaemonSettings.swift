@@ -1,4 +1,5 @@
 import ProcWatch
+import ProcWatchStore
 
 /// What one run of the daemon uses: where its history, socket and metrics live. Filled from
 /// the configuration file and the command line (the command line wins).
@@ -11,6 +12,8 @@ public struct DaemonSettings: Sendable, Equatable {
     public var metricsAddress: String? = nil
     /// Where events come from.
     public var backend: ProcessEventSource.Backend = .auto
+    /// How long and how large the history may grow (14 days, 2 GiB).
+    public var retention = RetentionPolicy(keep: .seconds(14 * 86_400), maxBytes: 2 << 30)
 
     public init() {}
 }

@@ -21,10 +21,8 @@ public final class HistoryRecorder: Sendable {
         var missed: Int?
         /// When (CLOCK_MONOTONIC seconds) the next start may be tried.
         var nextTry: Double = 0
-        /// The kernel time (CLOCK_MONOTONIC ns) of the newest event handed to the recorder,
-        /// and of the newest one committed: their difference is the recording lag.
-        var newestRecorded: UInt64 = 0
-        var newestCommitted: UInt64 = 0
+        /// The time of the newest event handed to the recorder since the last commit.
+        var newestRecorded: EventTimestamp?
     }
 
     /// The history file.
@@ -32,14 +30,18 @@ public final class HistoryRecorder: Sendable {
     private let session: RecordingSession
     private let logger: Logger
     private let state: Mutex<State>
+    /// Told the time of the newest event of each commit (the metrics' recording lag).
+    private let committed: @Sendable (EventTimestamp) -> Void
 
     /// Opens (or creates) the history at `path` and starts this run's recording in it; when
     /// the file's last recording was cut short (its daemon was killed), records the gap.
     /// Throws the store's one-line error when the file cannot be used at all.
-    public init(path: String, session: RecordingSession, logger: Logger) throws(StoreError) {
+    public init(path: String, session: RecordingSession, logger: Logger,
+                committed: @escaping @Sendable (EventTimestamp) -> Void = { _ in }) throws(StoreError) {
         self.path = path
         self.session = session
         self.logger = logger
+        self.committed = committed
         let recorder = try Recorder(path: path, session: session)
         state = Mutex(State(recorder: recorder))
         if let previous = recorder.previousRecording, previous.wasCutShort {
@@ -57,7 +59,7 @@ public final class HistoryRecorder: Sendable {
                 return
             }
             recorder.record(enriched, stored: stored)
-            state.newestRecorded = enriched.event.timestamp.monotonicNanoseconds
+            state.newestRecorded = enriched.event.timestamp
         }
     }
 
@@ -67,18 +69,19 @@ public final class HistoryRecorder: Sendable {
         let (recorder, newest) = state.withLock { ($0.recorder, $0.newestRecorded) }
         guard let recorder else { return restartIfDue() }
         do {
-            try recorder.flush(ifOlderThan: EventPipeline.commitInterval)
-            state.withLock { $0.newestCommitted = max($0.newestCommitted, newest) }
+            guard try recorder.flush(ifOlderThan: EventPipeline.commitInterval), let newest else { return }
+            // Only what was recorded before the commit began is in it: a newer event waits.
+            state.withLock { if $0.newestRecorded == newest { $0.newestRecorded = nil } }
+            committed(newest)
         } catch {
             stop(recorder, error)
         }
     }
 
-    /// Seconds between the newest event received and the newest committed (0 when all are).
-    public var lagSeconds: Double {
-        state.withLock { state in
-            state.newestRecorded > state.newestCommitted ? Double(state.newestRecorded - state.newestCommitted) / 1e9 : 0
-        }
+    /// One step of retention (see ``HistoryPruner``); nil while the history has stopped.
+    public func prune(_ pruner: HistoryPruner) throws(StoreError) -> PruneResult? {
+        guard let recorder = state.withLock({ $0.recorder }) else { return nil }
+        return try recorder.prune(pruner)
     }
 
     /// Whether the history records now (false after a write failure, until it starts again).

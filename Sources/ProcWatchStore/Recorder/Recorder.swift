@@ -109,12 +109,15 @@ public final class Recorder: Sendable {
     /// Commits what is pending if the last commit is at least `interval` seconds old, or
     /// `maxPending` events wait: called at the end of every kernel batch, so a storm's
     /// many small batches share a transaction while a quiet stream is still written at once.
-    public func flush(ifOlderThan interval: Double, maxPending: Int = 4096) throws(StoreError) {
+    /// Returns whether it committed (or had nothing to commit) now.
+    @discardableResult
+    public func flush(ifOlderThan interval: Double, maxPending: Int = 4096) throws(StoreError) -> Bool {
         let due = pending.withLock { pending in
             pending.events.count >= maxPending
                 || StoreClock.monotonicNanoseconds() - pending.lastCommit >= Int64(interval * 1e9)
         }
         if due { try flush() }
+        return due
     }
 
     /// Commits what is pending in one transaction (processes first, then events).
