@@ -44,12 +44,10 @@ public enum Daemon {
                     throw .usage("procwatch: daemon: metrics: \(error)")
                 }
             }
-            let pipeline = EventPipeline(backend: settings.backend, history: history, consumers: [metrics], logger: logger)
-            do { try pipeline.start() } catch {
-                throw .sourceUnavailable("procwatch: daemon: \(error)")
+            let pipeline = EventPipeline(backend: settings.backend, history: history, consumers: [metrics], logger: logger) { source in
+                if let choice = source.backendChoice { logger.notice("\(choice)") }
+                logger.notice("recording into \(historyPath)")
             }
-            if let choice = pipeline.source.backendChoice { logger.notice("\(choice)") }
-            logger.notice("recording into \(historyPath)")
             services.insert(pipeline, at: 0)
             services.append(HistoryMaintenance(history: history, policy: settings.retention, metrics: metrics, logger: logger))
         } catch {
@@ -61,7 +59,9 @@ public enum Daemon {
             services: services.map { .init(service: $0) },
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
-        do { try await group.run() } catch {
+        do { try await group.run() } catch let error as DaemonError {
+            throw error
+        } catch {
             throw .sourceFailed("procwatch: daemon: \(error)")
         }
     }

@@ -35,7 +35,9 @@ public final class EventPipeline: Service, @unchecked Sendable {
     ///   - recordedKinds: the kinds whose events the history keeps as `events` rows (every
     ///     process gets its row whatever this says).
     public init(backend: ProcessEventSource.Backend, recordedKinds: ProcessEventKinds = .all, history: HistoryRecorder,
-                consumers: [any DaemonBatchConsumer], logger: Logger) {
+                consumers: [any DaemonBatchConsumer], logger: Logger,
+                started: @escaping @Sendable (ProcessEventSource) -> Void = { _ in }) {
+        self.started = started
         source = ProcessEventSource(configuration: .init(
             enrichment: .init(readsExecutables: true, exitRecords: .everyExit), backend: backend, logger: logger))
         watchers = ProcessWatchers(source: source)
@@ -57,14 +59,19 @@ public final class EventPipeline: Service, @unchecked Sendable {
         }
     }
 
-    /// Subscribes to the kernel; returns once it acknowledged (or throws why it could not).
-    public func start() throws(ProcWatchError) {
-        try watchers.start()
-    }
+    /// Called once the kernel acknowledged the subscription (the daemon is ready).
+    private let started: @Sendable (ProcessEventSource) -> Void
 
-    /// Runs until graceful shutdown (or the source fails), then releases the subscription
-    /// and ends the recording.
+    /// Subscribes to the kernel (inside the service group, whose SIGTERM and SIGINT
+    /// handling is in place by then), then runs until graceful shutdown or until the source
+    /// fails; releases the subscription and ends the recording. Throws
+    /// ``DaemonError/sourceUnavailable(_:)`` when no source starts.
     public func run() async throws {
+        do { try watchers.start() } catch {
+            history.finish(reason: "error")
+            throw DaemonError.sourceUnavailable("procwatch: daemon: \(error)")
+        }
+        started(source)
         let ticker = Task {
             // A quiet stream's last batch is committed within 10 ms too.
             while !Task.isCancelled {
@@ -88,9 +95,6 @@ public final class EventPipeline: Service, @unchecked Sendable {
         }
         watchers.stop()
         history.finish(reason: failure == nil ? "signal" : "error")
-        if let failure {
-            logger.error("the event source failed: \(failure)")
-            throw failure
-        }
+        if let failure { throw DaemonError.sourceFailed("procwatch: daemon: the event source failed: \(failure)") }
     }
 }
