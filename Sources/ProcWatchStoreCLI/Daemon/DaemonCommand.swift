@@ -6,7 +6,7 @@ import ProcWatchDaemon
 struct DaemonCommand: AsyncParsableCommand {
     static let configuration = StoreCommandConfigurations.daemon
 
-    @Option(name: .long, help: ArgumentHelp("The configuration file (YAML). Example: --config /etc/procwatch/daemon.yaml", valueName: "FILE"))
+    @Option(name: .long, help: ArgumentHelp("The configuration file (YAML; default /etc/procwatch/daemon.yaml, read when it exists). Example: --config /etc/procwatch/daemon.yaml", valueName: "FILE"))
     var config: String?
 
     @Option(name: .long, help: ArgumentHelp("Where the history is kept (default /var/lib/procwatch). Example: --state-dir /tmp/pw", valueName: "DIR"))
@@ -15,10 +15,43 @@ struct DaemonCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The clients' Unix socket (default /run/procwatch/procwatch.sock). Example: --socket /tmp/pw.sock", valueName: "PATH"))
     var socket: String?
 
+    @Option(name: .long, help: ArgumentHelp("The socket's group, whose members see every event (default: none, only root does). Example: --socket-group adm", valueName: "GROUP"))
+    var socketGroup: String?
+
     @Option(name: .long, help: ArgumentHelp("Serve Prometheus metrics on this loopback address. Example: --metrics 127.0.0.1:9464", valueName: "ADDRESS:PORT"))
     var metrics: String?
 
+    @Option(name: .long, help: ArgumentHelp("How long the history keeps events (s, m, h, d, w; 0: forever; default 14d). Example: --keep 36h", valueName: "AGE"))
+    var keep: String?
+
+    @Option(name: .long, help: ArgumentHelp("How large the history may grow (kB, MB, GB or KiB, MiB, GiB; 0: unbounded; default 2GiB). Example: --max-size 500MB", valueName: "SIZE"))
+    var maxSize: String?
+
+    @Option(name: .long, help: ArgumentHelp("Where events come from: auto, bpf or connector (default auto), as for procwatch --source. Example: --source connector", valueName: "SOURCE"))
+    var source: String?
+
+    @Option(name: [.customShort("e"), .long], help: ArgumentHelp("The kinds recorded and served, as procwatch -e names them (default all). Example: -e fork,exec,exit", valueName: "LIST"))
+    var events: String?
+
+    /// The flags given, by the setting they set.
+    var flags: [DaemonSettingKey: String] {
+        let given: [(DaemonSettingKey, String?)] = [
+            (.stateDir, stateDir), (.socket, socket), (.socketGroup, socketGroup), (.metrics, metrics),
+            (.keep, keep), (.maxSize, maxSize), (.source, source), (.events, events),
+        ]
+        return given.reduce(into: [:]) { flags, pair in if let value = pair.1 { flags[pair.0] = value } }
+    }
+
     func run() async throws {
+        let configuration: DaemonConfiguration
+        do {
+            configuration = try DaemonConfiguration.load(path: config, flags: flags)
+        } catch {
+            FileHandleOutput.standardError("procwatch: \(error)")
+            throw ExitCode(DaemonConfigurationError.exitStatus)
+        }
+        _ = configuration
+        // lead: start the daemon here
         FileHandleOutput.standardError("procwatch: daemon: not built yet")
         throw ExitCode(2)
     }
