@@ -13,7 +13,7 @@ enum DaemonConfigurationFile {
     /// The file's values as text, in the file's order: what ``DaemonSettings/set(_:from:)``
     /// takes. An empty file (or all comments) has none.
     static func values(in yaml: String, origin: String) throws(DaemonConfigurationError) -> [(key: DaemonSettingKey, text: String)] {
-        func refuse(_ key: String? = nil, _ problem: String) -> DaemonConfigurationError {
+        func refuse(_ problem: String, key: String? = nil) -> DaemonConfigurationError {
             DaemonConfigurationError(origin: origin, key: key, problem: problem)
         }
         let root: Node?
@@ -27,7 +27,7 @@ enum DaemonConfigurationFile {
             throw refuse("expected \"key: value\" lines, found \(kind(of: root))")
         }
         var values: [(key: DaemonSettingKey, text: String)] = []
-        var lines: [DaemonSettingKey: Int] = [:]
+        // Yams refuses a key given twice itself (see ``syntaxProblem(_:)``).
         for (keyNode, valueNode) in mapping {
             let line = keyNode.mark?.line ?? 0
             guard case .scalar(let keyScalar) = keyNode else { throw refuse("line \(line): a key must be a name, not \(kind(of: keyNode))") }
@@ -35,36 +35,36 @@ enum DaemonConfigurationFile {
             guard let key = DaemonSettingKey(rawValue: name) else {
                 let hint = DaemonSettingKey.nearest(to: name).map { "did you mean \($0)?" }
                     ?? "known: " + DaemonSettingKey.allCases.map(\.rawValue).joined(separator: ", ")
-                throw refuse(name, "unknown key (\(hint))")
+                throw refuse("unknown key (\(hint))", key: name)
             }
-            if let first = lines[key] { throw refuse(name, "given twice (lines \(first) and \(line))") }
-            lines[key] = line
-            values.append((key, try text(of: valueNode, for: key, refuse: refuse)))
+            values.append((key, try text(of: valueNode, for: key, origin: origin)))
         }
         return values
     }
 
     /// The value's text: a scalar as written, or for `events` a list joined with commas.
-    private static func text(of node: Node, for key: DaemonSettingKey,
-                             refuse: (String?, String) -> DaemonConfigurationError) throws(DaemonConfigurationError) -> String {
+    private static func text(of node: Node, for key: DaemonSettingKey, origin: String) throws(DaemonConfigurationError) -> String {
+        func refuse(_ problem: String) -> DaemonConfigurationError {
+            DaemonConfigurationError(origin: origin, key: key.rawValue, problem: problem)
+        }
         switch node {
         case .scalar(let scalar):
             if scalar.style == .plain, ["", "~", "null", "Null", "NULL"].contains(scalar.string) {
-                throw refuse(key.rawValue, "has no value (leave the key out for the default)")
+                throw refuse("has no value (leave the key out for the default)")
             }
             return scalar.string
         case .sequence(let sequence) where key == .events:
             var names: [String] = []
             for item in sequence {
                 guard case .scalar(let scalar) = item else {
-                    throw refuse(key.rawValue, "expected event names, found \(kind(of: item)) in the list")
+                    throw refuse("expected event names, found \(kind(of: item)) in the list")
                 }
                 names.append(scalar.string)
             }
-            guard !names.isEmpty else { throw refuse(key.rawValue, "the list is empty (example: [exec, exit])") }
+            guard !names.isEmpty else { throw refuse("the list is empty (example: [exec, exit])") }
             return names.joined(separator: ",")
         default:
-            throw refuse(key.rawValue, "expected a single value, found \(kind(of: node))")
+            throw refuse("expected a single value, found \(kind(of: node))")
         }
     }
 
@@ -78,12 +78,15 @@ enum DaemonConfigurationFile {
         }
     }
 
-    /// A YAML syntax error as `line N: problem`.
+    /// A YAML syntax error as `line N: not YAML: problem`, or a key given twice (which Yams
+    /// refuses while composing) as `KEY: given more than once (first on line N)`.
     private static func syntaxProblem(_ error: any Error) -> String {
         guard let yaml = error as? YamlError else { return "not YAML: \(error)" }
         switch yaml {
         case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
             return "line \(mark.line): not YAML: \(problem)"
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            return "\(duplicates.joined(separator: ", ")): given more than once (first on line \(context.mark.line))"
         case .reader(let problem, _, _, _):
             return "not YAML: \(problem)"
         default:

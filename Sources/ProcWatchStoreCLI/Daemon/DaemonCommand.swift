@@ -27,17 +27,26 @@ struct DaemonCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("How large the history may grow (kB, MB, GB or KiB, MiB, GiB; 0: unbounded; default 2GiB). Example: --max-size 500MB", valueName: "SIZE"))
     var maxSize: String?
 
-    @Option(name: .long, help: ArgumentHelp("Where events come from: auto, bpf or connector (default auto), as for procwatch --source. Example: --source connector", valueName: "SOURCE"))
-    var source: String?
-
-    @Option(name: [.customShort("e"), .long], help: ArgumentHelp("The kinds recorded and served, as procwatch -e names them (default all). Example: -e fork,exec,exit", valueName: "LIST"))
+    @Option(name: .long, help: ArgumentHelp("The kinds recorded and served, as procwatch -e names them (default all; -e LIST and -E work too). Example: --events fork,exec,exit", valueName: "LIST"))
     var events: String?
+
+    /// `-e`, `-E` and `--source` are the root command's (an option both declared would be
+    /// parsed into the root's), as for `record`; the root checks their values.
+    @ParentCommand var root: ProcWatchCommand
+
+    func validate() throws {
+        try root.rejectOptions(notUsedBy: "daemon", used: ["-e", "-E", "--source"])
+        if events != nil, root.selecting.events != nil || root.selecting.allEvents {
+            throw ValidationError("--events and -e/-E both choose events: use one")
+        }
+    }
 
     /// The flags given, by the setting they set.
     var flags: [DaemonSettingKey: String] {
         let given: [(DaemonSettingKey, String?)] = [
             (.stateDir, stateDir), (.socket, socket), (.socketGroup, socketGroup), (.metrics, metrics),
-            (.keep, keep), (.maxSize, maxSize), (.source, source), (.events, events),
+            (.keep, keep), (.maxSize, maxSize), (.source, root.sourcing.source?.rawValue),
+            (.events, events ?? root.selecting.events ?? (root.selecting.allEvents ? "all" : nil)),
         ]
         return given.reduce(into: [:]) { flags, pair in if let value = pair.1 { flags[pair.0] = value } }
     }

@@ -31,7 +31,7 @@ struct DaemonConfigurationTests {
 
     static func write(_ text: String) -> String {
         let path = "/tmp/procwatch-daemon-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).yaml"
-        FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
         return path
     }
 
@@ -140,7 +140,7 @@ struct DaemonConfigurationTests {
         ("kep: 14d", #"daemon: FILE: kep: unknown key (did you mean keep?)"#),
         ("state-dir: /x", #"daemon: FILE: state-dir: unknown key (did you mean state_dir?)"#),
         ("colour: red", #"daemon: FILE: colour: unknown key (known: state_dir, socket, socket_mode, socket_group, metrics, keep, max_size, source, events, client_queue, top_programs)"#),
-        ("keep: 1d\nsource: bpf\nkeep: 2d", #"daemon: FILE: keep: given twice (lines 1 and 3)"#),
+        ("keep: 1d\nsource: bpf\nkeep: 2d", #"daemon: FILE: keep: given more than once (first on line 1)"#),
         ("- keep", #"daemon: FILE: expected "key: value" lines, found a list"#),
         ("keep: 1d\nsource: [bpf", #"daemon: FILE: line 3: not YAML: did not find expected ',' or ']'"#),
         ("keep: 1d\n  source: bpf", #"daemon: FILE: line 2: not YAML: mapping values are not allowed in this context"#),
@@ -187,7 +187,7 @@ struct DaemonConfigurationTests {
         let binary = Self.write("keep: \u{FF}")
         defer { unlink(binary) }
         let bytes: [UInt8] = Array("keep: ".utf8) + [0xFF, 0xFE]
-        FileManager.default.createFile(atPath: binary, contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: binary, contents: Data(bytes))
         #expect(throws: DaemonConfigurationError(origin: binary, problem: "not UTF-8 text")) {
             try DaemonConfiguration.load(path: binary)
         }
@@ -197,7 +197,7 @@ struct DaemonConfigurationTests {
         let path = Self.write("keep: 14d\nsocket: /run/a.sock\nevents: exec\nmetrics: 127.0.0.1:9464\n")
         defer { unlink(path) }
         let configuration = try DaemonConfiguration.load(path: path, flags: [.source: "connector"])
-        FileManager.default.createFile(atPath: path, contents: Data("keep: 7d\nsocket: /run/b.sock\nevents: exec,exit\nsource: bpf\nmetrics: 127.0.0.1:9464\n".utf8))
+        _ = FileManager.default.createFile(atPath: path, contents: Data("keep: 7d\nsocket: /run/b.sock\nevents: exec,exit\nsource: bpf\nmetrics: 127.0.0.1:9464\n".utf8))
         let reloaded = try configuration.reloaded()
         #expect(reloaded.settings.keep == .seconds(604_800))
         #expect(reloaded.settings.socketPath == "/run/b.sock")
@@ -215,7 +215,7 @@ struct DaemonConfigurationTests {
         #expect(DaemonConfiguration.reloadLine(path: path, from: old, to: moved)
                 == "reloaded \(path): top_programs applied; state_dir, metrics changed, take effect at the next restart")
         // A bad file at reload is refused like at start (the daemon keeps its settings).
-        FileManager.default.createFile(atPath: path, contents: Data("keep: soon\n".utf8))
+        _ = FileManager.default.createFile(atPath: path, contents: Data("keep: soon\n".utf8))
         #expect(throws: DaemonConfigurationError(origin: path, key: "keep", problem: #""soon" is not a duration (examples: 14d, 36h, 90m)"#)) {
             try configuration.reloaded()
         }

@@ -76,9 +76,26 @@ struct DaemonUnitTests {
             #expect(flag.status >> 8 == 64)
             #expect(flag.stderr == "procwatch: daemon: --max-size: \"huge\" is not a size (examples: 2GiB, 500MB)\n")
 
-            let events = try daemon(["-e", "exec,nope", "--config", path.replacingOccurrences(of: "bad", with: "none")])
+            // --events is the daemon's; -e and --source the root's, checked there as for the live view.
+            let events = try daemon(["--events", "exec,nope"])
             #expect(events.status >> 8 == 64)
-            #expect(events.stderr.hasPrefix("procwatch: daemon: \(directory)/none.yaml: cannot read"))
+            #expect(events.stderr.hasPrefix("procwatch: daemon: --events: unknown event \"nope\" (known: fork, clone, "))
+            let short = try daemon(["-e", "exec,nope"])
+            #expect(short.status >> 8 == 64)
+            #expect(short.stderr.hasPrefix("procwatch: unknown event 'nope' in -e; known: fork, clone, "))
+            let source = try daemon(["--source", "ebpf"])
+            #expect(source.status >> 8 == 64)
+            #expect(source.stderr.hasPrefix("procwatch: The value 'ebpf' is invalid for '--source <SOURCE>'"), "\(source.stderr)")
+            // A good -e and --source reach the settings: the file's bad key is then the one refused.
+            let both = try daemon(["-e", "exec", "--source", "connector", "--config", path])
+            #expect(both.status >> 8 == 64)
+            #expect(both.stderr == "procwatch: daemon: \(path): keep: \"14x\" is not a duration (examples: 14d, 36h, 90m)\n")
+            let unused = try daemon(["--pid", "1"])
+            #expect(unused.status >> 8 == 64)
+            #expect(unused.stderr == "procwatch: daemon does not take --pid\n")
+            let twice = try daemon(["-e", "exec", "--events", "exit"])
+            #expect(twice.status >> 8 == 64)
+            #expect(twice.stderr == "procwatch: --events and -e/-E both choose events: use one\n")
         }
     }
 
