@@ -22,6 +22,7 @@ public struct DaemonConfigurationError: Error, Sendable, Equatable, CustomString
     /// (swift-argument-parser exits with it too), so a unit can refuse to restart on it.
     public static let exitStatus: Int32 = 64
 
+    /// The one line, without the leading `procwatch: `.
     public var description: String {
         "daemon: \(origin): " + (key.map { "\($0): " } ?? "") + problem
     }

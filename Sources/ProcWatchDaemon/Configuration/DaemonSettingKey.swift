@@ -1,16 +1,27 @@
 /// One setting of the daemon: its key in the configuration file, its command-line flag,
 /// and whether a reload (SIGHUP) applies it or only a restart does.
 public enum DaemonSettingKey: String, Sendable, CaseIterable, CustomStringConvertible {
+    /// ``DaemonSettings/stateDirectory``: an absolute path.
     case stateDir = "state_dir"
+    /// ``DaemonSettings/socketPath``: an absolute path of at most 107 bytes.
     case socket
+    /// ``DaemonSettings/socketMode``: octal permission bits, `"0660"`.
     case socketMode = "socket_mode"
+    /// ``DaemonSettings/socketGroup``: a group name or number that exists.
     case socketGroup = "socket_group"
+    /// ``DaemonSettings/metricsAddress``: `ADDRESS:PORT`.
     case metrics
+    /// ``DaemonSettings/keep``: `14d`, `36h`, `90m`; `0` forever.
     case keep
+    /// ``DaemonSettings/maxSize``: `2GiB`, `500MB`; `0` unbounded.
     case maxSize = "max_size"
+    /// ``DaemonSettings/source``: `auto`, `bpf` or `connector`.
     case source
+    /// ``DaemonSettings/events``: `-e` names, a list or comma-separated.
     case events
+    /// ``DaemonSettings/clientQueue``: 1 to 1048576 events.
     case clientQueue = "client_queue"
+    /// ``DaemonSettings/topPrograms``: 0 to 1000 programs.
     case topPrograms = "top_programs"
 
     /// The key as the file spells it.

@@ -101,5 +101,6 @@ public struct SystemdNotifierError: Error, Sendable, Equatable, CustomStringConv
     /// The errno it failed with.
     public var errno: Int32
 
+    /// One line: the call and the errno's text.
     public var description: String { "systemd notification: \(operation): \(String(cString: strerror(errno)))" }
 }
