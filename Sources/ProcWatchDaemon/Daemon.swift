@@ -12,9 +12,9 @@ import Glibc
 /// the subscription is released and the history's last events committed).
 public enum Daemon {
     /// Runs the daemon with `settings` until it is told to stop; returns the exit status.
-    public static func run(settings: DaemonSettings, arguments: [String], logger: Logger) async -> Int32 {
+    public static func run(configuration: DaemonConfiguration, arguments: [String], logger: Logger) async -> Int32 {
         do {
-            try await runThrowing(settings: settings, arguments: arguments, logger: logger)
+            try await runThrowing(configuration: configuration, arguments: arguments, logger: logger)
             return 0
         } catch {
             logger.critical("\(error)")
@@ -23,12 +23,13 @@ public enum Daemon {
         }
     }
 
-    private static func runThrowing(settings: DaemonSettings, arguments: [String], logger: Logger) async throws(DaemonError) {
+    private static func runThrowing(configuration: DaemonConfiguration, arguments: [String], logger: Logger) async throws(DaemonError) {
+        let settings = configuration.settings
         try StateDirectory.prepare(settings.stateDirectory)
         let historyPath = HistoryTarget.path(in: settings.stateDirectory)
         let exitRecords = (try? TaskstatsListener()).map { $0.close() } != nil
         let session = RecordingSession(arguments: arguments, command: nil, filters: nil, taskstats: exitRecords)
-        let metrics = DaemonMetrics()
+        let metrics = DaemonMetrics(topPrograms: settings.topPrograms)
         let history: HistoryRecorder
         do {
             history = try HistoryRecorder(path: historyPath, session: session, logger: logger) { metrics.historyCommitted(through: $0) }
@@ -44,12 +45,12 @@ public enum Daemon {
                     throw .usage("procwatch: daemon: metrics: \(error)")
                 }
             }
-            let pipeline = EventPipeline(backend: settings.backend, history: history, consumers: [metrics], logger: logger) { source in
+            let pipeline = EventPipeline(backend: settings.source, history: history, consumers: [metrics], logger: logger) { source in
                 if let choice = source.backendChoice { logger.notice("\(choice)") }
                 logger.notice("recording into \(historyPath)")
             }
             services.insert(pipeline, at: 0)
-            services.append(HistoryMaintenance(history: history, policy: settings.retention, metrics: metrics, logger: logger))
+            services.append(HistoryMaintenance(history: history, policy: RetentionPolicy(keep: settings.keep, maxBytes: settings.maxSize), metrics: metrics, logger: logger))
         } catch {
             history.finish(reason: "error")
             for case let endpoint as MetricsEndpoint in services { await endpoint.close() }

@@ -42,16 +42,30 @@ struct PackagingTests {
         let install = try Spawn.capture(["dpkg", "-i", deb])
         try #require(install.status == 0, "\(install.stdout)\(install.stderr)")
         var removed = false
-        defer { if !removed { _ = try? Spawn.capture(["dpkg", "-r", "procwatch"]) } }
+        defer { if !removed { _ = try? Spawn.capture(["dpkg", "-P", "procwatch"]) } }
 
         let files = try Spawn.capture(["dpkg-query", "-L", "procwatch"]).stdout.split(separator: "\n").map(String.init)
-        let manual = ["", ".jobs", ".record", ".report", ".run", ".stats"].map { "/usr/share/man/man1/procwatch\($0).1.gz" }
+        let manual = ["", ".daemon", ".history", ".jobs", ".record", ".report", ".run", ".stats"].map { "/usr/share/man/man1/procwatch\($0).1.gz" }
         for path in ["/usr/bin/procwatch", "/usr/bin/procwatch-store", "/usr/share/bash-completion/completions/procwatch",
                      "/usr/share/zsh/vendor-completions/_procwatch", "/usr/share/fish/vendor_completions.d/procwatch.fish",
-                     "/usr/share/doc/procwatch/README.md.gz", "/usr/share/doc/procwatch/events.md.gz"] + manual {
+                     "/usr/share/doc/procwatch/README.md.gz", "/usr/share/doc/procwatch/events.md.gz",
+                     "/lib/systemd/system/procwatch.service", "/etc/procwatch/daemon.yaml"] + manual {
             #expect(files.contains(path), "\(path) not in the package")
             #expect(access(path, R_OK) == 0, "\(path) not installed")
         }
+        // The daemon's unit and configuration, as shipped: the example is a conffile, and the
+        // installed unit passes systemd-analyze as it is (its ExecStart and man page exist now).
+        #expect(try Spawn.capture(["cmp", "/lib/systemd/system/procwatch.service", Self.root + "/contrib/procwatch.service"]).status == 0)
+        #expect(try Spawn.capture(["cmp", "/etc/procwatch/daemon.yaml", Self.root + "/contrib/daemon.yaml"]).status == 0)
+        let conffiles = try Spawn.capture(["dpkg-query", "-W", "-f=${Conffiles}", "procwatch"]).stdout
+        #expect(conffiles.split(separator: "\n").map { $0.split(separator: " ").first.map(String.init) } == ["/etc/procwatch/daemon.yaml"], "\(conffiles)")
+        if access("/usr/bin/systemd-analyze", X_OK) == 0 {
+            let verify = try Spawn.capture(["/usr/bin/systemd-analyze", "verify", "/lib/systemd/system/procwatch.service"])
+            #expect(verify.status == 0 && verify.stdout == "" && verify.stderr == "", "\(verify.stdout)\(verify.stderr)")
+        }
+        // Installed, not enabled, not started.
+        #expect(access("/etc/systemd/system/multi-user.target.wants/procwatch.service", F_OK) != 0)
+
         // The Swift runtime and Foundation are inside the binaries: no toolchain needed.
         for binary in ["/usr/bin/procwatch", "/usr/bin/procwatch-store"] {
             let libraries = try Spawn.capture(["ldd", binary]).stdout
@@ -87,6 +101,14 @@ struct PackagingTests {
         let remove = try Spawn.capture(["dpkg", "-r", "procwatch"])
         removed = true
         #expect(remove.status == 0, "\(remove.stderr)")
-        for path in ["/usr/bin/procwatch", "/usr/bin/procwatch-store"] + manual { #expect(access(path, F_OK) != 0, "\(path) left behind") }
+        for path in ["/usr/bin/procwatch", "/usr/bin/procwatch-store", "/lib/systemd/system/procwatch.service"] + manual {
+            #expect(access(path, F_OK) != 0, "\(path) left behind")
+        }
+        // A conffile stays after removal (the administrator's edits), and goes on purge.
+        #expect(access("/etc/procwatch/daemon.yaml", F_OK) == 0)
+        let purge = try Spawn.capture(["dpkg", "-P", "procwatch"])
+        #expect(purge.status == 0, "\(purge.stderr)")
+        #expect(access("/etc/procwatch/daemon.yaml", F_OK) != 0)
+        #expect(access("/etc/procwatch", F_OK) != 0)
     }
 }

@@ -53,10 +53,14 @@ package enum StoreCommandConfigurations {
             --connect` clients over a Unix socket (each user sees their own processes; root \
             and the configured group see all), and exposes Prometheus metrics on a loopback \
             address. Runs in the foreground; SIGTERM or SIGINT stop it (final commit, kernel \
-            subscription released), SIGHUP reloads the configuration file.
+            subscription released), SIGHUP reloads the configuration file. The live \
+            view's --source and -e (or --events) choose the source and the kinds recorded. \
+            Settings come from /etc/procwatch/daemon.yaml when it exists (or --config), \
+            flags override them; a bad one is one line and exit status 64.
 
             Examples:
               procwatch daemon
+              procwatch daemon --source connector -e fork,exec,exit --keep 7d
               procwatch daemon --config /etc/procwatch/daemon.yaml
               procwatch daemon --state-dir /tmp/pw --socket /tmp/pw.sock --metrics 127.0.0.1:9464
             """)

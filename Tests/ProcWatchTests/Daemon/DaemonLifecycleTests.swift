@@ -33,7 +33,8 @@ struct DaemonLifecycleTests {
         try Self.withStateDirectory { directory in
             let daemon = try Self.startDaemon(["--state-dir", directory, "--socket", directory + "/s.sock", "--source", "connector"])
             let marker = "daemon-test-\(getpid())"
-            let child = try Spawn.run(["/bin/sh", "-c", "exit 7", marker])
+            // Long enough for the connector's /proc read of its command line.
+            let child = try Spawn.run(["/bin/sh", "-c", "sleep 0.2; exit 7", marker])
             #expect(child.status == 7 << 8)
             let history = try DatabaseQueue(path: directory + "/history.db")
             // Committed within 10 ms of arriving; give the reader time to see it.
@@ -45,7 +46,7 @@ struct DaemonLifecycleTests {
             try history.read { db in
                 let exec = try Row.fetchOne(db, sql: "SELECT comm, cmdline FROM events WHERE event = 'exec' AND pid = ?", arguments: [child.pid])
                 #expect(exec?["comm"] as String? == "sh")
-                #expect(exec?["cmdline"] as String? == "[\"/bin/sh\",\"-c\",\"exit 7\",\"\(marker)\"]")
+                #expect(exec?["cmdline"] as String? == "[\"/bin/sh\",\"-c\",\"sleep 0.2; exit 7\",\"\(marker)\"]")
                 #expect(try Int.fetchOne(db, sql: "SELECT exit_code FROM events WHERE event = 'exit' AND pid = ?", arguments: [child.pid]) == 7 << 8)
                 #expect(try String.fetchOne(db, sql: "SELECT end_reason FROM meta ORDER BY id DESC LIMIT 1") == "signal")
             }
