@@ -11,12 +11,12 @@ package struct EventSelection: Equatable {
     /// Every name `-e` accepts, for help and errors: each kind's in forkstat's order (with
     /// `clone` for thread forks after `fork`, and the short name before the contract's where
     /// they differ: `core`, `execfail`), then the failed-exit filter and `all`.
-    static let names = EventKind.selectionOrder.flatMap { kind in
+    package static let names = EventKind.selectionOrder.flatMap { kind in
         (kind.label == kind.name ? [kind.name] : [kind.label, kind.name]) + (kind == .fork ? ["clone"] : [])
     } + ["nonzeroexit", "failed_exit", "all"]
 
     /// Parses a comma-separated list; throws a message naming the first unknown name.
-    init(parsing list: String) throws(SelectionError) {
+    package init(parsing list: String) throws(SelectionError) {
         let names = list.split(separator: ",", omittingEmptySubsequences: false)
             .map { String($0).trimmingCharacters(in: " ") }
         for name in names {
@@ -38,7 +38,7 @@ package struct EventSelection: Equatable {
     private init() {}
 
     /// Everything (`-E`, `-e all`).
-    static var all: EventSelection {
+    package static var all: EventSelection {
         var selection = EventSelection()
         selection.kinds = .all
         selection.processForks = true
@@ -69,9 +69,10 @@ package struct EventSelection: Equatable {
 }
 
 /// An unknown `-e` name.
-struct SelectionError: Error, Equatable, CustomStringConvertible {
-    var name: String
-    var description: String {
+package struct SelectionError: Error, Equatable, CustomStringConvertible {
+    /// The name no event kind has.
+    package var name: String
+    package var description: String {
         "unknown event '\(name)' in -e; known: \(EventSelection.names.joined(separator: ", "))"
     }
 }
