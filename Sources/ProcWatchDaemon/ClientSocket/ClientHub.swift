@@ -36,7 +36,7 @@ public final class ClientHub: Service, Sendable {
 
     private let group: MultiThreadedEventLoopGroup
     private let loop: any EventLoop
-    private let roster: NIOLoopBound<ClientRoster>
+    private let roster: NIOLoopBoundBox<ClientRoster>
     /// Clients on the roster: `publish` does nothing while there are none.
     private let streaming = Atomic<Int>(0)
     private let refusals = Atomic<Int>(0)
@@ -59,7 +59,7 @@ public final class ClientHub: Service, Sendable {
         self.credentials = credentials
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         loop = group.next()
-        roster = NIOLoopBound(ClientRoster(), eventLoop: loop)
+        roster = NIOLoopBoundBox.makeBoxSendingValue(ClientRoster(), eventLoop: loop)
     }
 
     /// Puts the socket in place: the parent directory made, a stale socket replaced, bound,

@@ -88,7 +88,14 @@ final class ClientSessionHandler: ChannelInboundHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         timeout?.cancel()
-        if case .streaming = state { hub.dismiss(id: id) }
+        switch state {
+        case .greeting:
+            // Gone before its selection (its write of the hello may have failed first, so no
+            // end of input was seen): refused all the same, with nobody left to tell.
+            hub.countRefusal(.incomplete, client: id, credentials: credentials)
+        case .streaming: hub.dismiss(id: id)
+        case .done: break
+        }
         state = .done
         context.fireChannelInactive()
     }

@@ -41,7 +41,7 @@ enum RequestRefusal: Error, Equatable, CustomStringConvertible {
             "protocol \(version) is not supported; this daemon speaks protocol \(ClientRequest.protocolVersion)"
         case .tooLong(let limit): "selection longer than \(limit) bytes"
         case .incomplete: "selection ended without a newline"
-        case .timeout(let timeout): "no selection within \(timeout.components.seconds) s"
+        case .timeout(let timeout): "no selection within \(timeout)"
         }
     }
 }

@@ -65,15 +65,13 @@ struct ClientHubTests {
                 let client = try #require(UnixSocketClient(path: harness.socketPath))
                 _ = client.readLine()
                 client.send(line + "\n")
-                var expected: [UInt8] = []
-                expected.append(contentsOf: #"{"error":"#.utf8)
                 #expect(client.readLine() == #"{"error":"# + Self.quoted(error) + "}", "\(line)")
                 #expect(client.isClosedByPeer(), "\(line)")
             }
             #expect(harness.hub.refusedCount == Self.refusals.count)
             let logged = harness.logLines.all.filter { $0.contains("refused") }
             #expect(logged.count == Self.refusals.count)
-            #expect(logged.first == "notice: client 2 (pid 0 uid 0) refused: selection is not JSON" || logged.first?.hasPrefix("notice: client 2 (pid ") == true)
+            #expect(logged.first == "notice: client 2 (pid \(getpid()) uid 0) refused: selection is not JSON")
             // The client that asked properly was never disturbed.
             harness.hub.publish([HubEvents.exec(40001, "make", uid: 0)])
             #expect(bystander.readLine().map(HubEvents.summary) == "exec 40001")
@@ -127,7 +125,8 @@ struct ClientHubTests {
                 }
                 client.close()
             }
-            #expect(await eventually(timeout: .seconds(20)) { harness.hub.refusedCount == 750 && harness.hub.clientCount == 0 })
+            #expect(await eventually(timeout: .seconds(20)) { harness.hub.refusedCount == 750 && harness.hub.clientCount == 0 },
+                    "refused \(harness.hub.refusedCount), clients \(harness.hub.clientCount)")
             let normal = try harness.connect(#"{"events":["exec","exit"]}"#)
             harness.hub.publish([HubEvents.fork(40001, 40002, "sh", uid: 0), HubEvents.exec(40002, "make", uid: 0),
                                  HubEvents.exit(40002, "make", uid: 0)])
@@ -141,7 +140,7 @@ struct ClientHubTests {
         try await harness.serve {
             let client = try harness.connect()
             harness.hub.publish([HubEvents.exec(40001, "make", uid: 1000)])
-            #expect(client.readLine() == #"{"event":"exec","time":"2026-11-19T08:53:20.000000Z","ktime_ns":1000000000,"cpu":0,"seq":0,"pid":40001,"tid":40001,"ppid":1,"comm":"make","cmdline":["/usr/bin/make"],"uid":1000}"#)
+            #expect(client.readLine() == #"{"event":"exec","time":"2026-11-18T11:06:40.000000Z","ktime_ns":1000000000,"cpu":0,"seq":0,"pid":40001,"tid":40001,"ppid":1,"comm":"make","cmdline":["/usr/bin/make"],"uid":1000}"#)
         }
     }
 

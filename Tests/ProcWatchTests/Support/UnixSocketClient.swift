@@ -26,13 +26,13 @@ final class UnixSocketClient {
         }
         guard result == 0 else {
             let saved = errno
-            close(descriptor)
+            Glibc.close(descriptor)
             errno = saved
             return nil
         }
     }
 
-    deinit { if descriptor >= 0 { close(descriptor) } }
+    deinit { if descriptor >= 0 { Glibc.close(descriptor) } }
 
     /// Writes every byte (MSG_NOSIGNAL: a closed peer is an error, not SIGPIPE).
     @discardableResult
