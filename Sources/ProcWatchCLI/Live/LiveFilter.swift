@@ -3,20 +3,53 @@ import ProcWatch
 /// `--pid`, `--tree`, `--comm`, `--user`: all given ones must match. Loss reports always pass.
 /// procwatch's own process (its reader and worker threads come and go, rename themselves and
 /// exit) is left out unless `--include-self`.
+///
+/// The command line gives at most one of each; a daemon client's selection may name several
+/// processes, trees and users (`pids`, `trees`, `users` in docs/daemon-protocol.md): any of
+/// the processes or trees, and any of the users, then match.
 package struct LiveFilter: @unchecked Sendable {
-    // @unchecked: Regex is not Sendable; the filter is used by the reader thread only.
-    var pid: Int32?
-    var tree: ProcessTree?
+    // @unchecked: Regex is not Sendable; the filter is used by one thread only (the reader's,
+    // or the daemon's client loop).
+    /// Processes followed with the forks they make (`--pid`); empty: any process.
+    package var pids: Set<Int32> = []
+    /// Trees followed (`--tree`); a process in any of them, or in ``pids``, matches.
+    package var trees: [ProcessTree] = []
     package var comm: Regex<AnyRegexOutput>?
-    package var uid: UInt32?
+    /// Real uids (`--user`); empty: any user.
+    package var uids: Set<UInt32> = []
+
+    /// The command line's single `--pid`.
+    var pid: Int32? {
+        get { pids.first }
+        set { pids = newValue.map { [$0] } ?? [] }
+    }
+
+    /// The command line's single `--tree`.
+    var tree: ProcessTree? {
+        get { trees.first }
+        set { trees = newValue.map { [$0] } ?? [] }
+    }
+
+    /// The command line's single `--user`.
+    package var uid: UInt32? {
+        get { uids.first }
+        set { uids = newValue.map { [$0] } ?? [] }
+    }
+
+    /// A filter that passes everything (options are set one by one).
+    package init() {}
     /// The process whose events never pass: procwatch's own, unless `--include-self`.
     package var excludedPID: Int32?
 
     /// Updates the tree before the event is shown (a fork by a member adds the child).
-    package mutating func admit(_ event: ProcessEvent) { tree?.admit(event) }
+    package mutating func admit(_ event: ProcessEvent) {
+        for index in trees.indices { trees[index].admit(event) }
+    }
 
     /// Updates the tree after the event was shown (an exit removes the member).
-    package mutating func retire(_ event: ProcessEvent) { tree?.retire(event) }
+    package mutating func retire(_ event: ProcessEvent) {
+        for index in trees.indices { trees[index].retire(event) }
+    }
 
     /// The part of this filter the kernel-side watchers decide in the kernel, so that events
     /// nobody asked for never reach user space: the followed processes (`--pid`, or `--tree`
@@ -28,14 +61,15 @@ package struct LiveFilter: @unchecked Sendable {
     package func kernelSelection(_ base: ProcessEventSource.KernelWatcherOptions = .init(), descendantsOfPID: Bool = false)
         -> ProcessEventSource.KernelWatcherOptions {
         var options = base
-        if let tree {
-            options.followedProcesses = tree.members
+        if !trees.isEmpty {
+            options.followedProcesses = trees.reduce(into: pids) { $0.formUnion($1.members) }
             options.followsDescendants = true
-        } else if let pid {
-            options.followedProcesses = [pid]
+        } else if !pids.isEmpty {
+            options.followedProcesses = pids
             options.followsDescendants = descendantsOfPID
         }
-        options.userID = uid
+        // The kernel-side programs filter on one user; with several, `matches` alone decides.
+        options.userID = uids.count == 1 ? uids.first : nil
         return options
     }
 
@@ -44,12 +78,12 @@ package struct LiveFilter: @unchecked Sendable {
         let event = enriched.event
         guard let subject = event.subject else { return true }
         if let excludedPID, subject.pid == excludedPID { return false }
-        if let pid {
-            var forkedByIt = false
-            if case .fork(let parent, _) = event.detail { forkedByIt = parent.pid == pid }
-            guard subject.pid == pid || forkedByIt else { return false }
+        if !pids.isEmpty || !trees.isEmpty {
+            var forkedByOne = false
+            if case .fork(let parent, _) = event.detail { forkedByOne = pids.contains(parent.pid) }
+            guard pids.contains(subject.pid) || forkedByOne || trees.contains(where: { $0.contains(subject.pid) })
+            else { return false }
         }
-        if let tree, !tree.contains(subject.pid) { return false }
         if let comm {
             let name = enriched.process?.name ?? ""
             let argv0 = enriched.process?.commandLine.first.map { String($0.split(separator: "/").last ?? "") } ?? ""
@@ -58,9 +92,9 @@ package struct LiveFilter: @unchecked Sendable {
             guard (try? comm.firstMatch(in: current)) != nil || (!argv0.isEmpty && (try? comm.firstMatch(in: argv0)) != nil)
             else { return false }
         }
-        if let uid {
-            if case .uid(_, let real, let effective) = event.detail, real == uid || effective == uid { return true }
-            guard enriched.process?.uid == uid else { return false }
+        if !uids.isEmpty {
+            if case .uid(_, let real, let effective) = event.detail, uids.contains(real) || uids.contains(effective) { return true }
+            guard let uid = enriched.process?.uid, uids.contains(uid) else { return false }
         }
         return true
     }

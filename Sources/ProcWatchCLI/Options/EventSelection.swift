@@ -70,7 +70,7 @@ package struct EventSelection: Equatable, Sendable {
 
 /// An unknown `-e` name.
 package struct SelectionError: Error, Equatable, CustomStringConvertible {
-    /// The name that is not an event.
+    /// The name no event kind has.
     package var name: String
     package var description: String {
         "unknown event '\(name)' in -e; known: \(EventSelection.names.joined(separator: ", "))"
