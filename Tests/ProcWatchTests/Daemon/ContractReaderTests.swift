@@ -25,7 +25,7 @@ struct ContractReaderTests {
     }
 
     /// Every kind and every optional field, alone and together.
-    static let observed: [ObservedEvent] = [
+    static var observed: [ObservedEvent] { [
         ObservedEvent(event: ProcessEvent(detail: .fork(parent: parent, child: task), timestamp: when, cpu: 1, sequence: 259_109), process: process),
         ObservedEvent(event: ProcessEvent(detail: .fork(parent: parent, child: thread), timestamp: when), process: process),
         ObservedEvent(event: ProcessEvent(detail: .fork(parent: parent, child: task), timestamp: when)),
@@ -64,7 +64,7 @@ struct ContractReaderTests {
         ObservedEvent(event: ProcessEvent(detail: .lost(count: Int.max, reason: .ringBuffer, cpu: nil), timestamp: when)),
         ObservedEvent(event: ProcessEvent(detail: .exec(task), timestamp: EventTimestamp(monotonicNanoseconds: .max, unixNanoseconds: 0)),
                       process: process, ancestors: [ProcessRecord(pid: 20, parentPID: 0, name: "make"), ProcessRecord(pid: 1, parentPID: 0, name: "sys\"temd")]),
-    ]
+    ] }
 
     static func line(_ observed: ObservedEvent) -> String { JSONRenderer().render(observed) }
 
@@ -115,11 +115,11 @@ struct ContractReaderTests {
         ("[1]", "not a JSON object"),
         (#"{"event":"exec""#, "not JSON: unexpected end at byte 15"),
         (#"{"a":1,}"#, "not JSON: expected a member name at byte 7"),
-        (#"{"a":1,"a":2}"#, "not JSON: duplicate member \"a\" at byte 11"),
+        (#"{"a":1,"a":2}"#, "not JSON: duplicate member \"a\" at byte 10"),
         (#"{"a":"\x"}"#, "not JSON: unknown escape in a string at byte 7"),
         (#"{"a":"\ud800x"}"#, "not JSON: unpaired surrogate in a string at byte 12"),
         (#"{"a":"\udc00"}"#, "not JSON: unpaired surrogate in a string at byte 12"),
-        (#"{"a":"\u12g4"}"#, "not JSON: bad \\u escape at byte 9"),
+        (#"{"a":"\u12g4"}"#, "not JSON: bad \\u escape at byte 10"),
         (#"{"a":01}"#, "not JSON: a number cannot start with 0 at byte 7"),
         (#"{"a":1.}"#, "not JSON: a number needs digits after '.' at byte 7"),
         (#"{"a":-}"#, "not JSON: a number needs digits at byte 6"),

@@ -33,8 +33,9 @@ final class FakeDaemon: Sendable {
         guard bound == 0, listen(listener, 4) == 0 else { throw Spawn.Failure(description: "bind/listen failed: \(errno)") }
         let fd = listener
         try ReaderThread.spawn(name: "fake-daemon") { [self] in
-            let client = accept4(fd, nil, nil, Int32(SOCK_CLOEXEC.rawValue))
+            let client = accept(fd, nil, nil)
             guard client >= 0 else { return }
+            _ = fcntl(client, F_SETFD, FD_CLOEXEC)  // the client's children must not hold it
             defer { close(client); finished.store(true, ordering: .releasing) }
             Self.send(client, hello)
             guard let line = Self.readLine(client) else { return }
