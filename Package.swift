@@ -74,6 +74,8 @@ let package = Package(
             name: "ProcWatchCLI",
             dependencies: [
                 "ProcWatch",
+                // The held spawn of `run` through the daemon (fork in C: see the shim).
+                "CProcWatch",
                 "OutputBytes",
                 .product(name: "ArgumentParser", package: "swift-argument-parser", condition: .when(traits: ["Tools"])),
             ],

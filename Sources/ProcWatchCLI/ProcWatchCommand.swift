@@ -104,7 +104,8 @@ package struct ProcWatchCommand: AsyncParsableCommand {
     /// non-zero exit, never a usage dump or a crash trace.
     static func main() async {
         do {
-            var command = try parseAsRoot()
+            let subcommands = Set(configuration.subcommands.compactMap { $0.configuration.commandName })
+            var command = try parseAsRoot(SourceOptions.withDefaultSocket(Array(CommandLine.arguments.dropFirst()), subcommands: subcommands))
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
@@ -167,7 +168,8 @@ package struct ProcWatchCommand: AsyncParsableCommand {
 
         let view = try await LiveSession.watch(
             selection: selection, filter: filter, format: format, ancestry: ancestry, output: output,
-            duration: duration, realTime: realTime || everything, backend: sourcing.backend)
+            duration: duration, realTime: realTime || everything, sourcing: sourcing,
+            daemonSelection: { () throws(DaemonClientError) in try DaemonSelection(options: selecting, everything: everything) })
         output.flush()
         // With --json, standard output carries nothing but JSON lines (`| jq` must keep
         // working): the statistics table goes to standard error.

@@ -27,6 +27,7 @@ struct RunCommand: AsyncParsableCommand {
                                    terminal's width; piped or -o: whole)
               --no-truncate        never cut lines
               --source <SOURCE>    bpf, connector or auto (see procwatch --help)
+              --connect [SOCKET]   through procwatch daemon (see procwatch --help)
 
             Examples:
               procwatch run -- make -j2
@@ -52,7 +53,7 @@ struct RunCommand: AsyncParsableCommand {
     var command: [String] = []
 
     func validate() throws {
-        try root.rejectOptions(notUsedBy: "run", used: ["--json", "-s", "-d", "--width", "--no-truncate", "--source"])
+        try root.rejectOptions(notUsedBy: "run", used: ["--json", "-s", "-d", "--width", "--no-truncate", "--source", "--connect"])
         guard !command.drop(while: { $0 == "--" }).isEmpty else { throw ValidationError("run needs a command: procwatch run -- COMMAND [ARGS...]") }
     }
 
@@ -62,26 +63,90 @@ struct RunCommand: AsyncParsableCommand {
         // Only the command's own tree matters: no need to read every process of /proc first.
         let source = ProcessEventSource(configuration: .init(
             enrichment: .init(seedsFromProc: false, readsExecutables: false), backend: root.sourcing.backend))
-        let recorder = JobRecorder(root: getpid())
         let watchers = ProcessWatchers(source: source)
-        watchers.onEnriched([.fork, .exec, .comm, .exit]) { recorder.handle($0) }
-        do { try watchers.start() } catch {
-            FileHandleOutput.standardError("procwatch: \(error)")
-            throw ExitCode(2)
+        var daemon: (path: String, reason: String?)? = root.sourcing.connect.map { ($0, nil) }
+        var recorder = JobRecorder(root: getpid())
+        if daemon == nil {
+            let kernelRecorder = recorder
+            watchers.onEnriched([.fork, .exec, .comm, .exit]) { kernelRecorder.handle($0) }
+            do {
+                try watchers.start()
+                SourceAnnouncement.sourceStarted(source)
+            } catch {
+                // As the live view: a daemon serves a user the kernel refused (neither
+                // --source nor --connect given, and its socket is there).
+                let fallback = DaemonRequest(path: SourceOptions.defaultSocket, selection: DaemonSelection())
+                guard root.sourcing.source == nil, fallback.socketExists else {
+                    FileHandleOutput.standardError("procwatch: \(error)")
+                    throw ExitCode(2)
+                }
+                daemon = (fallback.path, "the kernel refused this user's subscription: \(error)")
+            }
         }
-        SourceAnnouncement.sourceStarted(source)
-        // Without exit records (no CAP_NET_ADMIN) the report says which figures it lacks.
-        let missing = source.exitRecordsError.map { "\($0)" }
         // Like time(1): Ctrl-C and Ctrl-\ go to the command (it starts with default handlers);
         // procwatch stays to write the report and exit with the command's status.
         signal(SIGINT, SIG_IGN)
         signal(SIGQUIT, SIG_IGN)
-        let started = Clocks.monotonicSeconds()
+        let started: Double
         let child: Int32
-        do { child = try CommandSpawner.spawn(arguments) } catch {
-            watchers.stop()
-            FileHandleOutput.standardError("procwatch: run: \(arguments[0]): \(error)")
-            throw ExitCode(127)
+        var missing: String?
+        var streaming: Task<DaemonClientError?, Never>?
+        var client: DaemonClient?
+        if let daemon {
+            let connected: DaemonClient
+            do { connected = try DaemonClient(path: daemon.path) } catch {
+                FileHandleOutput.standardError("procwatch: \(error)")
+                throw ExitCode(error.exitStatus)
+            }
+            // The daemon follows the command's tree by its pid: the command exists, held
+            // before its exec, until the daemon accepted the selection.
+            let held: HeldCommand
+            do { held = try HeldCommand(arguments) } catch {
+                FileHandleOutput.standardError("procwatch: run: \(arguments[0]): \(error)")
+                throw ExitCode(127)
+            }
+            do { try connected.select(.run(command: held.pid)) } catch {
+                Self.reapUnrun(held)
+                FileHandleOutput.standardError("procwatch: \(error)")
+                throw ExitCode(error.exitStatus)
+            }
+            FileHandleOutput.standardError("procwatch: \(connected.sourceLine(reason: daemon.reason))")
+            if connected.hello.source != "bpf" {
+                missing = "the daemon's source (\(connected.hello.source)) carries no CPU, memory or I/O figures"
+            }
+            let name = String(arguments[0].split(separator: "/").last ?? "").utf8.prefix(15)
+            recorder = JobRecorder(job: Job(root: held.pid, rootRecord: ProcessRecord(
+                pid: held.pid, parentPID: getpid(), name: String(decoding: name, as: UTF8.self), commandLine: arguments,
+                startNanoseconds: Clocks.monotonicNanoseconds())))
+            let daemonRecorder = recorder
+            streaming = Task {
+                await ReaderThread.offPool {
+                    do throws(DaemonClientError) { try connected.stream(handle: { daemonRecorder.handle($0.enriched) }, batchEnded: {}) } catch {
+                        // Said at once; the command runs on, and its report follows.
+                        FileHandleOutput.standardError("procwatch: \(error)")
+                        return error
+                    }
+                    return nil
+                }
+            }
+            client = connected
+            started = Clocks.monotonicSeconds()
+            child = held.pid
+            do { try held.release() } catch {
+                connected.stop()
+                Self.reapUnrun(held)
+                FileHandleOutput.standardError("procwatch: run: \(arguments[0]): \(error)")
+                throw ExitCode(127)
+            }
+        } else {
+            // Without exit records (no CAP_NET_ADMIN) the report says which figures it lacks.
+            missing = source.exitRecordsError.map { "\($0)" }
+            started = Clocks.monotonicSeconds()
+            do { child = try CommandSpawner.spawn(arguments) } catch {
+                watchers.stop()
+                FileHandleOutput.standardError("procwatch: run: \(arguments[0]): \(error)")
+                throw ExitCode(127)
+            }
         }
         recorder.command = child
         let status = await ReaderThread.offPool {
@@ -100,6 +165,9 @@ struct RunCommand: AsyncParsableCommand {
         }
         let wall = Clocks.monotonicSeconds() - started
         watchers.stop()
+        client?.stop()
+        // The daemon closed the connection during the run: the report is partial (said at once).
+        let daemonFailure = await streaming?.value
         let job = recorder.snapshot
         var report = RunReport(command: arguments, status: ExitStatus(waitStatus: UInt32(bitPattern: status)),
                                wallSeconds: wall, job: job, root: child, missing: missing)
@@ -120,10 +188,20 @@ struct RunCommand: AsyncParsableCommand {
         } else {
             FileHandleOutput.standardOutput(text)
         }
+        if let daemonFailure { throw ExitCode(daemonFailure.exitStatus) }
         switch report.status {
         case .exited(let code): throw ExitCode(code)
         case .signaled(let signal, _): throw ExitCode(128 + signal)
         }
+    }
+}
+
+extension RunCommand {
+    /// Ends a held command that never ran (its gate closes: it exits 127) and reaps it.
+    static func reapUnrun(_ held: HeldCommand) {
+        held.abandon()
+        var status: Int32 = 0
+        while waitpid(held.pid, &status, 0) == -1, errno == EINTR {}
     }
 }
 
@@ -135,6 +213,11 @@ final class JobRecorder: Sendable {
 
     init(root: Int32) {
         job = SharedJob(Job(root: root, includeRoot: false))
+    }
+
+    /// A recorder of `job` as it is (through the daemon: rooted at the command itself).
+    init(job: Job) {
+        self.job = SharedJob(job)
     }
 
     var command: Int32 {

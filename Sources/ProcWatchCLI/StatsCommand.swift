@@ -25,6 +25,7 @@ struct StatsCommand: AsyncParsableCommand {
               -D <SECONDS>         stop after this many seconds
               -r                   real-time FIFO scheduling
               --source <SOURCE>    bpf, connector or auto (see procwatch --help)
+              --connect [SOCKET]   through procwatch daemon (see procwatch --help)
 
             Examples:
               procwatch stats                        refresh every second until Ctrl-C
@@ -40,7 +41,7 @@ struct StatsCommand: AsyncParsableCommand {
     var interval: Double = 1
 
     func validate() throws {
-        try root.rejectOptions(notUsedBy: "stats", used: ["-D", "-r", "-X", "-e", "-E", "--pid", "--tree", "--comm", "--user", "--include-self", "--source"])
+        try root.rejectOptions(notUsedBy: "stats", used: ["-D", "-r", "-X", "-e", "-E", "--pid", "--tree", "--comm", "--user", "--include-self", "--source", "--connect"])
         if !(interval >= 0.01 && interval <= 1e6) {
             throw ValidationError("--interval takes a number of seconds from 0.01 to 1000000, not \(interval)")
         }
@@ -52,7 +53,9 @@ struct StatsCommand: AsyncParsableCommand {
         let view = try await LiveSession.watch(
             selection: root.everything ? .all : try root.selecting.selection(), filter: try root.selecting.filter(),
             format: .quiet, ancestry: false, output: output, duration: root.duration, realTime: root.realTime,
-            backend: root.sourcing.backend, tickInterval: interval
+            sourcing: root.sourcing,
+            daemonSelection: { [root] () throws(DaemonClientError) in try DaemonSelection(options: root.selecting, everything: root.everything) },
+            tickInterval: interval
         ) { view in
             let heading = "procwatch stats — \(Int(view.runSeconds))s"
             output.write((redraw ? "\u{1B}[H\u{1B}[2J" : "") + heading + "\n" + view.statisticsReport() + (redraw ? "" : "\n"))

@@ -33,6 +33,14 @@
 /// (strerrorname_np, defined in shim.c where _GNU_SOURCE may be set).
 const char *procwatch_errno_name(int error);
 
+/// fork()s a child that waits, with default signal dispositions and an empty signal
+/// mask, until one byte arrives on `gate` (EOF instead: it exits 127 unrun), then
+/// execvp()s `file` with `argv`; if that fails it writes the errno (an int) to `report`
+/// and exits 127. In C because between fork and exec a child of a threaded process may
+/// only make async-signal-safe calls, which Swift code cannot promise. Returns 0 and the
+/// child's pid in `pid`, or the errno of fork.
+int procwatch_spawn_held(const char *file, char *const argv[], int gate, int report, pid_t *pid);
+
 // --- Proc connector additions from Linux 6.6 (missing from the 6.1 headers) ---
 
 /// Since 6.6 the kernel filters events per socket when LISTEN carries this

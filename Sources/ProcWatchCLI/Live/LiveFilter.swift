@@ -41,6 +41,14 @@ package struct LiveFilter: @unchecked Sendable {
     /// The process whose events never pass: procwatch's own, unless `--include-self`.
     package var excludedPID: Int32?
 
+    /// A filter of the given options (none: everything passes).
+    init(pid: Int32? = nil, tree: ProcessTree? = nil, uid: UInt32? = nil, excludedPID: Int32? = nil) {
+        self.pid = pid
+        self.tree = tree
+        self.uid = uid
+        self.excludedPID = excludedPID
+    }
+
     /// Updates the tree before the event is shown (a fork by a member adds the child).
     package mutating func admit(_ event: ProcessEvent) {
         for index in trees.indices { trees[index].admit(event) }

@@ -53,6 +53,14 @@ final class LiveView: @unchecked Sendable {
         self.output = output
     }
 
+    /// Through the daemon: it applied `--pid`, `--tree`, `--comm` and `--user` itself, to
+    /// every event it had (this view gets only the events selected, not the forks a local
+    /// `--tree` would follow children by), so only procwatch's own process is left out here.
+    /// Called before the first event.
+    func filtersInDaemon() {
+        filter = LiveFilter(excludedPID: filter.excludedPID)
+    }
+
     func handle(_ enriched: EnrichedEvent) {
         let event = enriched.event
         filter.admit(event)

@@ -27,6 +27,7 @@ extension ProcWatchCommand {
         if selecting.user != nil { given.append("--user") }
         if selecting.includeSelf { given.append("--include-self") }
         if sourcing.source != nil { given.append("--source") }
+        if sourcing.connect != nil { given.append("--connect") }
         if ancestry { given.append("--ancestry") }
         if color != .auto { given.append("--color") }
         if width != nil { given.append("--width") }

@@ -1,5 +1,8 @@
 import ArgumentParser
 import ProcWatch
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `--source bpf|connector|auto`: where a command that watches (the live view, `stats`,
 /// `run`, `jobs`, `record`) takes its events from. A root option, like `-D`, so it is
@@ -10,7 +13,45 @@ package struct SourceOptions: ParsableArguments {
         valueName: "SOURCE"))
     package var source: ProcessEventSource.Backend?
 
+    // A bare `--connect` (no socket) is given the default before parsing: see ``withDefaultSocket(_:subcommands:)``.
+    @Option(name: .long, help: ArgumentHelp(
+        "Take events from procwatch daemon through its socket (default: /run/procwatch/procwatch.sock, or $PROCWATCH_SOCKET) instead of subscribing to the kernel; a user who is not root sees their own processes. Example: procwatch --connect -e exec",
+        valueName: "SOCKET"))
+    package var connect: String?
+
     package init() {}
+
+    package func validate() throws {
+        if connect != nil, source != nil {
+            throw ValidationError("--connect and --source cannot be combined: the daemon has its own source")
+        }
+    }
+
+    /// The daemon's socket when no path is given: `$PROCWATCH_SOCKET`, else the daemon's default.
+    package static var defaultSocket: String {
+        if let path = getenv("PROCWATCH_SOCKET"), path.pointee != 0 { return String(cString: path) }
+        return "/run/procwatch/procwatch.sock"
+    }
+
+    /// The arguments with a bare `--connect` (last, or followed by an option or a subcommand
+    /// name) written `--connect=DEFAULT`: the parser has no options whose value may be left
+    /// out. Arguments after `--` (a command's) are left alone.
+    package static func withDefaultSocket(_ arguments: [String], subcommands: Set<String>) -> [String] {
+        var result: [String] = []
+        for (index, argument) in arguments.enumerated() {
+            if argument == "--" {
+                result += arguments[index...]
+                break
+            }
+            let next = index + 1 < arguments.count ? arguments[index + 1] : nil
+            if argument == "--connect", next.map({ $0.hasPrefix("-") || subcommands.contains($0) }) ?? true {
+                result.append("--connect=\(defaultSocket)")
+            } else {
+                result.append(argument)
+            }
+        }
+        return result
+    }
 
     /// The backend the choice asks the library for (`auto` when none was given).
     package var backend: ProcessEventSource.Backend {

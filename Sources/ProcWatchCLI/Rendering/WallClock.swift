@@ -15,6 +15,43 @@ enum WallClock {
         return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
+    /// Days since 1970-01-01 of a civil date (the inverse of ``civil(days:)``, same algorithm).
+    static func days(year: Int64, month: Int64, day: Int64) -> Int64 {
+        let shiftedYear = month <= 2 ? year - 1 : year
+        let era = (shiftedYear >= 0 ? shiftedYear : shiftedYear - 399) / 400
+        let yearOfEra = shiftedYear - era * 400
+        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
+    }
+
+    /// Reads back exactly what ``appendRFC3339(unixNanoseconds:to:)`` writes
+    /// (`2026-11-22T21:34:05.123456Z`, 27 characters) as Unix-epoch nanoseconds; nil for
+    /// anything else, an impossible date or time included.
+    static func parseRFC3339(_ text: String) -> Int64? {
+        let bytes = Array(text.utf8)
+        guard bytes.count == 27 else { return nil }
+        func number(_ range: Range<Int>) -> Int64? {
+            var value: Int64 = 0
+            for byte in bytes[range] {
+                guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return nil }
+                value = value * 10 + Int64(byte - UInt8(ascii: "0"))
+            }
+            return value
+        }
+        let separators: [(Int, Character)] = [(4, "-"), (7, "-"), (10, "T"), (13, ":"), (16, ":"), (19, "."), (26, "Z")]
+        guard separators.allSatisfy({ bytes[$0.0] == $0.1.asciiValue! }),
+              let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
+              let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
+              let micros = number(20..<26),
+              (1...12).contains(month), day >= 1, hour < 24, minute < 60, second < 60
+        else { return nil }
+        let days = days(year: year, month: month, day: day)
+        // 31 February and the like: the date must survive the round trip.
+        guard civil(days: days) == (year, month, day) else { return nil }
+        return ((days * 86_400 + hour * 3600 + minute * 60 + second) * 1_000_000 + micros) * 1000
+    }
+
     /// `2026-11-22T21:34:05.123456Z` (RFC 3339, UTC, microseconds).
     static func rfc3339(unixNanoseconds: Int64) -> String {
         let seconds = floorDivide(unixNanoseconds, 1_000_000_000)
