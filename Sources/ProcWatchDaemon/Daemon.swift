@@ -1,5 +1,6 @@
 import Logging
 import ProcWatch
+import ProcWatchCLI
 import ProcWatchStore
 import ServiceLifecycle
 #if canImport(Glibc)
@@ -7,11 +8,13 @@ import Glibc
 #endif
 
 /// `procwatch daemon`: prepares every part in the order a failure should be found — the
-/// state directory and history, the clients' socket, the metrics endpoint, then the kernel
-/// subscription — and runs them as one service group until SIGTERM or SIGINT (graceful:
-/// the subscription is released and the history's last events committed).
+/// state directory and history, the clients' socket, the metrics endpoint — then runs them
+/// as one service group with the kernel subscription, until SIGTERM or SIGINT (graceful:
+/// the subscription is released, the history's last events committed, the socket removed).
+/// SIGHUP reloads the configuration. Under systemd (`Type=notify`) it says when it is
+/// ready, reloading and stopping.
 public enum Daemon {
-    /// Runs the daemon with `settings` until it is told to stop; returns the exit status.
+    /// Runs the daemon until it is told to stop; returns the exit status.
     public static func run(configuration: DaemonConfiguration, arguments: [String], logger: Logger) async -> Int32 {
         do {
             try await runThrowing(configuration: configuration, arguments: arguments, logger: logger)
@@ -25,6 +28,10 @@ public enum Daemon {
 
     private static func runThrowing(configuration: DaemonConfiguration, arguments: [String], logger: Logger) async throws(DaemonError) {
         let settings = configuration.settings
+        let notifier: SystemdNotifier?
+        do { notifier = try SystemdNotifier.fromEnvironment() } catch {
+            throw .usage("procwatch: daemon: NOTIFY_SOCKET: \(error)")
+        }
         try StateDirectory.prepare(settings.stateDirectory)
         let historyPath = HistoryTarget.path(in: settings.stateDirectory)
         let exitRecords = (try? TaskstatsListener()).map { $0.close() } != nil
@@ -36,26 +43,47 @@ public enum Daemon {
         } catch {
             throw .cannotCreate("procwatch: daemon: \(error)")
         }
-        var services: [any Service] = []
+
+        var hubSettings = ClientHubSettings(socketPath: settings.socketPath)
+        hubSettings.socketMode = settings.socketMode
+        hubSettings.group = settings.socketGroupID
+        hubSettings.queueLimit = settings.clientQueue
+        hubSettings.source = settings.source.rawValue
+        hubSettings.version = ProcWatchVersion.number
+        let hub = ClientHub(settings: hubSettings, logger: logger)
+        var endpoint: MetricsEndpoint?
         do throws(DaemonError) {
-            if let address = settings.metricsAddress {
-                do {
-                    services.append(try await MetricsEndpoint.bind(try MetricsAddress(parsing: address), metrics: metrics))
-                } catch {
-                    throw .usage("procwatch: daemon: metrics: \(error)")
+            do { try await hub.bind() } catch {
+                throw .usage("procwatch: daemon: \(error)")
+            }
+            if let address = settings.metricsEndpoint {
+                do { endpoint = try await MetricsEndpoint.bind(address, metrics: metrics) } catch {
+                    throw .usage("procwatch: daemon: \(error)")
                 }
             }
-            let pipeline = EventPipeline(backend: settings.source, history: history, consumers: [metrics], logger: logger) { source in
-                if let choice = source.backendChoice { logger.notice("\(choice)") }
-                logger.notice("recording into \(historyPath)")
-            }
-            services.insert(pipeline, at: 0)
-            services.append(HistoryMaintenance(history: history, policy: RetentionPolicy(keep: settings.keep, maxBytes: settings.maxSize), metrics: metrics, logger: logger))
         } catch {
             history.finish(reason: "error")
-            for case let endpoint as MetricsEndpoint in services { await endpoint.close() }
+            await hub.close()
             throw error
         }
+
+        let pipeline = EventPipeline(backend: settings.source, recorded: settings.events, history: history,
+                                     consumers: [hub, metrics], logger: logger) { source in
+            let backend = source.backendChoice?.backend.rawValue ?? settings.source.rawValue
+            hub.sourceStarted(backend)
+            if let choice = source.backendChoice { logger.notice("\(choice)") }
+            logger.notice("recording into \(historyPath); clients on \(settings.socketPath)")
+            try? notifier?.ready(status: "recording (\(backend)); clients on \(settings.socketPath)")
+        }
+        let maintenance = HistoryMaintenance(history: history, policy: RetentionPolicy(keep: settings.keep, maxBytes: settings.maxSize),
+                                             metrics: metrics, logger: logger)
+        let reload = await ReloadService(configuration: configuration, notifier: notifier, logger: logger) { applied in
+            maintenance.apply(RetentionPolicy(keep: applied.keep, maxBytes: applied.maxSize))
+            pipeline.record(applied.events)
+            hub.setQueueLimit(applied.clientQueue)
+        }
+        var services: [any Service] = [pipeline, hub, maintenance, ClientSampler(hub: hub, metrics: metrics), reload]
+        if let endpoint { services.append(endpoint) }
         let group = ServiceGroup(configuration: .init(
             services: services.map { .init(service: $0) },
             gracefulShutdownSignals: [.sigterm, .sigint],
@@ -65,10 +93,16 @@ public enum Daemon {
         } catch {
             throw .sourceFailed("procwatch: daemon: \(error)")
         }
+        try? notifier?.stopping()
     }
 
     private static func printError(_ line: String) {
         let text = line + "\n"
         _ = text.withCString { write(2, $0, strlen($0)) }
     }
+}
+
+extension ClientHub: DaemonBatchConsumer {
+    /// Hands the batch to the clients (see ``publish(_:)``).
+    public func consume(_ batch: [EnrichedEvent]) { publish(batch) }
 }

@@ -42,6 +42,11 @@ public final class ClientHub: Service, Sendable {
     private let refusals = Atomic<Int>(0)
     private let accepted = Atomic<Int>(0)
     private let bound = Mutex<(channel: (any Channel)?, inode: ino_t?)>((nil, nil))
+    /// The source the hello names: ``ClientHubSettings/source`` until the daemon's source
+    /// started and said which backend it got (``sourceStarted(_:)``).
+    private let source: Mutex<String>
+    /// The queue bound of clients that connect from now on (a reload may change it).
+    private let queueLimit: Atomic<Int>
 
     /// A hub for `settings` (nothing is bound until ``bind()`` or ``run()``).
     public convenience init(settings: ClientHubSettings, logger: Logger) {
@@ -54,12 +59,32 @@ public final class ClientHub: Service, Sendable {
     package init(settings: ClientHubSettings, logger: Logger, ownPID: Int32,
                  credentials: @escaping @Sendable (_ pid: Int32, _ uid: UInt32, _ gid: UInt32) -> PeerCredentials) {
         self.settings = settings
+        source = Mutex(settings.source)
+        queueLimit = Atomic(settings.queueLimit)
         self.logger = logger
         self.ownPID = ownPID
         self.credentials = credentials
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         loop = group.next()
         roster = NIOLoopBoundBox.makeBoxSendingValue(ClientRoster(), eventLoop: loop)
+    }
+
+    /// The daemon's source started with this backend (`bpf`, `connector`): the hello of
+    /// every client from now on names it.
+    public func sourceStarted(_ name: String) { source.withLock { $0 = name } }
+
+    /// Clients that connect from now on get a queue of `limit` events (those connected
+    /// keep theirs).
+    public func setQueueLimit(_ limit: Int) { queueLimit.store(limit, ordering: .relaxed) }
+
+    /// The queue bound of a client that connects now.
+    var currentQueueLimit: Int { queueLimit.load(ordering: .relaxed) }
+
+    /// The settings the hello describes: the ones it was made with, and the source now.
+    var helloSettings: ClientHubSettings {
+        var current = settings
+        current.source = source.withLock { $0 }
+        return current
     }
 
     /// Puts the socket in place: the parent directory made, a stale socket replaced, bound,
@@ -96,6 +121,10 @@ public final class ClientHub: Service, Sendable {
         try? await gracefulShutdown()
         await shutdown()
     }
+
+    /// Closes the socket and removes its file, for a hub that will not run (the daemon
+    /// failed to start after binding it).
+    public func close() async { await shutdown() }
 
     /// Hands one kernel batch to the clients. Never blocks and never waits for a client:
     /// the caller (the daemon's reader thread) pays one `execute`, nothing when no client

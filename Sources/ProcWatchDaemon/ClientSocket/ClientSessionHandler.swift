@@ -43,7 +43,7 @@ final class ClientSessionHandler: ChannelInboundHandler {
     private func start(context: ChannelHandlerContext) {
         guard !started else { return }
         started = true
-        let hello = ProtocolLines.hello(settings: hub.settings, visibility: visibility, uid: credentials.uid)
+        let hello = ProtocolLines.hello(settings: hub.helloSettings, visibility: visibility, uid: credentials.uid)
         context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: hello)), promise: nil)
         let limit = hub.settings.selectionTimeout
         timeout = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(limit)) {
@@ -70,7 +70,7 @@ final class ClientSessionHandler: ChannelInboundHandler {
             // On the roster before the answer goes out: once the client reads ok, every
             // batch published after is its.
             hub.admit(ClientConnection(id: id, channel: context.channel, credentials: credentials, visibility: visibility,
-                                       request: request, queueLimit: hub.settings.queueLimit, logger: hub.logger))
+                                       request: request, queueLimit: hub.currentQueueLimit, logger: hub.logger))
             context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: ProtocolLines.ok)), promise: nil)
         } catch {
             refuse(error, context: context)

@@ -48,8 +48,10 @@ public enum DaemonSettingKey: String, Sendable, CaseIterable, CustomStringConver
     /// the queue size of new clients and the top-N bound are read again on SIGHUP.
     public var needsRestart: Bool {
         switch self {
-        case .stateDir, .socket, .socketMode, .socketGroup, .metrics, .source: true
-        case .keep, .maxSize, .events, .clientQueue, .topPrograms: false
+        // The program series of the metrics are made for good (counters never vanish):
+        // how many there may be is fixed for the daemon's life.
+        case .stateDir, .socket, .socketMode, .socketGroup, .metrics, .source, .topPrograms: true
+        case .keep, .maxSize, .events, .clientQueue: false
         }
     }
 
@@ -67,6 +69,23 @@ public enum DaemonSettingKey: String, Sendable, CaseIterable, CustomStringConver
         case .events: old.events == new.events
         case .clientQueue: old.clientQueue == new.clientQueue
         case .topPrograms: old.topPrograms == new.topPrograms
+        }
+    }
+
+    /// Sets the setting this key names in `settings` to its value in `source`.
+    func copy(from source: DaemonSettings, into settings: inout DaemonSettings) {
+        switch self {
+        case .stateDir: settings.stateDirectory = source.stateDirectory
+        case .socket: settings.socketPath = source.socketPath
+        case .socketMode: settings.socketMode = source.socketMode
+        case .socketGroup: settings.socketGroup = source.socketGroup
+        case .metrics: settings.metricsAddress = source.metricsAddress
+        case .keep: settings.keep = source.keep
+        case .maxSize: settings.maxSize = source.maxSize
+        case .source: settings.source = source.source
+        case .events: settings.events = source.events
+        case .clientQueue: settings.clientQueue = source.clientQueue
+        case .topPrograms: settings.topPrograms = source.topPrograms
         }
     }
 

@@ -52,6 +52,14 @@ public struct DaemonSettings: Sendable, Equatable {
         DaemonSettingKey.allCases.filter { $0.needsRestart && !$0.hasSameValue(in: self, and: new) }
     }
 
+    /// These settings with every value a running daemon can change taken from `new` (the
+    /// ones that need a restart stay): what a reload puts in effect.
+    public func applyingReloadable(from new: DaemonSettings) -> DaemonSettings {
+        var applied = self
+        for key in DaemonSettingKey.allCases where !key.needsRestart { key.copy(from: new, into: &applied) }
+        return applied
+    }
+
     /// The keys whose values differ between `self` and `new`, in the order of
     /// ``DaemonSettingKey/allCases``.
     public func changedKeys(in new: DaemonSettings) -> [DaemonSettingKey] {

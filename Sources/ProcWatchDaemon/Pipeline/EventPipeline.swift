@@ -1,5 +1,6 @@
 import Logging
 import ProcWatch
+import ProcWatchCLI
 import ProcWatchStore
 import ServiceLifecycle
 import Synchronization
@@ -25,6 +26,8 @@ public final class EventPipeline: Service, @unchecked Sendable {
     private let consumers: [any DaemonBatchConsumer]
     private let logger: Logger
     private let ownPID = getpid()
+    /// What the history keeps as `events` rows (a reload may change it).
+    private let recorded: Mutex<EventSelection>
     /// The batch being read, handed to the consumers at its end.
     private var batch: [EnrichedEvent] = []
 
@@ -32,12 +35,13 @@ public final class EventPipeline: Service, @unchecked Sendable {
     ///
     /// - Parameters:
     ///   - backend: where events come from (`auto`: the eBPF watchers when they load).
-    ///   - recordedKinds: the kinds whose events the history keeps as `events` rows (every
-    ///     process gets its row whatever this says).
-    public init(backend: ProcessEventSource.Backend, recordedKinds: ProcessEventKinds = .all, history: HistoryRecorder,
+    ///   - recorded: the events the history keeps as `events` rows (every process gets its
+    ///     row whatever this says), as `-e` selects them.
+    package init(backend: ProcessEventSource.Backend, recorded: EventSelection = .all, history: HistoryRecorder,
                 consumers: [any DaemonBatchConsumer], logger: Logger,
                 started: @escaping @Sendable (ProcessEventSource) -> Void = { _ in }) {
         self.started = started
+        self.recorded = Mutex(recorded)
         source = ProcessEventSource(configuration: .init(
             enrichment: .init(readsExecutables: true, exitRecords: .everyExit), backend: backend, logger: logger))
         watchers = ProcessWatchers(source: source)
@@ -48,7 +52,8 @@ public final class EventPipeline: Service, @unchecked Sendable {
         watchers.onEnriched(.all) { [unowned self] enriched in
             // The daemon's own threads come and go: left out, as the live view leaves itself out.
             if let subject = enriched.event.subject, subject.pid == ownPID { return }
-            history.record(enriched, stored: recordedKinds.admits(enriched.event) || enriched.event.kind == nil)
+            let event = enriched.event
+            history.record(enriched, stored: event.kind == nil || self.recorded.withLock { $0.shows(event) })
             batch.append(enriched)
         }
         watchers.onBatchEnd { [unowned self] in
@@ -58,6 +63,9 @@ public final class EventPipeline: Service, @unchecked Sendable {
             history.commitIfDue()
         }
     }
+
+    /// Records the events `selection` shows from the next event on.
+    package func record(_ selection: EventSelection) { recorded.withLock { $0 = selection } }
 
     /// Called once the kernel acknowledged the subscription (the daemon is ready).
     private let started: @Sendable (ProcessEventSource) -> Void

@@ -1,27 +1,32 @@
 import Logging
 import ProcWatchStore
 import ServiceLifecycle
+import Synchronization
 
 /// Keeps the history within its retention (age and size) and reports its size: every
 /// ``interval`` a round of pruning steps, each small enough (``HistoryPruner``) that the
 /// recorder's 10 ms commits never wait long, with a short pause between steps.
-final class HistoryMaintenance: Service {
+final class HistoryMaintenance: Service, Sendable {
     /// Time between rounds.
     static let interval = Duration.seconds(5)
     /// Pause between two steps of one round: the recorder commits in between.
     static let pause = Duration.milliseconds(20)
 
     private let history: HistoryRecorder
-    private let pruner: HistoryPruner
+    /// The pruner for the current policy (a reload may change it).
+    private let pruner: Mutex<HistoryPruner>
     private let metrics: DaemonMetrics
     private let logger: Logger
 
     init(history: HistoryRecorder, policy: RetentionPolicy, metrics: DaemonMetrics, logger: Logger) {
         self.history = history
-        pruner = HistoryPruner(policy: policy)
+        pruner = Mutex(HistoryPruner(policy: policy))
         self.metrics = metrics
         self.logger = logger
     }
+
+    /// Prunes to `policy` from the next round on.
+    func apply(_ policy: RetentionPolicy) { pruner.withLock { $0.policy = policy } }
 
     func run() async throws {
         var failedBefore = false
@@ -42,6 +47,7 @@ final class HistoryMaintenance: Service {
     private func round() async throws {
         var removed = (events: 0, processes: 0, jobs: 0)
         var usedBytes: Int64?
+        let pruner = self.pruner.withLock { $0 }
         while let step = try history.prune(pruner) {
             removed.events += step.events
             removed.processes += step.processes

@@ -212,8 +212,9 @@ struct DaemonConfigurationTests {
         moved.stateDirectory = "/srv"
         moved.metricsAddress = nil
         moved.topPrograms = 3
+        moved.clientQueue = 64
         #expect(DaemonConfiguration.reloadLine(path: path, from: old, to: moved)
-                == "reloaded \(path): top_programs applied; state_dir, metrics changed, take effect at the next restart")
+                == "reloaded \(path): client_queue applied; state_dir, metrics, top_programs changed, take effect at the next restart")
         // A bad file at reload is refused like at start (the daemon keeps its settings).
         _ = FileManager.default.createFile(atPath: path, contents: Data("keep: soon\n".utf8))
         #expect(throws: DaemonConfigurationError(origin: path, key: "keep", problem: #""soon" is not a duration (examples: 14d, 36h, 90m)"#)) {
@@ -222,7 +223,7 @@ struct DaemonConfigurationTests {
     }
 
     @Test func restartKeysAreTheOpenedOnes() {
-        #expect(DaemonSettingKey.allCases.filter(\.needsRestart) == [.stateDir, .socket, .socketMode, .socketGroup, .metrics, .source])
+        #expect(DaemonSettingKey.allCases.filter(\.needsRestart) == [.stateDir, .socket, .socketMode, .socketGroup, .metrics, .source, .topPrograms])
     }
 
     /// The example file: all commented out it gives the defaults; with each key's line
