@@ -92,15 +92,19 @@ public final class ClientHub: Service, Sendable {
     public func bind() async throws(ClientSocketError) {
         let path = SocketPath(path: settings.socketPath)
         try path.prepare()
+        let socket: Int32
+        do { socket = try ListeningSocket.unix(path: settings.socketPath, backlog: 256) } catch {
+            throw .bind(path: settings.socketPath, reason: "\(error)")
+        }
         let channel: any Channel
         do {
             channel = try await ServerBootstrap(group: loop)
-                .serverChannelOption(.backlog, value: 256)
                 .childChannelOption(.allowRemoteHalfClosure, value: true)
                 .childChannelInitializer { [self] channel in attach(channel) }
-                .bind(unixDomainSocketPath: settings.socketPath, cleanupExistingSocketFile: false)
+                .withBoundSocket(socket)
                 .get()
         } catch {
+            Glibc.close(socket)
             throw .bind(path: settings.socketPath, reason: "\(error)")
         }
         do {

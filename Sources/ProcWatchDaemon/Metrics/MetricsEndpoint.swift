@@ -45,10 +45,6 @@ public final class MetricsEndpoint: Service, Sendable {
     async throws(MetricsEndpointError) -> MetricsEndpoint {
         let connections = ConnectionTable()
         let bootstrap = ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 16)
-            // A restarted daemon binds again at once, past connections left in TIME_WAIT (a
-            // port another process listens on is still refused: Linux checks listeners).
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 connections.track(channel)
                 return channel.eventLoop.makeCompletedFuture {
@@ -58,7 +54,13 @@ public final class MetricsEndpoint: Service, Sendable {
             }
         let listener: any Channel
         do {
-            listener = try await bootstrap.bind(host: address.host, port: address.port).get()
+            let socket = try ListeningSocket.tcp(host: address.host, port: address.port, backlog: 16)
+            do { listener = try await bootstrap.withBoundSocket(socket).get() } catch {
+                Glibc.close(socket)
+                throw error
+            }
+        } catch let error as ListeningSocketError {
+            throw .cannotListen(address: address.description, reason: error.description)
         } catch {
             throw .cannotListen(address: address.description, reason: Self.reason(error))
         }
