@@ -150,6 +150,21 @@ struct WatcherTests {
         #expect(tree.members == expected.subtracting([gone]).union([root]))
     }
 
+    @Test func aMemberWhoseExitNeverCameLeavesWhenAnOutsiderForksItsPid() {
+        func at(_ time: UInt64, _ detail: ProcessEvent.Detail) -> ProcessEvent {
+            ProcessEvent(detail: detail, timestamp: EventTimestamp(monotonicNanoseconds: time, unixNanoseconds: Int64(time)))
+        }
+        var tree = ProcessTree(root: 100)
+        tree.admit(at(1, .fork(parent: TaskID(pid: 100, tid: 100), child: TaskID(pid: 101, tid: 101))))
+        #expect(tree.members == [100, 101])
+        // 101's exit was lost; its pid comes back as a child of an outsider: not a member.
+        tree.admit(at(2, .fork(parent: TaskID(pid: 1, tid: 1), child: TaskID(pid: 101, tid: 101))))
+        #expect(tree.members == [100])
+        // A thread of a member, named with the member's outside parent, keeps the member in.
+        tree.admit(at(3, .fork(parent: TaskID(pid: 1, tid: 1), child: TaskID(pid: 100, tid: 105))))
+        #expect(tree.members == [100])
+    }
+
     @Test func treeScopeFollowsDescendantsAndDaemonsButNotPidReuse() throws {
         let (kernel, watchers) = try running()
         let seen = Recorder<String>()

@@ -40,8 +40,14 @@ public struct ProcessTree: Sendable, Hashable {
             seedPending = false
             members.formUnion(Self.liveDescendants(of: root))
         }
-        if case .fork(let parent, let child) = event.detail, members.contains(parent.pid) || members.contains(parent.tid) {
+        guard case .fork(let parent, let child) = event.detail else { return }
+        if members.contains(parent.pid) || members.contains(parent.tid) {
             members.insert(child.pid)
+        } else if !child.isThread {
+            // A new process forked outside the tree has a pid a member had: that member's
+            // exit never came (lost, or it exited before the seed read /proc), and the pid is
+            // someone else's now.
+            members.remove(child.pid)
         }
     }
 

@@ -18,6 +18,8 @@ public final class EventPipeline: Service, @unchecked Sendable {
 
     /// Seconds between commits while events arrive (as `procwatch record`).
     public static let commitInterval = 0.01
+    /// The kernel-side source's ring buffer.
+    static let ringBufferBytes = 16 << 20
 
     /// The source, started by ``start()``.
     public let source: ProcessEventSource
@@ -42,8 +44,11 @@ public final class EventPipeline: Service, @unchecked Sendable {
                 started: @escaping @Sendable (ProcessEventSource) -> Void = { _ in }) {
         self.started = started
         self.recorded = Mutex(recorded)
+        // A ring buffer four times the live view's: the daemon serves everyone, and one
+        // storm must not cost every client its events.
         source = ProcessEventSource(configuration: .init(
-            enrichment: .init(readsExecutables: true, exitRecords: .everyExit), backend: backend, logger: logger))
+            enrichment: .init(readsExecutables: true, exitRecords: .everyExit), backend: backend,
+            kernelWatchers: .init(ringBufferBytes: Self.ringBufferBytes), logger: logger))
         watchers = ProcessWatchers(source: source)
         self.history = history
         self.consumers = consumers
@@ -60,7 +65,8 @@ public final class EventPipeline: Service, @unchecked Sendable {
             guard !batch.isEmpty else { return }
             for consumer in consumers { consumer.consume(batch) }
             batch.removeAll(keepingCapacity: true)
-            history.commitIfDue()
+            // No commit here: a commit takes milliseconds, in which the kernel's buffer
+            // would fill. The ticker commits, off the reader thread.
         }
     }
 
