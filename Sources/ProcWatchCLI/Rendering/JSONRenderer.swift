@@ -133,7 +133,7 @@ extension JSONObject: EventFieldSink {
     mutating func time(_ field: EventField, unixNanoseconds: Int64) {
         member(field.name) { bytes in
             bytes.append(UInt8(ascii: "\""))
-            WallClock.appendRFC3339(unixNanoseconds: unixNanoseconds, to: &bytes)
+            bytes.append(rfc3339UnixNanoseconds: unixNanoseconds)
             bytes.append(UInt8(ascii: "\""))
         }
     }

@@ -66,8 +66,8 @@ import ProcWatch
         let textStart = out.count
         let local = event.timestamp.unixNanoseconds + style.utcOffsetSeconds * 1_000_000_000
         let seconds = WallClock.floorDivide(local, 1_000_000_000)
-        WallClock.appendClock(secondOfDay: seconds - WallClock.floorDivide(seconds, 86_400) * 86_400,
-                              micros: (local - seconds * 1_000_000_000) / 1000, to: &out)
+        out.append(clockSecondOfDay: seconds - WallClock.floorDivide(seconds, 86_400) * 86_400,
+                   micros: (local - seconds * 1_000_000_000) / 1000)
         out.append(Self.space)
         Self.leftAligned(&out, width: style.glyphs ? 10 : 8) { out in
             if style.glyphs {

@@ -2,20 +2,7 @@ import OutputBytes
 
 /// Formats Unix-epoch nanoseconds without Foundation (no `Date` per event).
 enum WallClock {
-    /// Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    static func civil(days: Int64) -> (year: Int64, month: Int64, day: Int64) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthPrime = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * monthPrime + 2) / 5 + 1
-        let month = monthPrime < 10 ? monthPrime + 3 : monthPrime - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
-    }
-
-    /// Days since 1970-01-01 of a civil date (the inverse of ``civil(days:)``, same algorithm).
+    /// Days since 1970-01-01 of a civil date (the inverse of `CivilTime.date(days:)`, same algorithm).
     static func days(year: Int64, month: Int64, day: Int64) -> Int64 {
         let shiftedYear = month <= 2 ? year - 1 : year
         let era = (shiftedYear >= 0 ? shiftedYear : shiftedYear - 399) / 400
@@ -48,47 +35,15 @@ enum WallClock {
         else { return nil }
         let days = days(year: year, month: month, day: day)
         // 31 February and the like: the date must survive the round trip.
-        guard civil(days: days) == (year, month, day) else { return nil }
+        guard CivilTime.date(days: days) == (year, month, day) else { return nil }
         return ((days * 86_400 + hour * 3600 + minute * 60 + second) * 1_000_000 + micros) * 1000
     }
 
     /// `2026-11-22T21:34:05.123456Z` (RFC 3339, UTC, microseconds).
     static func rfc3339(unixNanoseconds: Int64) -> String {
-        let seconds = floorDivide(unixNanoseconds, 1_000_000_000)
-        let micros = (unixNanoseconds - seconds * 1_000_000_000) / 1000
-        let days = floorDivide(seconds, 86_400)
-        let secondOfDay = seconds - days * 86_400
-        let (year, month, day) = civil(days: days)
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secondOfDay / 3600, 2)):"
-            + "\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2)).\(pad(micros, 6))Z"
-    }
-
-    /// The same, appended as bytes (the JSON view's per-event path).
-    static func appendRFC3339(unixNanoseconds: Int64, to bytes: inout [UInt8]) {
-        let seconds = floorDivide(unixNanoseconds, 1_000_000_000)
-        let micros = (unixNanoseconds - seconds * 1_000_000_000) / 1000
-        let days = floorDivide(seconds, 86_400)
-        let secondOfDay = seconds - days * 86_400
-        let (year, month, day) = civil(days: days)
-        bytes.append(decimal: year, width: 4)
-        bytes.append(UInt8(ascii: "-"))
-        bytes.append(decimal: month, width: 2)
-        bytes.append(UInt8(ascii: "-"))
-        bytes.append(decimal: day, width: 2)
-        bytes.append(UInt8(ascii: "T"))
-        appendClock(secondOfDay: secondOfDay, micros: micros, to: &bytes)
-        bytes.append(UInt8(ascii: "Z"))
-    }
-
-    /// `21:34:05.123456`
-    static func appendClock(secondOfDay: Int64, micros: Int64, to bytes: inout [UInt8]) {
-        bytes.append(decimal: secondOfDay / 3600, width: 2)
-        bytes.append(UInt8(ascii: ":"))
-        bytes.append(decimal: secondOfDay / 60 % 60, width: 2)
-        bytes.append(UInt8(ascii: ":"))
-        bytes.append(decimal: secondOfDay % 60, width: 2)
-        bytes.append(UInt8(ascii: "."))
-        bytes.append(decimal: micros, width: 6)
+        var bytes: [UInt8] = []
+        bytes.append(rfc3339UnixNanoseconds: unixNanoseconds)
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// `21:34:05.123456` in the given UTC offset (seconds east).
@@ -100,9 +55,7 @@ enum WallClock {
         return "\(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2)).\(pad(micros, 6))"
     }
 
-    static func floorDivide(_ value: Int64, _ divisor: Int64) -> Int64 {
-        value >= 0 ? value / divisor : -((-value + divisor - 1) / divisor)
-    }
+    static func floorDivide(_ value: Int64, _ divisor: Int64) -> Int64 { CivilTime.floorDivide(value, divisor) }
 
     static func pad(_ value: Int64, _ width: Int) -> String {
         let digits = String(value)

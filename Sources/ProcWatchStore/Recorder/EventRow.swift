@@ -1,61 +1,86 @@
-import GRDB
 import OutputBytes
 import ProcWatch
 
-/// One row of the `events` table: the event contract's fields as columns, one column per
-/// field of the same name (``EventColumns``).
+/// One row of the `events` table, waiting for its commit: the event contract's fields as
+/// columns, one column per field of the same name (``EventColumns``).
+///
+/// Kept as the event itself and what the process table knew (values the reader already
+/// holds, so recording one copies no text): the fields are written out at the commit,
+/// straight into the prepared statement's parameters.
 struct EventRow {
     /// The contract fields that have a column, in statement order after `recording, process`.
     private static let fields = EventColumns.fields
-    /// Each field's position in the row, by `EventField.rawValue` (nil: not recorded).
-    private static let position: [Int?] = EventField.allCases.map { field in fields.firstIndex(of: field).map { $0 + 2 } }
-    private static let width = 2 + fields.count
-
-    static let insertSQL = "INSERT INTO events (recording, process, \(fields.map { "\($0.name)" }.joined(separator: ", "))) VALUES ("
-        + (0..<width).map { _ in "?" }.joined(separator: ", ") + ")"
-
-    /// One value per column (an array, not a dictionary: this runs for every event of a
-    /// storm): `recording` (bound at commit), `process`, then ``fields``.
-    private var row: [DatabaseValue]
-
-    /// The row for `event`, with what the process table knew (`process`) and the row id of
-    /// the subject's `processes` row.
-    init(event: ProcessEvent, process: ProcessRecord?, processID: Int64?) {
-        var columns = Columns(row: [DatabaseValue](repeating: .null, count: Self.width))
-        columns.row[1] = processID?.databaseValue ?? .null
-        event.writeContractFields(process: process, to: &columns)
-        row = columns.row
+    /// Each field's parameter (1-based) in the statement, by `EventField.rawValue` (0: not recorded).
+    private static let position: [Int32] = EventField.allCases.map { field in
+        fields.firstIndex(of: field).map { Int32($0 + 3) } ?? 0
     }
 
-    /// The values, in statement order.
-    func values(recording: Int64) -> [DatabaseValue] {
-        var ordered = row
-        ordered[0] = recording.databaseValue
-        return ordered
+    static let insertSQL = "INSERT INTO events (recording, process, \(fields.map { "\($0.name)" }.joined(separator: ", "))) VALUES ("
+        + (0..<(2 + fields.count)).map { _ in "?" }.joined(separator: ", ") + ")"
+
+    var event: ProcessEvent
+    var process: ProcessRecord?
+    /// The row id of the subject's `processes` row.
+    var processID: Int64?
+
+    /// Binds the row's values to ``insertSQL``'s parameters and inserts it.
+    func insert(with statement: BulkInsert, recording: Int64) throws {
+        statement.integer(1, recording)
+        if let processID { statement.integer(2, processID) }
+        var columns = Columns(statement: statement)
+        event.writeContractFields(process: process, to: &columns)
+        try statement.run()
     }
 
     /// Binds each contract field to its column: JSON values (`cmdline`, `status`, `data`)
-    /// as the JSON view writes them, `time` as RFC 3339 text, `duration_s` as a REAL, an
-    /// integer past SQLite's signed 64 bits (a `cgroup_id` never is) clamped.
+    /// as the JSON view writes them, `time` as RFC 3339 text, `duration_s` as a REAL, a
+    /// true/false as 1/0, an integer past SQLite's signed 64 bits (a `cgroup_id` never is)
+    /// clamped. A field that does not apply leaves its column NULL.
     private struct Columns: EventFieldSink {
-        var row: [DatabaseValue]
+        let statement: BulkInsert
 
-        mutating func set(_ field: EventField, _ value: some DatabaseValueConvertible) {
-            guard let position = EventRow.position[field.rawValue] else { return }
-            row[position] = value.databaseValue
+        mutating func string(_ field: EventField, _ value: String) {
+            guard let position = position(field) else { return }
+            statement.text(position, value)
         }
 
-        mutating func string(_ field: EventField, _ value: String) { set(field, value) }
-        mutating func integer<Value: BinaryInteger>(_ field: EventField, _ value: Value) { set(field, Int64(clamping: value)) }
-        mutating func boolean(_ field: EventField, _ value: Bool) { set(field, value) }
-        mutating func null(_ field: EventField) {}  // the column stays NULL
+        mutating func integer<Value: BinaryInteger>(_ field: EventField, _ value: Value) {
+            guard let position = position(field) else { return }
+            statement.integer(position, Int64(clamping: value))
+        }
+
+        mutating func boolean(_ field: EventField, _ value: Bool) { integer(field, value ? 1 : 0) }
+        mutating func null(_ field: EventField) {}
         mutating func time(_ field: EventField, unixNanoseconds: Int64) {
-            set(field, StoreClock.rfc3339(unixNanoseconds: unixNanoseconds))
+            guard let position = position(field) else { return }
+            statement.text(position) { $0.append(rfc3339UnixNanoseconds: unixNanoseconds) }
         }
-        mutating func strings(_ field: EventField, _ values: [String]) { set(field, JSONText.strings(values)) }
-        mutating func numbers(_ field: EventField, _ values: [UInt8]) { set(field, JSONText.integers(values)) }
-        mutating func exitStatus(_ field: EventField, _ status: ExitStatus) { set(field, status.json) }
-        mutating func seconds(_ field: EventField, _ value: Double) { set(field, value) }
+
+        mutating func strings(_ field: EventField, _ values: [String]) {
+            guard let position = position(field) else { return }
+            statement.text(position) { $0.append(jsonStrings: values) }
+        }
+
+        mutating func numbers(_ field: EventField, _ values: [UInt8]) {
+            guard let position = position(field) else { return }
+            statement.text(position) { $0.append(jsonIntegers: values) }
+        }
+
+        mutating func exitStatus(_ field: EventField, _ status: ExitStatus) {
+            guard let position = position(field) else { return }
+            statement.text(position) { $0.append(json: status) }
+        }
+
+        mutating func seconds(_ field: EventField, _ value: Double) {
+            guard let position = position(field) else { return }
+            statement.real(position, value)
+        }
+
         mutating func ancestry(_ field: EventField, _ ancestors: [ProcessRecord]) {}  // not recorded
+
+        private func position(_ field: EventField) -> Int32? {
+            let position = EventRow.position[field.rawValue]
+            return position == 0 ? nil : position
+        }
     }
 }

@@ -99,21 +99,23 @@ struct ProcessLedger {
     private mutating func retire(_ row: ProcessRow) { ended.append(row) }
 
     /// Changes the subject's row, creating it for a process running since before the recording.
+    ///
+    /// The row is changed in place in the dictionary: a copy taken out and put back would
+    /// copy its `execs` and `uid_changes` arrays on every change.
     private mutating func update(_ pid: Int32, _ event: ProcessEvent, _ process: ProcessRecord?,
                                  _ change: (inout ProcessRow) -> Void) -> Int64 {
-        var row: ProcessRow
-        if let existing = live[pid] {
-            row = existing
-        } else {
-            let ppid = process?.parentPID ?? 0
-            row = ProcessRow(id: nextID, pid: pid, ppid: ppid, parent: live[ppid]?.id, forked: false,
-                             firstSeen: event.timestamp, start: process?.startNanoseconds)
-            nextID += 1
-            row.adopt(process)
+        changedLive.insert(pid)
+        if let index = live.index(forKey: pid) {
+            change(&live.values[index])
+            return live.values[index].id
         }
+        let ppid = process?.parentPID ?? 0
+        var row = ProcessRow(id: nextID, pid: pid, ppid: ppid, parent: live[ppid]?.id, forked: false,
+                             firstSeen: event.timestamp, start: process?.startNanoseconds)
+        nextID += 1
+        row.adopt(process)
         change(&row)
         live[pid] = row
-        changedLive.insert(pid)
         return row.id
     }
 }

@@ -1,4 +1,3 @@
-import GRDB
 import OutputBytes
 import ProcWatch
 
@@ -46,23 +45,53 @@ struct ProcessRow {
         if let id = record.uid { uid = id }
     }
 
-    /// The values, in ``columns`` order.
-    func values(recording: Int64) -> [DatabaseValue] {
-        let status = waitStatus.map(ExitStatus.init(waitStatus:))
-        var duration: Double?
-        if let start, let end, end >= start { duration = Double(end - start) / 1e9 }
-        let accounted = usage.isAccounted ? usage : nil
-        let values: [(any DatabaseValueConvertible)?] = [
-            id, recording, pid, ppid, parent, forked,
-            StoreClock.rfc3339(unixNanoseconds: firstSeen.unixNanoseconds), Int64(clamping: firstSeen.monotonicNanoseconds),
-            start.map { Int64(clamping: $0) }, end.map { Int64(clamping: $0) },
-            comm, commandLine.isEmpty ? nil : JSONText.strings(commandLine), executable, JSONText.arrays(execs),
-            uid.map { Int64($0) }, "[" + uidChanges.map { "[\($0.map(String.init).joined(separator: ","))]" }.joined(separator: ",") + "]",
-            threads, waitStatus.map { Int64($0) }, status?.json, status.map { !$0.isSuccess }, duration,
-            accounted.map { Int64(clamping: $0.userMicroseconds) }, accounted.map { Int64(clamping: $0.systemMicroseconds) },
-            accounted.map { Int64(clamping: $0.peakRSSKiB) }, accounted.map { Int64(clamping: $0.readBytes) },
-            accounted.map { Int64(clamping: $0.writeBytes) },
-        ]
-        return values.map { $0?.databaseValue ?? .null }
+    /// Binds the row's values to ``upsertSQL``'s parameters (``columns`` order) and runs it.
+    func upsert(with statement: BulkInsert, recording: Int64) throws {
+        statement.integer(1, id)
+        statement.integer(2, recording)
+        statement.integer(3, Int64(pid))
+        statement.integer(4, Int64(ppid))
+        if let parent { statement.integer(5, parent) }
+        statement.integer(6, forked ? 1 : 0)
+        statement.text(7) { $0.append(rfc3339UnixNanoseconds: firstSeen.unixNanoseconds) }
+        statement.integer(8, Int64(clamping: firstSeen.monotonicNanoseconds))
+        if let start { statement.integer(9, Int64(clamping: start)) }
+        if let end { statement.integer(10, Int64(clamping: end)) }
+        statement.text(11, comm)
+        if !commandLine.isEmpty { statement.text(12) { $0.append(jsonStrings: commandLine) } }
+        if let executable { statement.text(13, executable) }
+        statement.text(14) { bytes in
+            bytes.append(UInt8(ascii: "["))
+            for (index, argv) in execs.enumerated() {
+                if index > 0 { bytes.append(UInt8(ascii: ",")) }
+                bytes.append(jsonStrings: argv)
+            }
+            bytes.append(UInt8(ascii: "]"))
+        }
+        if let uid { statement.integer(15, Int64(uid)) }
+        statement.text(16) { bytes in
+            bytes.append(UInt8(ascii: "["))
+            for (index, change) in uidChanges.enumerated() {
+                if index > 0 { bytes.append(UInt8(ascii: ",")) }
+                bytes.append(jsonIntegers: change)
+            }
+            bytes.append(UInt8(ascii: "]"))
+        }
+        statement.integer(17, Int64(threads))
+        if let waitStatus {
+            let status = ExitStatus(waitStatus: waitStatus)
+            statement.integer(18, Int64(waitStatus))
+            statement.text(19) { $0.append(json: status) }
+            statement.integer(20, status.isSuccess ? 0 : 1)
+        }
+        if let start, let end, end >= start { statement.real(21, Double(end - start) / 1e9) }
+        if usage.isAccounted {
+            statement.integer(22, Int64(clamping: usage.userMicroseconds))
+            statement.integer(23, Int64(clamping: usage.systemMicroseconds))
+            statement.integer(24, Int64(clamping: usage.peakRSSKiB))
+            statement.integer(25, Int64(clamping: usage.readBytes))
+            statement.integer(26, Int64(clamping: usage.writeBytes))
+        }
+        try statement.run()
     }
 }

@@ -134,9 +134,9 @@ public final class Recorder: Sendable {
             do {
                 try queue.write { db in
                     let upsert = try BulkInsert(db, sql: ProcessRow.upsertSQL)
-                    for row in processes { try upsert.run(row.values(recording: recording)) }
+                    for row in processes { try row.upsert(with: upsert, recording: recording) }
                     let insert = try BulkInsert(db, sql: EventRow.insertSQL)
-                    for row in events { try insert.run(row.values(recording: recording)) }
+                    for row in events { try row.insert(with: insert, recording: recording) }
                 }
                 pending.withLock { $0.committedEvents += events.count }
             } catch {

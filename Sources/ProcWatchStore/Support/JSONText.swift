@@ -18,18 +18,6 @@ enum JSONText {
         text { $0.append(jsonIntegers: values) }
     }
 
-    /// `[[…],[…]]`
-    static func arrays(_ values: [[String]]) -> String {
-        text { bytes in
-            bytes.append(UInt8(ascii: "["))
-            for (index, value) in values.enumerated() {
-                if index > 0 { bytes.append(UInt8(ascii: ",")) }
-                bytes.append(jsonStrings: value)
-            }
-            bytes.append(UInt8(ascii: "]"))
-        }
-    }
-
     private static func text(_ write: (inout [UInt8]) -> Void) -> String {
         var bytes: [UInt8] = []
         write(&bytes)

@@ -1,3 +1,4 @@
+import OutputBytes
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -16,14 +17,11 @@ enum StoreClock {
         return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
     }
 
-    /// `2026-11-23T01:30:00.123456Z`
+    /// `2026-11-23T01:30:00.123456Z` (the bytes the JSON view writes, as text).
     static func rfc3339(unixNanoseconds: Int64) -> String {
-        var seconds = time_t(unixNanoseconds >= 0 ? unixNanoseconds / 1_000_000_000 : (unixNanoseconds - 999_999_999) / 1_000_000_000)
-        let micros = (unixNanoseconds - Int64(seconds) * 1_000_000_000) / 1000
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        return "\(pad(Int64(parts.tm_year) + 1900, 4))-\(pad(Int64(parts.tm_mon) + 1, 2))-\(pad(Int64(parts.tm_mday), 2))T"
-            + "\(pad(Int64(parts.tm_hour), 2)):\(pad(Int64(parts.tm_min), 2)):\(pad(Int64(parts.tm_sec), 2)).\(pad(micros, 6))Z"
+        var bytes: [UInt8] = []
+        bytes.append(rfc3339UnixNanoseconds: unixNanoseconds)
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Parses `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM[:SS[.ffffff]]` with an optional `Z` (UTC;
@@ -49,10 +47,5 @@ enum StoreClock {
         parts.tm_min = Int32(minute)
         parts.tm_sec = Int32(second)
         return Int64(timegm(&parts)) * 1_000_000_000 + fraction
-    }
-
-    private static func pad(_ value: Int64, _ width: Int) -> String {
-        let digits = String(value)
-        return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
     }
 }

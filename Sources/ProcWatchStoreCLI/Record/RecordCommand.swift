@@ -76,13 +76,15 @@ struct RecordCommand: AsyncParsableCommand {
             try await LiveSession.run(
                 source: source, kinds: selection.bookkeepingSubscription, handle: { pipeline.handle($0) },
                 // Committed at the end of a batch once the last commit is 10 ms old, and by the
-                // ticker every 10 ms (a quiet stream's last batch): kill -9 loses at most the
-                // events received in the last 20 ms or so.
+                // ticker (every 10 ms, a quiet stream's last batch) likewise: kill -9 loses at
+                // most the events received in the last 20 ms or so. The ticker skipping a
+                // recent commit keeps a storm's commits on the reader thread, about 100 a
+                // second instead of up to twice that on two threads.
                 batchEnded: {
                     if (try? recorder.flush(ifOlderThan: Self.commitInterval)) == nil { stop.fire() }
                 },
                 duration: duration, realTime: false,
-                tickInterval: Self.commitInterval, tick: { if (try? recorder.flush()) == nil { stop.fire() } }, stop: stop,
+                tickInterval: Self.commitInterval, tick: { if (try? recorder.flush(ifOlderThan: Self.commitInterval)) == nil { stop.fire() } }, stop: stop,
                 started: {
                     guard !arguments.isEmpty else { return }
                     let start = Clocks.monotonicNanoseconds()
