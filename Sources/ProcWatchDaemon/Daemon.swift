@@ -43,6 +43,11 @@ public enum Daemon {
         } catch {
             throw .cannotCreate("procwatch: daemon: \(error)")
         }
+        // SQLite gives new -wal and -shm files the database file's mode and owner; ones left
+        // by an earlier run get them here.
+        for file in [historyPath, historyPath + "-wal", historyPath + "-shm"] where access(file, F_OK) == 0 {
+            try StateDirectory.restrict(file, mode: 0o640, group: settings.socketGroupID)
+        }
 
         var hubSettings = ClientHubSettings(socketPath: settings.socketPath)
         hubSettings.socketMode = settings.socketMode
