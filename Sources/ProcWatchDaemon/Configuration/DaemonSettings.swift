@@ -10,9 +10,9 @@ public struct DaemonSettings: Sendable, Equatable {
     public var stateDirectory: String = "/var/lib/procwatch"
     /// The clients' Unix socket. Default `/run/procwatch/procwatch.sock`.
     public var socketPath: String = "/run/procwatch/procwatch.sock"
-    /// The socket's permission bits (at most 0o777). Default 0o660: its owner (root) and
-    /// its group may connect.
-    public var socketMode: UInt32 = 0o660
+    /// The socket's permission bits (at most 0o777). Default 0o666: every user may connect,
+    /// and sees only their own processes unless root or in ``socketGroup``.
+    public var socketMode: UInt32 = 0o666
     /// The socket's group, a name or a number; its members see every event. Nil (the
     /// default): the socket keeps root's group and only root sees everything.
     public var socketGroup: String? = nil

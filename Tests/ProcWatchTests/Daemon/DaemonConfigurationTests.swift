@@ -72,7 +72,7 @@ struct DaemonConfigurationTests {
         #expect(settings == DaemonSettings())
         #expect(settings.stateDirectory == "/var/lib/procwatch")
         #expect(settings.socketPath == "/run/procwatch/procwatch.sock")
-        #expect(settings.socketMode == 0o660)
+        #expect(settings.socketMode == 0o666)
         #expect(settings.socketGroup == nil)
         #expect(settings.metricsAddress == nil)
         #expect(settings.keep == .seconds(1_209_600))
