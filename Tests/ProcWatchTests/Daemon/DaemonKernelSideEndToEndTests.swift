@@ -44,7 +44,7 @@ struct DaemonKernelSideEndToEndTests {
             try await PrometheusServer.with(scraping: "127.0.0.1:\(port)") { prometheus in
                 try prometheus.waitForScrape(of: "procwatch_events_total")
                 // Sampled from the hub every second.
-                #expect(await eventually(timeout: .seconds(10)) { (try? value(prometheus, "sum(procwatch_clients)")) == 2 },
+                #expect(await eventually(timeout: .seconds(10)) { (try? Self.value(prometheus, "sum(procwatch_clients)")) == 2 },
                         "\((try? prometheus.query("procwatch_clients")) ?? [:])")
 
                 // Every exec is counted once by kind and once by program: both series of one

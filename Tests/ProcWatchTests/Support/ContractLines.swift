@@ -27,13 +27,13 @@ struct ContractLine {
 /// The daemon's log (swift-log's stream handler on standard error): the messages of its
 /// lines, without the timestamp, level and label that start each.
 enum DaemonLog {
-    /// `2026-11-25T10:00:00+0000 notice procwatch.daemon: MESSAGE` → (`notice`, `MESSAGE`);
-    /// a line of another form is kept whole with level `?`.
+    /// `2026-11-25T10:00:00+0000 notice procwatch.daemon: [ProcWatchDaemon] MESSAGE` →
+    /// (`notice`, `MESSAGE`); a line of another form is kept whole with level `?`.
     static func entries(_ stderr: String) -> [(level: String, message: String)] {
         stderr.split(separator: "\n").map { line in
-            let words = line.split(separator: " ", maxSplits: 3, omittingEmptySubsequences: false)
-            guard words.count == 4, words[2].hasPrefix("procwatch.daemon") else { return ("?", String(line)) }
-            return (String(words[1]), String(words[3]))
+            let words = line.split(separator: " ", maxSplits: 4, omittingEmptySubsequences: false)
+            guard words.count == 5, words[2] == "procwatch.daemon:", words[3].hasPrefix("[") else { return ("?", String(line)) }
+            return (String(words[1]), String(words[4]))
         }
     }
 
