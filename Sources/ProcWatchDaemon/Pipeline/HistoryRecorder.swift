@@ -104,15 +104,19 @@ public final class HistoryRecorder: Sendable {
     }
 
     private func stop(_ recorder: Recorder, _ error: StoreError) {
-        let retried = state.withLock { state -> Int? in
+        // The reader's batch end and the pipeline's ticker both commit: when both commits
+        // failed, the first to get here stops the recording, the other has nothing to say.
+        let (current, retried) = state.withLock { state -> (Bool, Int?) in
+            guard state.recorder === recorder else { return (false, nil) }
             defer {
                 state.recorder = nil
                 state.missed = state.unconfirmed ?? 0
                 state.unconfirmed = nil
                 state.nextTry = Clocks.monotonicSeconds() + Self.retryInterval
             }
-            return state.unconfirmed
+            return (true, state.unconfirmed)
         }
+        guard current else { return }
         if retried == nil {
             logger.error("the history stopped: \(error); live clients are still served, and a new recording is tried every \(Int(Self.retryInterval)) s")
         } else {
