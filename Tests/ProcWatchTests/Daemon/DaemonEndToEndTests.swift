@@ -4,11 +4,16 @@ import GRDB
 import Testing
 
 /// `procwatch daemon` and `procwatch --connect` as built, run as an operator and users would:
-/// who sees what, SIGHUP, a socket path taken or stale, a full disk. The proc connector is
-/// the source (any root can run it) and every daemon ends with SIGTERM, after which the
-/// kernel's listener count is checked released.
+/// who sees what, SIGHUP, a socket path taken or stale, a full disk. The source is the
+/// kernel-side one where it loads — on a shared host's fork storm the connector drops
+/// events and races /proc for command lines, the exact streams expected here would not be —,
+/// else the proc connector. Every daemon ends with SIGTERM, after which a connector's
+/// listener count is checked released.
 @Suite("Daemon end to end", .serialized, .enabled(if: getuid() == 0, "the daemon, setpriv and mount need root"))
 struct DaemonEndToEndTests {
+    /// `--source` of the daemons here.
+    static let source = kernelWatchersAvailable ? "bpf" : "connector"
+
     /// The unprivileged user of the tests (nobody).
     static let nobody: UInt32 = 65534
 
@@ -25,12 +30,12 @@ struct DaemonEndToEndTests {
         return (client, client.waitForSourceLine(timeout: .seconds(10)))
     }
 
-    /// Ends a daemon with SIGTERM and expects the clean end (exit 0) and the kernel's
-    /// listener count released.
+    /// Ends a daemon with SIGTERM and expects the clean end (exit 0) and, for the
+    /// connector, the kernel's listener count released.
     static func stopDaemon(_ daemon: RunningProcwatch) throws {
         kill(daemon.pid, SIGTERM)
         #expect(daemon.wait(timeout: .seconds(15)) == 0, "\(daemon.stderr)")
-        #expect(try ListenerProbe.eventuallyReleased())
+        if source == "connector" { #expect(try ListenerProbe.eventuallyReleased()) }
     }
 
     @Test func eachClientSeesWhatItMayLive() throws {
@@ -43,7 +48,7 @@ struct DaemonEndToEndTests {
             try "socket_mode: \"0666\"\n".write(toFile: configuration, atomically: false, encoding: .utf8)
             let socket = directory + "/s.sock"
             let daemon = try DaemonLifecycleTests.startDaemon(["--config", configuration, "--state-dir", directory, "--socket", socket,
-                                                               "--socket-group", "adm", "--source", "connector"])
+                                                               "--socket-group", "adm", "--source", Self.source])
             defer { daemon.end() }
             let selection = ["--json", "-e", "exec,exit"]
             let (root, rootLine) = try Self.connect(socket, selection)
@@ -52,9 +57,9 @@ struct DaemonEndToEndTests {
             defer { member.end() }
             let (stranger, strangerLine) = try Self.connect(socket, selection, wrapper: Self.asNobody())
             defer { stranger.end() }
-            #expect(rootLine == "procwatch: source: daemon \(socket) (connector; all processes)")
-            #expect(memberLine == "procwatch: source: daemon \(socket) (connector; all processes)")
-            #expect(strangerLine == "procwatch: source: daemon \(socket) (connector; your processes only)")
+            #expect(rootLine == "procwatch: source: daemon \(socket) (\(Self.source); all processes)")
+            #expect(memberLine == "procwatch: source: daemon \(socket) (\(Self.source); all processes)")
+            #expect(strangerLine == "procwatch: source: daemon \(socket) (\(Self.source); your processes only)")
 
             // Root's process first, seen through to its exit, then nobody's: the daemon sends
             // in order, so a client that has nobody's exit has had every chance at root's.
@@ -123,7 +128,7 @@ struct DaemonEndToEndTests {
             let configuration = directory + "/daemon.yaml"
             let socket = directory + "/s.sock"
             try "socket: \(socket)\nkeep: 14d\n".write(toFile: configuration, atomically: false, encoding: .utf8)
-            let daemon = try DaemonLifecycleTests.startDaemon(["--config", configuration, "--state-dir", directory, "--source", "connector"])
+            let daemon = try DaemonLifecycleTests.startDaemon(["--config", configuration, "--state-dir", directory, "--source", Self.source])
             defer { daemon.end() }
 
             try "socket: \(directory)/elsewhere.sock\nkeep: 7d\n".write(toFile: configuration, atomically: false, encoding: .utf8)
@@ -174,7 +179,7 @@ struct DaemonEndToEndTests {
             let taken = directory + "/taken.sock"
             let listener = try #require(try Self.bindSocket(at: taken, listening: true))
             defer { close(listener) }
-            let refused = try RunningProcwatch(["daemon", "--state-dir", directory, "--socket", taken, "--source", "connector"])
+            let refused = try RunningProcwatch(["daemon", "--state-dir", directory, "--socket", taken, "--source", Self.source])
             defer { refused.end() }
             #expect(refused.wait(timeout: .seconds(20)) == 64 << 8)
             #expect(refused.stderr == "procwatch: daemon: socket \(taken): another process is listening there (is a daemon already running?)\n")
@@ -184,7 +189,7 @@ struct DaemonEndToEndTests {
             let stale = directory + "/stale.sock"
             _ = try Self.bindSocket(at: stale, listening: false)
             try #require(access(stale, F_OK) == 0)
-            let daemon = try DaemonLifecycleTests.startDaemon(["--state-dir", directory, "--socket", stale, "--source", "connector"])
+            let daemon = try DaemonLifecycleTests.startDaemon(["--state-dir", directory, "--socket", stale, "--source", Self.source])
             defer { daemon.end() }
             try Self.expectServes(stale)
             try Self.stopDaemon(daemon)
@@ -202,7 +207,7 @@ struct DaemonEndToEndTests {
                 if (try? Spawn.run(["/bin/umount", state]).status) != 0 { _ = try? Spawn.run(["/bin/umount", "-l", state]) }
             }
             let socket = directory + "/s.sock"  // off the full file system: the clients must still reach it
-            let daemon = try DaemonLifecycleTests.startDaemon(["--state-dir", state, "--socket", socket, "--source", "connector"])
+            let daemon = try DaemonLifecycleTests.startDaemon(["--state-dir", state, "--socket", socket, "--source", Self.source])
             defer { daemon.end() }
             let stopped = { DaemonLog.messages(daemon.stderr, startingWith: "the history stopped:") }
             // Long command lines (from /proc, for the processes alive long enough) fill 1 MiB
@@ -220,7 +225,7 @@ struct DaemonEndToEndTests {
             // Served after the history stopped: a client through the real CLI gets a new exec.
             let (client, line) = try Self.connect(socket, ["--json", "-e", "exec"])
             defer { client.end() }
-            #expect(line == "procwatch: source: daemon \(socket) (connector; all processes)")
+            #expect(line == "procwatch: source: daemon \(socket) (\(Self.source); all processes)")
             let arguments = ["/bin/sh", "-c", "sleep 0.2", "e2e-full-\(getpid())"]
             let child = try Spawn.run(arguments)
             #expect(eventually(timeout: .seconds(5)) {
