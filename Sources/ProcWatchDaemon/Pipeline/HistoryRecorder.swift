@@ -26,8 +26,9 @@ public final class HistoryRecorder: Sendable {
         /// The time of the newest event handed to the recorder since the last commit.
         var newestRecorded: EventTimestamp?
         /// While a new recording has not committed yet: the events unrecorded before it
-        /// plus those handed to it since (all lost if its first commit fails).
-        var unconfirmed: Int?
+        /// (its `lost` report's count) and those handed to it since (all lost too if its
+        /// first commit fails).
+        var unconfirmed: (missed: Int, since: Int)?
     }
 
     /// The history file.
@@ -64,7 +65,7 @@ public final class HistoryRecorder: Sendable {
                 return
             }
             recorder.record(enriched, stored: stored)
-            state.unconfirmed? += 1
+            state.unconfirmed?.since += 1
             state.newestRecorded = enriched.event.timestamp
         }
     }
@@ -110,11 +111,11 @@ public final class HistoryRecorder: Sendable {
             guard state.recorder === recorder else { return (false, nil) }
             defer {
                 state.recorder = nil
-                state.missed = state.unconfirmed ?? 0
+                state.missed = state.unconfirmed.map { $0.missed + $0.since } ?? 0
                 state.unconfirmed = nil
                 state.nextTry = Clocks.monotonicSeconds() + Self.retryInterval
             }
-            return (true, state.unconfirmed)
+            return (true, state.unconfirmed?.missed)
         }
         guard current else { return }
         if retried == nil {
@@ -127,7 +128,7 @@ public final class HistoryRecorder: Sendable {
 
     /// A new recording's first commit went through: it records again.
     private func confirm() {
-        guard let missed = state.withLock({ state in defer { state.unconfirmed = nil }; return state.unconfirmed }) else { return }
+        guard let missed = state.withLock({ state in defer { state.unconfirmed = nil }; return state.unconfirmed?.missed }) else { return }
         logger.notice("the history records again (\(missed) events went unrecorded)")
     }
 
@@ -141,7 +142,7 @@ public final class HistoryRecorder: Sendable {
         let missed = state.withLock { state -> Int in
             defer {
                 state.recorder = recorder
-                state.unconfirmed = state.missed ?? 0
+                state.unconfirmed = (state.missed ?? 0, 0)
                 state.missed = nil
             }
             return state.missed ?? 0
