@@ -20,7 +20,8 @@ public enum Daemon {
             try await runThrowing(configuration: configuration, arguments: arguments, logger: logger)
             return 0
         } catch {
-            logger.critical("\(error)")
+            // One line: the log handler writes to standard error too, so logging it as well
+            // would say it twice there (and systemd's journal takes standard error).
             printError(error.description)
             return error.exitStatus
         }

@@ -205,7 +205,8 @@ public final class ClientHub: Service, Sendable {
         }.get()
         if let inode { SocketPath(path: settings.socketPath).remove(ifInode: inode) }
         try? await group.shutdownGracefully()
-        logger.info("closed \(settings.socketPath)")
+        // Only a socket it opened: a refused bind is the start's one error line, not two.
+        if channel != nil { logger.info("closed \(settings.socketPath)") }
     }
 }
 

@@ -10,7 +10,9 @@ import Synchronization
 /// After a failed commit the recording is over (what was committed stays); every event from
 /// then on is counted, and every ``retryInterval`` seconds a new recording is tried. When one
 /// starts, its first event is a `lost` report (reason `restart`) with the exact count of the
-/// events that went unrecorded, so the history says what it misses.
+/// events that went unrecorded, so the history says what it misses. A new recording counts
+/// as started at its first commit: one that fails before (the disk is still full) is ended
+/// quietly, its events added to the count, so a full disk is one log line, not one per try.
 public final class HistoryRecorder: Sendable {
     /// How often a stopped history tries to start again.
     public static let retryInterval: Double = 10
@@ -23,6 +25,10 @@ public final class HistoryRecorder: Sendable {
         var nextTry: Double = 0
         /// The time of the newest event handed to the recorder since the last commit.
         var newestRecorded: EventTimestamp?
+        /// While a new recording has not committed yet: the events unrecorded before it
+        /// (its `lost` report's count) and those handed to it since (all lost too if its
+        /// first commit fails).
+        var unconfirmed: (missed: Int, since: Int)?
     }
 
     /// The history file.
@@ -59,6 +65,7 @@ public final class HistoryRecorder: Sendable {
                 return
             }
             recorder.record(enriched, stored: stored)
+            state.unconfirmed?.since += 1
             state.newestRecorded = enriched.event.timestamp
         }
     }
@@ -69,7 +76,9 @@ public final class HistoryRecorder: Sendable {
         let (recorder, newest) = state.withLock { ($0.recorder, $0.newestRecorded) }
         guard let recorder else { return restartIfDue() }
         do {
-            guard try recorder.flush(ifOlderThan: EventPipeline.commitInterval), let newest else { return }
+            guard try recorder.flush(ifOlderThan: EventPipeline.commitInterval) else { return }
+            confirm()
+            guard let newest else { return }
             // Only what was recorded before the commit began is in it: a newer event waits.
             state.withLock { if $0.newestRecorded == newest { $0.newestRecorded = nil } }
             committed(newest)
@@ -96,13 +105,31 @@ public final class HistoryRecorder: Sendable {
     }
 
     private func stop(_ recorder: Recorder, _ error: StoreError) {
-        logger.error("the history stopped: \(error); live clients are still served, and a new recording is tried every \(Int(Self.retryInterval)) s")
-        try? recorder.finish(reason: "error")
-        state.withLock { state in
-            state.recorder = nil
-            state.missed = 0
-            state.nextTry = Clocks.monotonicSeconds() + Self.retryInterval
+        // The reader's batch end and the pipeline's ticker both commit: when both commits
+        // failed, the first to get here stops the recording, the other has nothing to say.
+        let (current, retried) = state.withLock { state -> (Bool, Int?) in
+            guard state.recorder === recorder else { return (false, nil) }
+            defer {
+                state.recorder = nil
+                state.missed = state.unconfirmed.map { $0.missed + $0.since } ?? 0
+                state.unconfirmed = nil
+                state.nextTry = Clocks.monotonicSeconds() + Self.retryInterval
+            }
+            return (true, state.unconfirmed?.missed)
         }
+        guard current else { return }
+        if retried == nil {
+            logger.error("the history stopped: \(error); live clients are still served, and a new recording is tried every \(Int(Self.retryInterval)) s")
+        } else {
+            logger.debug("a new recording failed at its first commit: \(error)")
+        }
+        try? recorder.finish(reason: "error")
+    }
+
+    /// A new recording's first commit went through: it records again.
+    private func confirm() {
+        guard let missed = state.withLock({ state in defer { state.unconfirmed = nil }; return state.unconfirmed?.missed }) else { return }
+        logger.notice("the history records again (\(missed) events went unrecorded)")
     }
 
     private func restartIfDue() {
@@ -115,11 +142,11 @@ public final class HistoryRecorder: Sendable {
         let missed = state.withLock { state -> Int in
             defer {
                 state.recorder = recorder
+                state.unconfirmed = (state.missed ?? 0, 0)
                 state.missed = nil
             }
             return state.missed ?? 0
         }
-        logger.notice("the history records again (\(missed) events went unrecorded)")
         recorder.record(EnrichedEvent(event: ProcessEvent(detail: .lost(count: missed, reason: .restart, cpu: nil), timestamp: .now)))
     }
 }

@@ -8,21 +8,32 @@ import Testing
 /// records as such.
 @Suite("Daemon lifecycle", .serialized, .enabled(if: getuid() == 0, "the daemon needs root"))
 struct DaemonLifecycleTests {
-    /// A state directory of its own, removed afterwards.
-    static func withStateDirectory(_ body: (String) throws -> Void) throws {
+    /// A new empty directory under /tmp (mode 0700).
+    private static func makeStateDirectory() throws -> String {
         var template = Array("/tmp/procwatch-daemon-test.XXXXXX".utf8CString)
         guard let made = mkdtemp(&template) else { throw Spawn.Failure(description: "mkdtemp failed") }
-        let directory = String(cString: made)
+        return String(cString: made)
+    }
+
+    /// A state directory of its own, removed afterwards.
+    static func withStateDirectory(_ body: (String) throws -> Void) throws {
+        let directory = try makeStateDirectory()
         defer { _ = try? Spawn.run(["/bin/rm", "-rf", directory]) }
         try body(directory)
+    }
+
+    /// The same, for an async test.
+    static func withStateDirectory(_ body: (String) async throws -> Void) async throws {
+        let directory = try makeStateDirectory()
+        defer { _ = try? Spawn.run(["/bin/rm", "-rf", directory]) }
+        try await body(directory)
     }
 
     /// Starts the daemon and waits until it records.
     static func startDaemon(_ arguments: [String]) throws -> RunningProcwatch {
         let daemon = try RunningProcwatch(["daemon"] + arguments)
         guard eventually(timeout: .seconds(20), { daemon.stderr.contains("recording into") }) else {
-            kill(daemon.pid, SIGKILL)
-            _ = daemon.wait()
+            daemon.end()
             Issue.record("the daemon did not start: \(daemon.stderr)")
             throw Spawn.Failure(description: "the daemon did not start")
         }

@@ -135,7 +135,7 @@ final class PrometheusServer {
     }
 
     /// A TCP port on 127.0.0.1 that nothing listens on now (bound to 0, then released).
-    private static func freePort() throws -> Int {
+    static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()

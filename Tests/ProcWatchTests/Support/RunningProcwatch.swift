@@ -14,10 +14,14 @@ final class RunningProcwatch: Sendable {
     private let output = Mutex<[UInt8]>([])
     private let errors = Mutex<[UInt8]>([])
     private let drained = DispatchGroup()
+    /// The wait status once reaped (a pid is waited for once; later waits answer this).
+    private let reaped = Mutex<Int32?>(nil)
 
     /// Starts `procwatch ARGUMENTS` with `environment` (`NAME=VALUE`) added; Swift's crash
     /// reporter is off, so that a crash signal ends it at once. Its pid is procwatch's.
-    init(_ arguments: [String], environment: [String] = [], readsOutput: Bool = true) throws {
+    /// `wrapper` is a command that execs the rest (`setpriv --reuid=65534 …`), for a
+    /// procwatch run as another user: the pid stays procwatch's.
+    init(_ arguments: [String], environment: [String] = [], wrapper: [String] = [], readsOutput: Bool = true) throws {
         var out: [Int32] = [0, 0]
         var err: [Int32] = [0, 0]
         // Close-on-exec: procwatch must not hold the read end of its own output (a closed
@@ -27,7 +31,7 @@ final class RunningProcwatch: Sendable {
         for fd in out + err { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         // No core file either (a test sends crash signals): the shell execs procwatch.
         pid = try Spawn.start(["/bin/sh", "-c", "ulimit -c 0; exec \"$@\"", "sh", "/usr/bin/env", "SWIFT_BACKTRACE=enable=no"]
-                              + environment + [Spawn.procwatchBinary] + arguments, stdout: out[1], stderr: err[1])
+                              + environment + wrapper + [Spawn.procwatchBinary] + arguments, stdout: out[1], stderr: err[1])
         close(out[1])
         close(err[1])
         standardOutput = out[0]
@@ -75,8 +79,22 @@ final class RunningProcwatch: Sendable {
     /// Waits for it to end (at most `timeout`), then for its output to be read to the end;
     /// returns the raw wait status, or nil if it is still running.
     func wait(timeout: Duration = .seconds(10)) -> Int32? {
+        if let status = reaped.withLock({ $0 }) { return status }
         guard let status = Spawn.wait(pid, timeout: timeout) else { return nil }
+        reaped.withLock { $0 = status }
         drained.wait()
         return status
+    }
+
+    /// For a test's every way out (`defer`): when still running, SIGTERM — a connector
+    /// listener killed with SIGKILL would leak the kernel's listener count —, then SIGKILL
+    /// after `grace`; reaped either way.
+    func end(grace: Duration = .seconds(15)) {
+        guard reaped.withLock({ $0 }) == nil else { return }
+        kill(pid, SIGTERM)
+        if wait(timeout: grace) == nil {
+            kill(pid, SIGKILL)
+            _ = wait(timeout: .seconds(30))
+        }
     }
 }

@@ -27,6 +27,9 @@ final class UnixSocketClient {
         guard result == 0 else {
             let saved = errno
             Glibc.close(descriptor)
+            // A class's init that fails once fully initialized still runs deinit: without
+            // this it would close the number again — by then maybe another test's pipe.
+            descriptor = -1
             errno = saved
             return nil
         }
