@@ -14,6 +14,13 @@ final class DaemonClient: @unchecked Sendable {
     private var fd: Int32 = -1
     /// Events received (lines after the answer), `lost` lines excluded.
     private(set) var events = 0
+    /// Whether the counts are final: lines that arrive later are not counted.
+    private var frozen = false
+
+    /// Stops counting (racy with the reading thread by one line at most, which the quiet
+    /// stream before the call rules out).
+    func freezeCounts() { frozen = true }
+
     /// Lines received so far, read from another thread while this one reads (racy, for
     /// telling when the stream has gone quiet only).
     var receivedSoFar: Int { events + lost.count }
@@ -95,7 +102,12 @@ final class DaemonClient: @unchecked Sendable {
                     if line.count < 512 { line.append(byte) }
                     continue
                 }
-                if line.starts(with: Array("{\"event\":\"lost\"".utf8)) { countLoss(String(decoding: line, as: UTF8.self)) } else { events += 1 }
+                if frozen {
+                } else if line.starts(with: Array("{\"event\":\"lost\"".utf8)) {
+                    countLoss(String(decoding: line, as: UTF8.self))
+                } else {
+                    events += 1
+                }
                 line.removeAll(keepingCapacity: true)
             }
             if slow { usleep(2_000) }

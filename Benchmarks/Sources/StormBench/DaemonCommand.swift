@@ -59,12 +59,19 @@ struct DaemonCommand: ParsableCommand {
         // 1. No client: the daemon's own cost.
         let alone = try measure(daemon: daemon) { _ = try storm.runForkers(executable: forker) }
 
+        guard clients > 0 else {
+            print("daemon: storm of \(4 * count) events; daemon CPU \(alone.ticks) ticks with no client; peak RSS \((peakRSSKiB(of: daemon) ?? 0) / 1024) MiB")
+            return
+        }
+
         // 2. With the clients.
         let connected = (0..<clients).map { DaemonClient(index: $0, slow: $0 < slow, socketPath: socketPath, root: getpid()) }
+        // All connect first, then their threads start: each thread's creation is an event of
+        // this process's tree, which every client must be owed alike.
         for client in connected {
             if let failure = client.connect() { throw BenchError("client \(client.index): \(failure)") }
-            client.start()
         }
+        connected.forEach { $0.start() }
         var made = 0
         let served = try measure(daemon: daemon) { made = try storm.runForkers(executable: forker).children }
         // The slow ones catch up: wait until every client has stopped receiving.
@@ -75,6 +82,9 @@ struct DaemonCommand: ParsableCommand {
             if now == last { break }
             last = now
         }
+        // Counted before any client stops: a stopping client's thread exits, an event of
+        // this tree that the others would receive.
+        connected.forEach { $0.freezeCounts() }
         connected.forEach { $0.stop() }
         let peakKiB = peakRSSKiB(of: daemon) ?? 0
 

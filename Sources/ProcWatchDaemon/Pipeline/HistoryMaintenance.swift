@@ -5,7 +5,7 @@ import Synchronization
 
 /// Keeps the history within its retention (age and size) and reports its size: every
 /// ``interval`` a round of pruning steps, each small enough (``HistoryPruner``) that the
-/// recorder's 10 ms commits never wait long, with a short pause between steps.
+/// recorder's commits never wait long, with a short pause between steps.
 final class HistoryMaintenance: Service, Sendable {
     /// Time between rounds.
     static let interval = Duration.seconds(5)
