@@ -1,9 +1,14 @@
 import Glibc
 import Synchronization
 
+/// How long a condition may take by default. Generous: a condition that holds returns at
+/// once, and on two cores the tests that block cooperative-pool threads (waiting on real
+/// processes and daemons) can hold up every task for many seconds (19 s seen in CI).
+let eventuallyTimeout = Duration.seconds(30)
+
 /// Polls `condition` every millisecond until it holds or `timeout` passes.
 @discardableResult
-func eventually(timeout: Duration = .seconds(5), _ condition: () -> Bool) -> Bool {
+func eventually(timeout: Duration = eventuallyTimeout, _ condition: () -> Bool) -> Bool {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
         if condition() { return true }
@@ -23,7 +28,7 @@ final class Recorder<Element: Sendable>: Sendable {
 /// The async form: sleeps between polls instead of blocking a cooperative-pool thread
 /// (on two cores, two blocked tests would starve the tasks they wait for).
 @discardableResult
-func eventually(timeout: Duration = .seconds(5), _ condition: () -> Bool) async -> Bool {
+func eventually(timeout: Duration = eventuallyTimeout, _ condition: () -> Bool) async -> Bool {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
         if condition() { return true }
