@@ -37,17 +37,24 @@ enum ListeningSocket {
 
     /// A Unix stream socket listening at `path` (which must not exist).
     static func unix(path: String, backlog: Int32) throws(ListeningSocketError) -> Int32 {
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { throw ListeningSocketError(call: "bind", errno: ENAMETOOLONG) }
-        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
+        guard var address = unixAddress(path) else { throw ListeningSocketError(call: "bind", errno: ENAMETOOLONG) }
         let fd = try open(family: AF_UNIX)
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         try finish(fd, bound: bound, backlog: backlog)
         return fd
+    }
+
+    /// The address of the Unix socket at `path` (NUL-terminated), or nil when the path is
+    /// too long for one.
+    static func unixAddress(_ path: String) -> sockaddr_un? {
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return nil }
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
+        return address
     }
 
     private static func open(family: Int32) throws(ListeningSocketError) -> Int32 {

@@ -60,23 +60,9 @@ struct ProcessRow {
         statement.text(11, comm)
         if !commandLine.isEmpty { statement.text(12) { $0.append(jsonStrings: commandLine) } }
         if let executable { statement.text(13, executable) }
-        statement.text(14) { bytes in
-            bytes.append(UInt8(ascii: "["))
-            for (index, argv) in execs.enumerated() {
-                if index > 0 { bytes.append(UInt8(ascii: ",")) }
-                bytes.append(jsonStrings: argv)
-            }
-            bytes.append(UInt8(ascii: "]"))
-        }
+        statement.text(14) { bytes in Self.appendJSONArray(execs, to: &bytes) { $0.append(jsonStrings: $1) } }
         if let uid { statement.integer(15, Int64(uid)) }
-        statement.text(16) { bytes in
-            bytes.append(UInt8(ascii: "["))
-            for (index, change) in uidChanges.enumerated() {
-                if index > 0 { bytes.append(UInt8(ascii: ",")) }
-                bytes.append(jsonIntegers: change)
-            }
-            bytes.append(UInt8(ascii: "]"))
-        }
+        statement.text(16) { bytes in Self.appendJSONArray(uidChanges, to: &bytes) { $0.append(jsonIntegers: $1) } }
         statement.integer(17, Int64(threads))
         if let waitStatus {
             let status = ExitStatus(waitStatus: waitStatus)
@@ -93,5 +79,16 @@ struct ProcessRow {
             statement.integer(26, Int64(clamping: usage.writeBytes))
         }
         try statement.run()
+    }
+
+    /// `[a,b,…]` of `items`, each written by `element` (the columns holding lists of lists).
+    private static func appendJSONArray<Item>(_ items: [Item], to bytes: inout [UInt8],
+                                              element: (inout [UInt8], Item) -> Void) {
+        bytes.append(UInt8(ascii: "["))
+        for (index, item) in items.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            element(&bytes, item)
+        }
+        bytes.append(UInt8(ascii: "]"))
     }
 }
