@@ -31,6 +31,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        // The fleet store: many hosts' history in one PostgreSQL.
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        // TLS to it (`sslmode=verify-full`): the configuration postgres-nio takes.
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // Everything Swift cannot import from the Linux uapi headers, with layouts pinned.
@@ -83,6 +87,21 @@ let package = Package(
         ),
         // `procwatch --version` names the git revision it was built from.
         .plugin(name: "BuildRevision", capability: .buildTool()),
+        // The fleet store: the history of many hosts in one PostgreSQL server (the sink of the
+        // daemon and of `record --to`, the readers of `report`/`history --from` and `hosts`).
+        .target(
+            name: "ProcWatchFleet",
+            dependencies: [
+                "ProcWatch",
+                "ProcWatchStore",
+                "OutputBytes",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio", condition: .when(traits: ["Tools"])),
+                .product(name: "NIOCore", package: "swift-nio", condition: .when(traits: ["Tools"])),
+                .product(name: "NIOPosix", package: "swift-nio", condition: .when(traits: ["Tools"])),
+                .product(name: "NIOSSL", package: "swift-nio-ssl", condition: .when(traits: ["Tools"])),
+            ]
+        ),
         // `procwatch daemon`: one kernel subscription recorded into the history and served to
         // every client over a Unix socket, with Prometheus metrics.
         .target(
@@ -91,6 +110,7 @@ let package = Package(
                 "ProcWatch",
                 "ProcWatchCLI",
                 "ProcWatchStore",
+                "ProcWatchFleet",
                 "OutputBytes",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle", condition: .when(traits: ["Tools"])),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle", condition: .when(traits: ["Tools"])),
@@ -112,6 +132,7 @@ let package = Package(
                 "ProcWatchCLI",
                 "ProcWatchStore",
                 "ProcWatchDaemon",
+                "ProcWatchFleet",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser", condition: .when(traits: ["Tools"])),
             ]
@@ -123,7 +144,7 @@ let package = Package(
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "CProcWatch"]),
         .testTarget(
             name: "ProcWatchTests",
-            dependencies: ["ProcWatch", "ProcWatchCLI", "ProcWatchStore", "ProcWatchStoreCLI", "ProcWatchDaemon", "Netlink", "CProcWatch", "procwatch", "procwatch-store",
+            dependencies: ["ProcWatch", "ProcWatchCLI", "ProcWatchStore", "ProcWatchStoreCLI", "ProcWatchDaemon", "ProcWatchFleet", "Netlink", "CProcWatch", "procwatch", "procwatch-store",
                            .product(name: "GRDB", package: "GRDB.swift", condition: .when(traits: ["Tools"]))],
             resources: [.copy("FuzzRegressions")]
         ),

@@ -6,13 +6,13 @@ import ProcWatch
 /// The one list the table is created from (``StoreSchema/create(_:)``), that a file written
 /// before a field existed is completed from (``StoreSchema/complete(_:)``), and that rows
 /// are inserted by (``EventRow``): a new ``EventField`` needs only its type here.
-enum EventColumns {
+package enum EventColumns {
     /// The recorded fields, in column order.
-    static let fields = EventField.allCases.filter { $0 != .ancestry }
+    package static let fields = EventField.allCases.filter { $0 != .ancestry }
 
     /// The SQLite type of a field's column. `cmdline`, `status` and `data` hold JSON text,
     /// `thread`, `cmdline_cut` and `exe_unresolved` 0 or 1, `duration_s` a REAL.
-    static func type(of field: EventField) -> String {
+    package static func type(of field: EventField) -> String {
         switch field {
         case .event, .time, .comm, .commandLine, .executable, .status, .reason, .data, .path, .errorName, .ancestry:
             "TEXT"
@@ -27,7 +27,7 @@ enum EventColumns {
     }
 
     /// The fields every event has (NOT NULL, and in every file since version 1 was created).
-    static let required: Set<EventField> = [.event, .time, .kernelTime]
+    package static let required: Set<EventField> = [.event, .time, .kernelTime]
 
     /// The column definitions for `CREATE TABLE events`, after `id`, `recording` and `process`.
     static var definitions: String {
