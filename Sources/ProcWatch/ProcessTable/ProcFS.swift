@@ -44,8 +44,11 @@ package final class ProcFS: ProcFileSystem, @unchecked Sendable {
             let name = read(at: directory, "comm").flatMap(Self.trimmedName)
             // The process was reaped between the two reads: nothing of it is reliable.
             guard name != nil || !commandLine.isEmpty else { return nil }
-            return ExecSnapshot(commandLine: commandLine, name: name,
-                                executable: executables ? readExecutable(at: directory) : nil)
+            let executable = executables ? readExecutable(at: directory) : nil
+            // Last: a process changes cgroup only when something moves it, and a child
+            // gone by now inherited its parent's at the fork.
+            let cgroup = read(at: directory, "cgroup").flatMap { CgroupMembership.attributedPath(procCgroup: String(decoding: $0, as: UTF8.self)) }
+            return ExecSnapshot(commandLine: commandLine, name: name, executable: executable, cgroup: cgroup)
         }
     }
 
@@ -130,9 +133,15 @@ package final class ProcFS: ProcFileSystem, @unchecked Sendable {
     package func snapshot(_ pid: Int32) -> ProcessRecord? {
         guard let status = status(pid) else { return nil }
         let ids = uids(pid)
-        return ProcessRecord(pid: pid, parentPID: status.parent, name: name(pid) ?? "", commandLine: commandLine(pid) ?? [],
-                             executable: executable(pid), uid: ids?.real, effectiveUID: ids?.effective,
-                             startNanoseconds: status.startSinceBoot)
+        var record = ProcessRecord(pid: pid, parentPID: status.parent, name: name(pid) ?? "", commandLine: commandLine(pid) ?? [],
+                                   executable: executable(pid), uid: ids?.real, effectiveUID: ids?.effective,
+                                   startNanoseconds: status.startSinceBoot)
+        if let cgroup = cgroup(pid) { record.attribute(cgroup: cgroup) }
+        return record
+    }
+
+    package func cgroup(_ pid: Int32) -> String? {
+        read("/proc/\(pid)/cgroup").flatMap { CgroupMembership.attributedPath(procCgroup: String(decoding: $0, as: UTF8.self)) }
     }
 
     /// From `/proc/PID/stat`: parent pid and start time in nanoseconds since boot.
