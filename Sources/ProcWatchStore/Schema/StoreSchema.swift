@@ -25,6 +25,10 @@ public enum StoreSchema {
         for field in EventColumns.fields where !columns.contains("\(field.name)") {
             try db.execute(sql: "ALTER TABLE events ADD COLUMN \(field.name) \(EventColumns.type(of: field))")
         }
+        let processColumns = Set(try db.columns(in: "processes").map(\.name))
+        for column in ProcessRow.addedColumns where !processColumns.contains(column.name) {
+            try db.execute(sql: "ALTER TABLE processes ADD COLUMN \(column.name) \(column.type)")
+        }
         for index in historyIndexes { try db.execute(sql: "CREATE INDEX IF NOT EXISTS " + index) }
     }
 
@@ -102,7 +106,8 @@ public enum StoreSchema {
                 cpu_system_us INTEGER,
                 peak_rss_kb INTEGER,
                 read_bytes INTEGER,
-                write_bytes INTEGER
+                write_bytes INTEGER,
+                \(ProcessRow.addedColumns.map { "\($0.name) \($0.type)" }.joined(separator: ",\n    "))
             );
             CREATE INDEX processes_pid ON processes(pid);
             CREATE INDEX processes_parent ON processes(parent);
