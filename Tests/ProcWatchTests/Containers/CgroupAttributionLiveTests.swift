@@ -90,3 +90,34 @@ extension LiveKernelTests.CommandLineTests {
         }
     }
 }
+
+extension LiveKernelTests.CommandLineTests {
+    /// `--container` (an id prefix) and `--cgroup` (a regex on the path) keep exactly the
+    /// workload run in a Docker-shaped cgroup, and `--container-column` shows the id's first
+    /// 12 characters on each of its lines.
+    @Test(.enabled(if: getuid() == 0, "needs root"), arguments: [["--container", "PREFIX"], ["--cgroup", "^/system.slice/docker-PREFIX"]])
+    func containerFiltersAndColumn(filter: [String]) throws {
+        let id = (0..<64).map { _ in String("0123456789abcdef".randomElement()!) }.joined()
+        let cgroups = TestCgroups()
+        defer { #expect(cgroups.removeAll() == []) }
+        let directory = try cgroups.make("/system.slice/docker-\(id).scope", in: .unified)
+        let arguments = filter.map { $0.replacingOccurrences(of: "PREFIX", with: String(id.prefix(8))) }
+        var shell: Int32 = 0
+        let run = try watch(["--source", "connector", "--color", "never", "--container-column", "-e", "exec,exit"] + arguments) {
+            _ = try Spawn.run(["/bin/sh", "-c", "/bin/true"])  // on the host: left out
+            shell = try Spawn.run(["/bin/sh", "-c", "echo $$ > \(directory)/cgroup.procs && exec /bin/sh -c '/bin/true; sleep 0.1'"]).pid
+        }
+        #expect(run.status == 0, "\(run.stderr)")
+        let lines = run.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first?.hasPrefix("TIME            EVENT        PID    PPID CONTAINER    INFO") == true, "\(run.stdout)")
+        let body = Array(lines.dropFirst())
+        // The shell's second exec and exit, /bin/true's exec and exit, sleep's exec and exit
+        // (the last two under the shell's pid when dash execs its last command).
+        #expect(body.count >= 4 && body.count <= 6, "\(run.stdout)")
+        for line in body {
+            let columns = line.split(separator: " ", omittingEmptySubsequences: true)
+            #expect(columns.count > 4 && columns[4] == id.prefix(12), "\(line)")
+        }
+        #expect(body.contains { $0.split(separator: " ", omittingEmptySubsequences: true)[2] == "\(shell)" })
+    }
+}
