@@ -19,7 +19,9 @@ public enum StoreSchema {
     /// and `exit` details, `exec_failed`'s fields). Fields are only ever added to the
     /// contract, and a new column is NULL in the rows before it, so the version stays 1:
     /// an older procwatch still reads (and appends to) the file, never reading the columns
-    /// it does not know. A report reads such a file as it is, for the same reason.
+    /// it does not know. A report reads such a file as it is, for the same reason. The
+    /// `processes` columns added since (``ProcessRow/addedColumns``: `process_key`, `cgroup`,
+    /// `container_id`, `container_runtime`) are completed the same way.
     static func complete(_ db: Database) throws {
         let columns = Set(try db.columns(in: "events").map(\.name))
         for field in EventColumns.fields where !columns.contains("\(field.name)") {
