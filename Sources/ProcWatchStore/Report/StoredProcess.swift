@@ -21,6 +21,9 @@ public struct StoredProcess: Sendable, Hashable {
     public var peakRSSKiB: Int64?, readBytes: Int64?, writeBytes: Int64?
     /// Threads it created.
     public var threads: Int
+    /// The container it ran in and that container's runtime, when its cgroup named one
+    /// (nil in files recorded before the columns existed).
+    public var containerID: String? = nil, containerRuntime: String? = nil
 
     /// The command line, or the name in brackets when the command line was never read.
     public var displayName: String { commandLine.isEmpty ? "[\(comm)]" : commandLine.joined(separator: " ") }
