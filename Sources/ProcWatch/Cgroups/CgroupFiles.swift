@@ -5,20 +5,8 @@ import Glibc
 /// Reading and writing the cgroup file system: each call one system call's worth, each
 /// failure a ``CgroupError`` naming the path.
 enum CgroupFiles {
-    /// The whole of a (small) file, or nil when it cannot be read (no such controller file).
-    static func text(_ path: String) -> String? {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { return nil }
-        defer { close(descriptor) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = read(descriptor, &chunk, chunk.count)
-            if count < 0, errno == EINTR { continue }
-            guard count > 0 else { return count == 0 ? String(decoding: bytes, as: UTF8.self) : nil }
-            bytes += chunk[..<count]
-        }
-    }
+    /// The whole of a (small) file, or nil when it cannot be opened (no such controller file).
+    static func text(_ path: String) -> String? { KernelFacts.readSmallFile(path) }
 
     /// Writes `value` in one `write` (the cgroup file system takes a value per write).
     static func write(_ path: String, _ value: String) throws(CgroupError) {
