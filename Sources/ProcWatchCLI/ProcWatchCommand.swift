@@ -203,6 +203,9 @@ package final class StopSignal: Sendable {
         action?()
     }
 
+    /// Whether it has fired.
+    package var hasFired: Bool { state.withLock { $0.fired } }
+
     package func onFire(_ action: @escaping @Sendable () -> Void) {
         let firedAlready = state.withLock { state -> Bool in
             state.action = action
