@@ -109,6 +109,8 @@ final class KernelWatchers: @unchecked Sendable {
         configure(procwatch_bpf_config())
         var failedKinds = ProcessEventKinds()
         var reasons: [String] = []
+        // The syscall tracepoints are attached through their ids in tracefs.
+        TraceFS.mountIfMissing()
         for program in Self.programs {
             guard let programHandle = Self.program(named: program.name, in: handle, libbpf) else { continue }
             if let group = program.optional, givenUp.contains(group) { continue }
@@ -120,8 +122,10 @@ final class KernelWatchers: @unchecked Sendable {
             if let link = functions.program_attach(programHandle) {
                 links.append(link)
             } else {
+                let failure = errno
                 failedKinds.formUnion(program.kinds)
-                reasons.append(Self.explain("attaching \(program.name)", errno: errno))
+                reasons.append(Self.explain("attaching \(program.name)", errno: failure)
+                               + (failure == ENOENT ? TraceFS.explanation.map { ": " + $0 } ?? "" : ""))
             }
         }
         if !failedKinds.isEmpty { missing.append((failedKinds, reasons.joined(separator: "; "))) }
