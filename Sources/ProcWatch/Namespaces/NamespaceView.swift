@@ -34,6 +34,10 @@ public struct NamespaceView: Sendable, Hashable {
     /// `PROC_PID_INIT_INO`: the initial pid namespace's inode number.
     static let initialPIDNamespace: UInt64 = 0xEFFF_FFFC
 
+    /// The initial network namespace's fixed inode number on recent kernels (6.18 here:
+    /// `PROC_NET_INIT_INO`); older ones number it at boot, and the connector's ECONNREFUSED tells.
+    static let initialNetworkNamespace: UInt64 = 0xEFFF_FFF9
+
     /// The namespaces of the calling process, as /proc shows them now.
     public static var current: NamespaceView {
         var view = NamespaceView()
@@ -41,8 +45,10 @@ public struct NamespaceView: Sendable, Hashable {
             view.userMap = userMap(ProcFS().read("/proc/self/uid_map").map { String(decoding: $0, as: UTF8.self) } ?? "")
         }
         if let pid = inode("/proc/self/ns/pid") { view.isNestedPIDNamespace = pid != initialPIDNamespace }
-        if let net = inode("/proc/self/ns/net"), let initNet = inode("/proc/1/ns/net") {
-            view.isOtherNetworkNamespace = net != initNet
+        if let net = inode("/proc/self/ns/net") {
+            // pid 1's link may be refused from another network namespace (EACCES, seen as
+            // root on 6.18): then the fixed number the initial one has on such kernels tells.
+            view.isOtherNetworkNamespace = net != (inode("/proc/1/ns/net") ?? initialNetworkNamespace)
         }
         return view
     }

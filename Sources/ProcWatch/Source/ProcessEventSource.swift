@@ -406,7 +406,8 @@ public final class ProcessEventSource: Sendable {
                 + "\(configuration.procScan.intervalMilliseconds) ms: processes that live shorter are counted as lost, not shown")
             return nil
         case .auto:
-            if namespaces.isNestedPIDNamespace, configuration.procScan.wantsNamespacePIDs {
+            // (In a user namespace too, but there BPF's own refusal is the better reason.)
+            if namespaces.isNestedPIDNamespace, namespaces.userMap == nil, configuration.procScan.wantsNamespacePIDs {
                 state.choice = BackendChoice(backend: .procfs, reason: namespaces.procScanReason(
                     kernelRefusal: "the kernel's sources name processes by the initial namespace's pids",
                     interval: configuration.procScan))
@@ -436,6 +437,11 @@ public final class ProcessEventSource: Sendable {
         guard let choice = state.choice else { return }
         let kinds = choice.missingKinds.intersection(.kernelBits)
         guard !kinds.isEmpty else { return }
+        // The kernel ignores a LISTEN from here: not worth waiting for an ack that never comes.
+        if (configuration.namespaces ?? .current).connectorIgnoresListen {
+            state.choice?.reason += "; the connector cannot stand in: it ignores LISTEN from this namespace"
+            return
+        }
         let fallback = ConnectorFallback(kinds: kinds) { [weak session] in session?.wake() }
         fallback.want(ProcessEventKinds(rawValue: session.filterMask)) { _ in 0 }
         do throws(ProcWatchError) {
