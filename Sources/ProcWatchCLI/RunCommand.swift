@@ -161,10 +161,19 @@ struct RunCommand: AsyncParsableCommand {
         }
         // The exit event was sent before the child could be reaped; give the reader a moment.
         _ = await recorder.waitUntil(timeout: 2) { $0.members.contains { $0.pid == child && $0.end != nil } }
-        let status = await ReaderThread.offPool {
+        let waited = await ReaderThread.offPool { () -> Int32? in
             var status: Int32 = 0
-            while waitpid(child, &status, 0) == -1, errno == EINTR {}
-            return status
+            var result: Int32
+            repeat { result = waitpid(child, &status, 0) } while result == -1 && errno == EINTR
+            return result == child ? status : nil
+        }
+        // The /proc scanner, as the subreaper, reaps every zombie child once it read its
+        // status (orphans have nobody else): the command's is then in its exit event.
+        let scanned = recorder.snapshot.members.first { $0.pid == child }?.status
+        guard let exitStatus = waited.map({ ExitStatus(waitStatus: UInt32(bitPattern: $0)) }) ?? scanned else {
+            watchers.stop()
+            FileHandleOutput.standardError("procwatch: run: \(arguments[0]): its exit status could not be read")
+            throw ExitCode(2)
         }
         if waitAll {
             // Every live member gone — by its exit event, or (if that event was lost) by
@@ -179,7 +188,7 @@ struct RunCommand: AsyncParsableCommand {
         // The daemon closed the connection during the run: the report is partial (said at once).
         let daemonFailure = await streaming?.value
         let job = recorder.snapshot
-        var report = RunReport(command: arguments, status: ExitStatus(waitStatus: UInt32(bitPattern: status)),
+        var report = RunReport(command: arguments, status: exitStatus,
                                wallSeconds: wall, job: job, root: child, missing: missing)
         report.lostRecords = recorder.lostExitRecords
         if source.activeBackend == .procfs, daemon == nil {

@@ -76,8 +76,9 @@ final class ProcScanSession: SourceSession {
             _ = procwatch_ppoll(&waits, nfds_t(waits.count), interval)
             if stopRequested.load(ordering: .acquiring) { return }
             let outcome = scanner.withLock { $0.scan(now: .now, bootOffset: Self.bootOffset(), adopter: adopter) }
-            // Adopted orphans: their status is recorded, so they are reaped (nobody else will).
-            for pid in outcome.adoptedZombies {
+            // Its zombie children, status recorded: adopted orphans have nobody else to reap
+            // them; a waiter of its own (`run`'s) finds the status in the exit event instead.
+            for pid in outcome.reapable {
                 var status: Int32 = 0
                 _ = waitpid(pid, &status, WNOHANG)
             }

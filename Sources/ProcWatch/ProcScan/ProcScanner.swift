@@ -17,8 +17,6 @@ struct ProcScanner {
         var parent: Int32
         var name: String
         var commandLine: [String]
-        /// Its parent when first seen: a later parent is an adopter (an orphan's reaper).
-        var firstParent: Int32
         /// The exit was reported (seen as a zombie): not again when it vanishes.
         var exited = false
     }
@@ -35,17 +33,17 @@ struct ProcScanner {
         self.files = files
     }
 
-    /// What one scan found: the events in order, and the zombies among `ownChildren`'s
-    /// adopted orphans whose status is now recorded (the caller reaps them).
+    /// What one scan found: the events in order, and the adopter's zombie children whose
+    /// status is now recorded (the caller reaps them: an orphan has nobody else to).
     struct Outcome {
         var events: [ProcessEvent] = []
-        var adoptedZombies: [Int32] = []
+        var reapable: [Int32] = []
     }
 
     /// Scans /proc once. The first scan only learns what runs (no events: those processes
     /// started before procwatch). `bootOffset`: CLOCK_BOOTTIME minus CLOCK_MONOTONIC, to
     /// give a fork the time its process started; `adopter`: procwatch's own pid, whose
-    /// adopted zombie orphans are handed back for reaping.
+    /// zombie children (adopted orphans, or its own command) are handed back for reaping.
     mutating func scan(now: EventTimestamp, bootOffset: UInt64, adopter: Int32? = nil) -> Outcome {
         var outcome = Outcome()
         let allocated = files.lastAllocatedPID()
@@ -82,8 +80,7 @@ struct ProcScanner {
         for (index, (pid, stat)) in fresh.enumerated() {
             let line = commandLines[index]?.commandLine ?? []
             let parent = known[stat.parent]
-            known[pid] = Known(start: stat.startSinceBoot, parent: stat.parent, name: stat.name, commandLine: line,
-                               firstParent: stat.parent)
+            known[pid] = Known(start: stat.startSinceBoot, parent: stat.parent, name: stat.name, commandLine: line)
             guard hasBaseline else { continue }
             let started = stat.startSinceBoot >= bootOffset ? stat.startSinceBoot - bootOffset : now.monotonicNanoseconds
             let startTime = EventTimestamp(monotonicNanoseconds: started,
@@ -134,7 +131,7 @@ struct ProcScanner {
         outcome.events.append(ProcessEvent(
             detail: .exit(task, waitStatus: stat.exitCode ?? 0, exitSignal: 17, parent: parent), timestamp: now,
             origin: .procfs, isExitStatusKnown: stat.exitCode != nil))
-        if let adopter, stat.parent == adopter, entry.firstParent != adopter { outcome.adoptedZombies.append(pid) }
+        if let adopter, stat.parent == adopter { outcome.reapable.append(pid) }
     }
 
     /// A process gone without a zombie seen: its exit, with no status.
