@@ -26,7 +26,7 @@ struct RunCommand: AsyncParsableCommand {
               --width <COLUMNS>    cut lines to this many columns (default: the
                                    terminal's width; piped or -o: whole)
               --no-truncate        never cut lines
-              --source <SOURCE>    bpf, connector or auto (see procwatch --help)
+              --source <SOURCE>    bpf, connector, procfs or auto (see procwatch --help)
               --connect [SOCKET]   through procwatch daemon (see procwatch --help)
 
             Examples:

@@ -8,7 +8,9 @@
 /// where the pid namespace's last allocated pid tells which numbers were handed out
 /// meanwhile (pids are handed out in increasing order until they wrap at `pid_max`); an
 /// exit's status is known only when a scan saw the zombie (`exit_code` in its stat line),
-/// else the exit carries none; an exec that keeps the program's name is not seen.
+/// else the exit carries none; an exec that keeps the program's name is seen only within
+/// ``execWatch`` of a fork that ran its parent's program (its command line is read again at
+/// each scan until then: a shell's child that execs another shell).
 ///
 /// Used from one thread (the scanner session's reader).
 struct ProcScanner {
@@ -19,7 +21,13 @@ struct ProcScanner {
         var commandLine: [String]
         /// The exit was reported (seen as a zombie): not again when it vanishes.
         var exited = false
+        /// Until when (CLOCK_MONOTONIC) a fork that runs its parent's program has its command
+        /// line read at each scan, to see an exec that keeps the name.
+        var watchedUntil: UInt64 = 0
     }
+
+    /// How long a fork that still runs its parent's program is watched for an exec that keeps the name.
+    static let execWatch: UInt64 = 2_000_000_000
 
     private let files: any ProcScanFiles
     private var known: [Int32: Known] = [:]
@@ -57,10 +65,15 @@ struct ProcScanner {
             if var entry = known[pid] {
                 if entry.start == stat.startSinceBoot {
                     entry.parent = stat.parent
-                    if !entry.exited, stat.state != UInt8(ascii: "Z"), stat.name != entry.name {
-                        entry.name = stat.name
-                        entry.commandLine = commandLine(pid) ?? entry.commandLine
-                        outcome.events.append(event(.exec(TaskID(pid: pid, tid: pid)), now))
+                    if !entry.exited, stat.state != UInt8(ascii: "Z") {
+                        let watched = now.monotonicNanoseconds < entry.watchedUntil
+                        let line = stat.name != entry.name || watched ? commandLine(pid) : nil
+                        if stat.name != entry.name || (line.map { !$0.isEmpty && $0 != entry.commandLine } ?? false) {
+                            entry.name = stat.name
+                            entry.commandLine = line ?? entry.commandLine
+                            entry.watchedUntil = 0
+                            outcome.events.append(event(.exec(TaskID(pid: pid, tid: pid)), now))
+                        }
                     }
                     known[pid] = entry
                     if stat.state == UInt8(ascii: "Z") { exited(pid, stat, now, adopter: adopter, into: &outcome) }
@@ -90,6 +103,8 @@ struct ProcScanner {
             // A program of its own: not what its parent runs (or its parent is unknown).
             if parent == nil || parent?.name != stat.name || parent?.commandLine != line {
                 outcome.events.append(event(.exec(child), now))
+            } else {
+                known[pid]?.watchedUntil = now.monotonicNanoseconds + Self.execWatch
             }
             if stat.state == UInt8(ascii: "Z") { exited(pid, stat, now, adopter: adopter, into: &outcome) }
         }

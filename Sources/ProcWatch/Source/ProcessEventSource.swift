@@ -460,15 +460,18 @@ public final class ProcessEventSource: Sendable {
         }
     }
 
-    /// Starts the chosen backend's session; under ``Backend/auto``, when the connector is
-    /// refused too (another network namespace, no permission), the /proc scanner's.
+    /// Starts the chosen backend's session; under ``Backend/auto`` in a namespace of its
+    /// own, when the connector is refused too (another network namespace), the /proc scanner's.
     private func startChosenSession(watchers: KernelWatchers?, _ state: inout State) throws(ProcWatchError) -> any SourceSession {
         if state.choice?.backend == .procfs { return try startProcScanSession(subscribers: state.subscribers, stage: state.stage) }
         do throws(ProcWatchError) {
             return try startSession(subscribers: state.subscribers, stage: state.stage, watchers: watchers)
         } catch {
-            guard configuration.backend == .auto, watchers == nil, let refused = state.choice?.reason else { throw error }
+            // In the initial namespaces a refusal is the user's privilege: the error stands
+            // (the front ends then turn to procwatch daemon, which sees everything).
             let namespaces = configuration.namespaces ?? .current
+            guard configuration.backend == .auto, watchers == nil, namespaces.summary != nil,
+                  let refused = state.choice?.reason else { throw error }
             state.choice = BackendChoice(backend: .procfs, reason: namespaces.procScanReason(
                 kernelRefusal: "\(refused); the connector: \(error)", interval: configuration.procScan))
             // The stage was made for the connector: it reads no taskstats under the scanner.

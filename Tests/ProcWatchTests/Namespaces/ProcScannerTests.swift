@@ -85,6 +85,23 @@ struct ProcScannerTests {
             == [event(.exit(task(2), waitStatus: 0, exitSignal: 17, parent: task(1)), statusKnown: false)])
     }
 
+    @Test func aForksExecThatKeepsTheNameIsSeenWhileWatched() {
+        var (files, scanner) = baseline()
+        files[2] = .init(parent: 1, name: "sh", commandLine: ["sh", "-c", "a"], start: 2_000)
+        _ = scanner.scan(now: now, bootOffset: 0)
+        files[3] = .init(parent: 2, name: "sh", commandLine: ["sh", "-c", "a"], start: 3_000)
+        #expect(scanner.scan(now: now, bootOffset: 0).events.map(\.name) == ["fork"])
+        files[3]?.commandLine = ["sh", "-c", "b"]
+        #expect(scanner.scan(now: now, bootOffset: 0).events == [event(.exec(task(3)))])
+        // Once past the watch, only a new name is an exec.
+        files[4] = .init(parent: 2, name: "sh", commandLine: ["sh", "-c", "a"], start: 4_000)
+        _ = scanner.scan(now: now, bootOffset: 0)
+        files[4]?.commandLine = ["sh", "-c", "c"]
+        let later = EventTimestamp(monotonicNanoseconds: now.monotonicNanoseconds + ProcScanner.execWatch,
+                                   unixNanoseconds: now.unixNanoseconds)
+        #expect(scanner.scan(now: later, bootOffset: 0).events == [])
+    }
+
     @Test func aReusedPidIsANewProcess() {
         var (files, scanner) = baseline()
         files[9] = .init(parent: 1, name: "a", commandLine: ["a"], start: 2_000)
