@@ -26,7 +26,7 @@ struct RunCommand: AsyncParsableCommand {
               --width <COLUMNS>    cut lines to this many columns (default: the
                                    terminal's width; piped or -o: whole)
               --no-truncate        never cut lines
-              --source <SOURCE>    bpf, connector or auto (see procwatch --help)
+              --source <SOURCE>    bpf, connector, procfs or auto (see procwatch --help)
               --connect [SOCKET]   through procwatch daemon (see procwatch --help)
 
             With --max-processes or --max-memory the tree runs in a cgroup of its own \
@@ -73,7 +73,10 @@ struct RunCommand: AsyncParsableCommand {
         if arguments.first == "--" { arguments.removeFirst() }
         // Only the command's own tree matters: no need to read every process of /proc first.
         let source = ProcessEventSource(configuration: .init(
-            enrichment: .init(seedsFromProc: false, readsExecutables: false), backend: root.sourcing.backend))
+            enrichment: .init(seedsFromProc: false, readsExecutables: false), backend: root.sourcing.backend,
+            // Where /proc is scanned: orphans come back to procwatch, and in a pid namespace
+            // of its own the command's pids are this namespace's, as the scanner's are.
+            procScan: .init(reapsOrphans: true, wantsNamespacePIDs: true)))
         let watchers = ProcessWatchers(source: source)
         var daemon: (path: String, reason: String?)? = root.sourcing.connect.map { ($0, nil) }
         var recorder = JobRecorder(root: getpid())
@@ -171,6 +174,7 @@ struct RunCommand: AsyncParsableCommand {
         } else {
             // Without exit records (no CAP_NET_ADMIN) the report says which figures it lacks.
             missing = source.exitRecordsError.map { "\($0)" }
+            if source.activeBackend == .procfs { missing = "the /proc scanner reads no CPU, memory or I/O figures" }
             started = Clocks.monotonicSeconds()
             do { child = try LimitedRun.spawn(arguments, in: cgroup) } catch let error as CgroupError {
                 watchers.stop()
@@ -183,13 +187,28 @@ struct RunCommand: AsyncParsableCommand {
             }
         }
         recorder.command = child
-        let status = await ReaderThread.offPool {
-            var status: Int32 = 0
-            while waitpid(child, &status, 0) == -1, errno == EINTR {}
-            return status
+        // Waited for, not reaped: the zombie stays until the reader saw the exit (a /proc
+        // scan reads its status from the zombie), then it is reaped.
+        await ReaderThread.offPool {
+            var info = siginfo_t()
+            while waitid(P_PID, id_t(child), &info, WEXITED | WNOWAIT) == -1, errno == EINTR {}
         }
         // The exit event was sent before the child could be reaped; give the reader a moment.
         _ = await recorder.waitUntil(timeout: 2) { $0.members.contains { $0.pid == child && $0.end != nil } }
+        let waited = await ReaderThread.offPool { () -> Int32? in
+            var status: Int32 = 0
+            var result: Int32
+            repeat { result = waitpid(child, &status, 0) } while result == -1 && errno == EINTR
+            return result == child ? status : nil
+        }
+        // The /proc scanner, as the subreaper, reaps every zombie child once it read its
+        // status (orphans have nobody else): the command's is then in its exit event.
+        let scanned = recorder.snapshot.members.first { $0.pid == child }?.status
+        guard let exitStatus = waited.map({ ExitStatus(waitStatus: UInt32(bitPattern: $0)) }) ?? scanned else {
+            watchers.stop()
+            FileHandleOutput.standardError("procwatch: run: \(arguments[0]): its exit status could not be read")
+            throw ExitCode(2)
+        }
         if waitAll {
             // Every live member gone — by its exit event, or (if that event was lost) by
             // the kernel no longer knowing its pid.
@@ -206,11 +225,18 @@ struct RunCommand: AsyncParsableCommand {
         // The daemon closed the connection during the run: the report is partial (said at once).
         let daemonFailure = await streaming?.value
         let job = recorder.snapshot
-        var report = RunReport(command: arguments, status: ExitStatus(waitStatus: UInt32(bitPattern: status)),
+        var report = RunReport(command: arguments, status: exitStatus,
                                wallSeconds: wall, job: job, root: child, missing: missing)
         report.lostRecords = recorder.lostExitRecords
+<<<<<<< HEAD
         report.limits = cgroup?.limits
         report.cgroupUsage = cgroupUsage
+=======
+        if source.activeBackend == .procfs, daemon == nil {
+            report.source = EventOrigin.procfs.rawValue
+            (report.lostTasks, report.lostTasksUnknown) = recorder.lostTasks
+        }
+>>>>>>> namespaces
         report.shortNames = root.shortNames
         report.stripDirectory = root.stripDirectory
         // Cut to the terminal's width on one (or to --width); whole in a file or a pipe.
@@ -253,6 +279,8 @@ final class JobRecorder: Sendable {
     private let job: SharedJob
     private let commandPID = Atomic<Int32>(0)
     private let lostRecords = Atomic<Int>(0)
+    private let lostScanned = Atomic<Int>(0)
+    private let lostScannedUnknown = Atomic<Bool>(false)
 
     init(root: Int32) {
         job = SharedJob(Job(root: root, includeRoot: false))
@@ -273,9 +301,15 @@ final class JobRecorder: Sendable {
     /// Exit records the kernel dropped (their processes' CPU, memory and I/O are missing).
     var lostExitRecords: Int { lostRecords.load(ordering: .relaxed) }
 
+    /// Tasks the /proc scanner missed, and whether some count was unknown.
+    var lostTasks: (Int, Bool) { (lostScanned.load(ordering: .relaxed), lostScannedUnknown.load(ordering: .relaxed)) }
+
     func handle(_ enriched: EnrichedEvent) {
         if case .lost(let count, .taskstats, _) = enriched.event.detail {
             lostRecords.add(Swift.max(count ?? 1, 1), ordering: .relaxed)
+        }
+        if case .lost(let count, .scanGap, _) = enriched.event.detail {
+            if let count { lostScanned.add(count, ordering: .relaxed) } else { lostScannedUnknown.store(true, ordering: .relaxed) }
         }
         job.withLock { _ = $0.apply(enriched) }
     }

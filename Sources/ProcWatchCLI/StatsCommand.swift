@@ -24,7 +24,7 @@ struct StatsCommand: AsyncParsableCommand {
               --include-self       also count procwatch's own process
               -D <SECONDS>         stop after this many seconds
               -r                   real-time FIFO scheduling
-              --source <SOURCE>    bpf, connector or auto (see procwatch --help)
+              --source <SOURCE>    bpf, connector, procfs or auto (see procwatch --help)
               --connect [SOCKET]   through procwatch daemon (see procwatch --help)
 
             Examples:

@@ -270,7 +270,7 @@ struct KernelSideEventTests {
             Issue.record("--source ebpf parsed")
         } catch {
             #expect(ProcWatchCommand.message(for: error)
-                == "The value 'ebpf' is invalid for '--source <SOURCE>'. Please provide one of 'auto', 'bpf' or 'connector'.")
+                == "The value 'ebpf' is invalid for '--source <SOURCE>'. Please provide one of 'auto', 'bpf', 'connector' or 'procfs'.")
             #expect(ProcWatchCommand.exitCode(for: error).rawValue == 64)
         }
     }
@@ -287,8 +287,8 @@ struct KernelSideEventTests {
     /// As the binaries say it: `record` (forwarded to procwatch-store) takes `--source`,
     /// `report`, which watches nothing, refuses it.
     @Test(arguments: [
-        (["--source", "kernel"], "procwatch: The value 'kernel' is invalid for '--source <SOURCE>'. Please provide one of 'auto', 'bpf' or 'connector'.\n"),
-        (["record", "-o", "/nonexistent-dir/x.db", "--source", "kernel"], "procwatch: The value 'kernel' is invalid for '--source <SOURCE>'. Please provide one of 'auto', 'bpf' or 'connector'.\n"),
+        (["--source", "kernel"], "procwatch: The value 'kernel' is invalid for '--source <SOURCE>'. Please provide one of 'auto', 'bpf', 'connector' or 'procfs'.\n"),
+        (["record", "-o", "/nonexistent-dir/x.db", "--source", "kernel"], "procwatch: The value 'kernel' is invalid for '--source <SOURCE>'. Please provide one of 'auto', 'bpf', 'connector' or 'procfs'.\n"),
         (["report", "x.db", "--source", "bpf"], "procwatch: report does not take --source\n"),
     ])
     func sourceErrorsFromTheBinary(_ arguments: [String], _ message: String) throws {

@@ -76,6 +76,17 @@ static inline void procwatch_set_thread_name(const char *name) { prctl(PR_SET_NA
 /* gettid(2) is declared only under _GNU_SOURCE, which this shim must not define. Async-signal-safe. */
 static inline int32_t procwatch_gettid(void) { return (int32_t)syscall(SYS_gettid); }
 
+/// prctl(PR_SET_CHILD_SUBREAPER, 1): orphans of the caller's descendants come back to it
+/// (the /proc scanner's `run` reaps them and learns their exit status). 0 or -1 with errno.
+static inline int procwatch_set_child_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); }
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+/// pidfd_open(2) (Linux 5.3; glibc 2.36 declares no wrapper under our feature macros): a
+/// descriptor that polls readable once the process exits. -1 with errno on failure.
+static inline int procwatch_pidfd_open(int32_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
+
 /// ppoll(2) with a relative timeout in nanoseconds (poll(2) counts whole milliseconds; the
 /// coalescing pause is a fraction of one). No signal mask change.
 static inline int procwatch_ppoll(struct pollfd *fds, nfds_t count, int64_t nanoseconds) {

@@ -74,7 +74,7 @@ public struct Job: Sendable {
                 return members[position]
             }
             members[position].end = event.timestamp.monotonicNanoseconds
-            members[position].status = ExitStatus(waitStatus: waitStatus)
+            members[position].status = event.isExitStatusKnown ? ExitStatus(waitStatus: waitStatus) : nil
             if let name = record?.name, !name.isEmpty { members[position].name = name }
             // Gone before /proc could be read: the exit record still has its final name.
             if members[position].name.isEmpty || members[position].commandLine.isEmpty,

@@ -15,6 +15,9 @@ public enum EventField: Int, CaseIterable, Sendable {
     case cpu
     /// `seq`: that CPU's sequence number for the event.
     case sequence
+    /// `source`: the mode the event came from (``EventOrigin``): `procfs` on every event of
+    /// the /proc scanner; absent on events read from the kernel.
+    case source
     /// `pid`: process id of the subject (for `fork`: the child).
     case pid
     /// `tid`: thread id of the subject.
@@ -129,6 +132,7 @@ public enum EventField: Int, CaseIterable, Sendable {
         case .kernelTime: "ktime_ns"
         case .cpu: "cpu"
         case .sequence: "seq"
+        case .source: "source"
         case .pid: "pid"
         case .tid: "tid"
         case .processKey: "process_key"
@@ -229,12 +233,17 @@ extension ProcessEvent {
         sink.integer(.kernelTime, timestamp.monotonicNanoseconds)
         if case .lost(let count, let reason, let cpu) = detail {
             if let cpu { sink.integer(.cpu, cpu) }
+            if let origin { sink.string(.source, origin.rawValue) }
             if let count { sink.integer(.count, count) } else { sink.null(.count) }
             sink.string(.reason, reason.rawValue)
             return
         }
-        sink.integer(.cpu, cpu)
-        sink.integer(.sequence, sequence)
+        // A scan of /proc has no emitting CPU nor sequence number.
+        if origin != .procfs {
+            sink.integer(.cpu, cpu)
+            sink.integer(.sequence, sequence)
+        }
+        if let origin { sink.string(.source, origin.rawValue) }
         if let subject {
             sink.integer(.pid, subject.pid)
             sink.integer(.tid, subject.tid)
@@ -309,9 +318,12 @@ extension ProcessEvent {
             sink.string(.errorName, failure.errorName)
         }
         if case .exit(_, let waitStatus, let exitSignal, _) = detail {
-            sink.integer(.exitCode, waitStatus)
-            sink.integer(.exitSignal, exitSignal)
-            sink.exitStatus(.status, ExitStatus(waitStatus: waitStatus))
+            // Unknown (a /proc scan that saw no zombie): absent, not made up.
+            if isExitStatusKnown {
+                sink.integer(.exitCode, waitStatus)
+                sink.integer(.exitSignal, exitSignal)
+                sink.exitStatus(.status, ExitStatus(waitStatus: waitStatus))
+            }
             if let seconds = process?.lifetimeSeconds { sink.seconds(.duration, seconds) }
             if let usage = kernelDetails?.usage {
                 sink.integer(.cpuUser, usage.userMicroseconds)

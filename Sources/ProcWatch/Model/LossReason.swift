@@ -19,4 +19,9 @@ public enum LossReason: String, Sendable, Hashable, CaseIterable {
     /// A recorder that keeps a history (`procwatch daemon`) was killed and started again:
     /// everything between its last commit and the restart is missing. The count is unknown.
     case restart = "restart"
+    /// The /proc scanner (``EventOrigin/procfs``) missed tasks that started and ended
+    /// between two scans. The count is exact where the pid namespace's last allocated pid
+    /// (`/proc/sys/kernel/ns_last_pid`) tells which pid numbers were handed out meanwhile;
+    /// it counts tasks (threads too), since threads take pid numbers as well.
+    case scanGap = "scan_gap"
 }

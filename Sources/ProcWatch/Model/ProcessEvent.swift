@@ -12,15 +12,23 @@ public struct ProcessEvent: Sendable, Hashable {
     /// What the kernel-side (eBPF) watchers read in the kernel at the event — an exec's
     /// command line and credentials, an exit's accounting. nil for events from the connector.
     public var kernelDetails: KernelDetails?
+    /// The mode the event came from when it is not the kernel (the contract's `source`);
+    /// nil for events read from the kernel (see ``EventOrigin``).
+    public var origin: EventOrigin?
+    /// For an `exit`: whether its wait status is known. The /proc scanner learns it only
+    /// when it sees the zombie (or reaps it); otherwise the status fields are absent.
+    public var isExitStatusKnown: Bool
 
     /// Creates an event.
     public init(detail: Detail, timestamp: EventTimestamp, cpu: UInt32 = 0, sequence: UInt32 = 0,
-                kernelDetails: KernelDetails? = nil) {
+                kernelDetails: KernelDetails? = nil, origin: EventOrigin? = nil, isExitStatusKnown: Bool = true) {
         self.detail = detail
         self.timestamp = timestamp
         self.cpu = cpu
         self.sequence = sequence
         self.kernelDetails = kernelDetails
+        self.origin = origin
+        self.isExitStatusKnown = isExitStatusKnown
     }
 
     /// The event's payload, one case per kernel event kind.
@@ -74,7 +82,7 @@ public struct ProcessEvent: Sendable, Hashable {
 
     /// The decoded exit status, for `exit` events.
     public var exitStatus: ExitStatus? {
-        if case .exit(_, let waitStatus, _, _) = detail { return ExitStatus(waitStatus: waitStatus) }
+        if case .exit(_, let waitStatus, _, _) = detail, isExitStatusKnown { return ExitStatus(waitStatus: waitStatus) }
         return nil
     }
 

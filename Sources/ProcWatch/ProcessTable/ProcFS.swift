@@ -8,7 +8,8 @@ import Glibc
 /// own instance and calls it from one thread at a time (the protocol's contract).
 package final class ProcFS: ProcFileSystem, @unchecked Sendable {
     private var buffer = [UInt8](repeating: 0, count: 32 * 1024)
-    private let clockTicks = Double(sysconf(Int32(_SC_CLK_TCK)))
+    /// Clock ticks per second (`/proc/PID/stat` counts start times in them).
+    let clockTicks = Double(sysconf(Int32(_SC_CLK_TCK)))
 
     package init() {}
 
@@ -167,14 +168,7 @@ package final class ProcFS: ProcFileSystem, @unchecked Sendable {
 
     /// From `/proc/PID/stat`: parent pid and start time in nanoseconds since boot.
     package func status(_ pid: Int32) -> (parent: Int32, startSinceBoot: UInt64)? {
-        guard let bytes = read("/proc/\(pid)/stat"),
-              let close = bytes.lastIndex(of: UInt8(ascii: ")")) else { return nil }
-        // Fields after "(comm)": state(3) ppid(4) ... starttime(22).
-        let fields = bytes[(close + 2)...].split(separator: UInt8(ascii: " "))
-        guard fields.count > 19,
-              let parent = Int32(String(decoding: fields[1], as: UTF8.self)),
-              let ticks = UInt64(String(decoding: fields[19], as: UTF8.self)) else { return nil }
-        return (parent, UInt64(Double(ticks) / clockTicks * 1e9))
+        scanStat(pid).map { ($0.parent, $0.startSinceBoot) }
     }
 
     /// The real and effective uid from `/proc/PID/status`.

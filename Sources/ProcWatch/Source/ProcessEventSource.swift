@@ -31,6 +31,11 @@ public final class ProcessEventSource: Sendable {
         public var backend: Backend
         /// Settings of the kernel-side watchers (``Backend/bpf``, and ``Backend/auto`` when they load).
         public var kernelWatchers: KernelWatcherOptions
+        /// Settings of the /proc scanner (``Backend/procfs``, and ``Backend/auto`` where no
+        /// kernel source works).
+        public var procScan: ProcScanOptions
+        /// The namespaces procwatch runs in (nil: read from /proc when the source starts).
+        public var namespaces: NamespaceView?
         /// Where diagnostics go (malformed messages, watcher failures). Never bootstrapped here.
         public var logger: Logger
 
@@ -42,6 +47,8 @@ public final class ProcessEventSource: Sendable {
             enrichment: Enrichment = Enrichment(),
             backend: Backend = .connector,
             kernelWatchers: KernelWatcherOptions = KernelWatcherOptions(),
+            procScan: ProcScanOptions = ProcScanOptions(),
+            namespaces: NamespaceView? = nil,
             logger: Logger = Logger(label: "procwatch", factory: { _ in SwiftLogNoOpLogHandler() })
         ) {
             self.receiveBufferBytes = receiveBufferBytes
@@ -50,6 +57,8 @@ public final class ProcessEventSource: Sendable {
             self.enrichment = enrichment
             self.backend = backend
             self.kernelWatchers = kernelWatchers
+            self.procScan = procScan
+            self.namespaces = namespaces
             self.logger = logger
         }
     }
@@ -82,6 +91,9 @@ public final class ProcessEventSource: Sendable {
         case bpf
         /// The kernel's process events connector (netlink).
         case connector
+        /// procwatch's own scans of /proc (``EventOrigin/procfs``), where the kernel
+        /// refuses both (a user namespace): processes shorter than a scan are counted as lost.
+        case procfs
     }
 
     /// Settings of the kernel-side (eBPF) watchers.
@@ -247,7 +259,7 @@ public final class ProcessEventSource: Sendable {
                 // watchers account for exits themselves.
                 let watchers = try openBackend(&state)
                 if enriched { startEnrichment(&state) }
-                state.session = try startSession(subscribers: state.subscribers, stage: state.stage, watchers: watchers)
+                state.session = try startChosenSession(watchers: watchers, &state)
                 if let session = state.session as? KernelWatcherSession { startFallback(for: session, &state) }
             } catch {
                 state.subscribers.removeAll { $0 === subscriber }
@@ -280,6 +292,8 @@ public final class ProcessEventSource: Sendable {
             if let choice = state.choice, choice.backend == .bpf, !choice.missingKinds.contains(.exit) {
                 options.exitRecords = .none
             }
+            // The scanner's processes are this namespace's; taskstats would name the kernel's.
+            if state.choice?.backend == .procfs { options.exitRecords = .none }
             state.stage = EnrichmentStage(options: options, files: makeFiles, exitRecords: openExitRecords)
         }
         state.session?.setStage(state.stage)
@@ -373,9 +387,11 @@ public final class ProcessEventSource: Sendable {
             LibBPF.route(to: configuration.logger)
             return try KernelWatchers(ringBufferBytes: options.ringBufferBytes, refusing: options.simulatedMissingKinds)
         }
+        let namespaces = configuration.namespaces ?? .current
         func chose(_ watchers: KernelWatchers, _ reason: String) -> KernelWatchers {
             let missing = watchers.missing.reduce(ProcessEventKinds()) { $0.union($1.kinds) }
-            let why = ([reason] + watchers.missing.map(\.reason)).joined(separator: "; ")
+            let why = ([reason] + watchers.missing.map(\.reason) + [namespaces.kernelNote].compactMap { $0 })
+                .joined(separator: "; ")
             state.choice = BackendChoice(backend: .bpf, reason: why, missingKinds: missing)
             return watchers
         }
@@ -385,11 +401,29 @@ public final class ProcessEventSource: Sendable {
             return nil
         case .bpf:
             return chose(try open(), "asked for")
+        case .procfs:
+            state.choice = BackendChoice(backend: .procfs, reason: "asked for; scanning /proc every "
+                + "\(configuration.procScan.intervalMilliseconds) ms: processes that live shorter are counted as lost, not shown")
+            return nil
         case .auto:
+            // (In a user namespace too, but there BPF's own refusal is the better reason.)
+            if namespaces.isNestedPIDNamespace, namespaces.userMap == nil, configuration.procScan.wantsNamespacePIDs {
+                state.choice = BackendChoice(backend: .procfs, reason: namespaces.procScanReason(
+                    kernelRefusal: "the kernel's sources name processes by the initial namespace's pids",
+                    interval: configuration.procScan))
+                return nil
+            }
             do throws(ProcWatchError) {
                 return chose(try open(), "the BPF programs loaded and attached")
             } catch {
                 let reason = if case .kernelWatchersUnavailable(let reason) = error { reason } else { error.description }
+                // The kernel ignores a LISTEN from here (no ack): not worth the wait for one.
+                if namespaces.connectorIgnoresListen {
+                    state.choice = BackendChoice(backend: .procfs, reason: namespaces.procScanReason(
+                        kernelRefusal: "eBPF is refused (\(reason)) and the connector ignores LISTEN from here",
+                        interval: configuration.procScan))
+                    return nil
+                }
                 state.choice = BackendChoice(backend: .connector, reason: "BPF unavailable: \(reason)")
                 return nil
             }
@@ -403,6 +437,11 @@ public final class ProcessEventSource: Sendable {
         guard let choice = state.choice else { return }
         let kinds = choice.missingKinds.intersection(.kernelBits)
         guard !kinds.isEmpty else { return }
+        // The kernel ignores a LISTEN from here: not worth waiting for an ack that never comes.
+        if (configuration.namespaces ?? .current).connectorIgnoresListen {
+            state.choice?.reason += "; the connector cannot stand in: it ignores LISTEN from this namespace"
+            return
+        }
         let fallback = ConnectorFallback(kinds: kinds) { [weak session] in session?.wake() }
         fallback.want(ProcessEventKinds(rawValue: session.filterMask)) { _ in 0 }
         do throws(ProcWatchError) {
@@ -419,6 +458,43 @@ public final class ProcessEventSource: Sendable {
         } catch {
             state.choice?.reason += "; the connector could not stand in: \(error)"
         }
+    }
+
+    /// Starts the chosen backend's session; under ``Backend/auto`` in a namespace of its
+    /// own, when the connector is refused too (another network namespace), the /proc scanner's.
+    private func startChosenSession(watchers: KernelWatchers?, _ state: inout State) throws(ProcWatchError) -> any SourceSession {
+        if state.choice?.backend == .procfs { return try startProcScanSession(subscribers: state.subscribers, stage: state.stage) }
+        do throws(ProcWatchError) {
+            return try startSession(subscribers: state.subscribers, stage: state.stage, watchers: watchers)
+        } catch {
+            // In the initial namespaces a refusal is the user's privilege: the error stands
+            // (the front ends then turn to procwatch daemon, which sees everything).
+            let namespaces = configuration.namespaces ?? .current
+            guard configuration.backend == .auto, watchers == nil, namespaces.summary != nil,
+                  let refused = state.choice?.reason else { throw error }
+            state.choice = BackendChoice(backend: .procfs, reason: namespaces.procScanReason(
+                kernelRefusal: "\(refused); the connector: \(error)", interval: configuration.procScan))
+            // The stage was made for the connector: it reads no taskstats under the scanner.
+            if state.stage != nil {
+                state.stage?.close()
+                state.stage = nil
+                startEnrichment(&state)
+            }
+            return try startProcScanSession(subscribers: state.subscribers, stage: state.stage)
+        }
+    }
+
+    private func startProcScanSession(subscribers: [EventSubscriber], stage: EnrichmentStage?) throws(ProcWatchError) -> ProcScanSession {
+        let files = (makeFiles() as? any ProcScanFiles) ?? ProcFS()
+        let session = try ProcScanSession(options: configuration.procScan, files: files, subscribers: subscribers)
+        session.setStage(stage)
+        do throws(ProcWatchError) {
+            try ReaderThread.spawn(name: "procwatch-scan") { session.run() }
+        } catch {
+            session.requestStop()
+            throw error
+        }
+        return session
     }
 
     private func startKernelWatcherSession(_ watchers: KernelWatchers, subscribers: [EventSubscriber],

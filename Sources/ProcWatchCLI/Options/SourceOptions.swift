@@ -9,7 +9,7 @@ import Glibc
 /// accepted before and after the subcommand; `report`, which watches nothing, refuses it.
 package struct SourceOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp(
-        "Where events come from: bpf (the kernel-side eBPF watchers: full command lines, failed execs, exit accounting), connector (the kernel's process events connector), or auto (bpf when its programs load and attach, else the connector). Example: --source connector",
+        "Where events come from: bpf (the kernel-side eBPF watchers: full command lines, failed execs, exit accounting), connector (the kernel's process events connector), procfs (scans of /proc, where the kernel refuses both: a user namespace), or auto (bpf when its programs load and attach, else the connector, else procfs; procwatch says which in one line). Example: --source connector",
         valueName: "SOURCE"))
     package var source: ProcessEventSource.Backend?
 
@@ -59,6 +59,7 @@ package struct SourceOptions: ParsableArguments {
         case .auto: Self.automatic
         case .bpf: .bpf
         case .connector: .connector
+        case .procfs: .procfs
         }
     }
 

@@ -11,6 +11,12 @@ struct RunReport {
     var missing: String?
     /// How many taskstats exit records the kernel dropped (their tasks' figures are missing).
     var lostRecords = 0
+    /// The /proc scanner's mode (`procfs`) when the events came from it; nil for the kernel's.
+    var source: String?
+    /// Under the /proc scanner: tasks that started and ended between two scans (nil: none,
+    /// or an unknown number when ``lostTasksUnknown``).
+    var lostTasks = 0
+    var lostTasksUnknown = false
     /// `-s`: programs without their arguments; `-d`: without their directory.
     var shortNames = false
     var stripDirectory = false
@@ -78,11 +84,16 @@ struct RunReport {
         return text
     }
 
-    static func statusText(_ status: ExitStatus?) -> String { status?.description ?? "running" }
+    /// A member's status: "running", or "exited, status unknown" when the /proc scanner saw it
+    /// vanish without its zombie.
+    static func statusText(_ member: JobMember) -> String {
+        member.status?.description ?? (member.end == nil ? "running" : "exited, status unknown")
+    }
 
     func text() -> String {
         var lines = ["procwatch run: " + command.joined(separator: " ")]
         lines.append("  status     \(status)")
+        if let source { lines.append("  source     \(source)") }
         lines.append("  wall       \(Self.seconds(wallSeconds)) s")
         if let missing {
             lines.append("  cpu, memory and I/O: not available (\(missing))")
@@ -101,8 +112,12 @@ struct RunReport {
         if lostRecords > 0 {
             lines.append("  lost       \(lostRecords) taskstats exit records: CPU, memory and I/O are undercounted")
         }
+        if lostTasks > 0 || lostTasksUnknown {
+            let count = lostTasksUnknown ? "an unknown number of" : "\(lostTasks)"
+            lines.append("  lost       \(count) tasks that started and ended between two scans of /proc (not shown)")
+        }
         for member in failed.prefix(20) {
-            lines.append(fitted("  failed     \(member.pid) ", name(member), " (\(Self.statusText(member.status)))"))
+            lines.append(fitted("  failed     \(member.pid) ", name(member), " (\(Self.statusText(member)))"))
         }
         lines.append("tree (by CPU of each subtree; cpu: own, tree: with descendants):")
         var budget = 60
@@ -119,7 +134,7 @@ struct RunReport {
                 if !kids.isEmpty { cpu += ", tree \(Self.cpu(subtrees[SubtreeKey(member)] ?? 0))s" }
             }
             lines.append(fitted(String(repeating: "  ", count: depth + 1) + "\(member.pid) ", name(member),
-                                "  \(duration)\(cpu)  \(Self.statusText(member.status))"))
+                                "  \(duration)\(cpu)  \(Self.statusText(member))"))
             for kid in kids { walk(kid, depth: depth + 1) }
         }
         if let top = members.first(where: { $0.pid == root }) { walk(top, depth: 0) }
@@ -172,6 +187,10 @@ struct RunReport {
         var object = JSONObject()
         object.strings("command", command)
         object.exitStatus("exit_status", status)
+        if let source {
+            object.string("source", source)
+            if lostTasksUnknown { object.raw("lost_tasks", "null") } else { object.integer("lost_tasks", lostTasks) }
+        }
         object.raw("wall_s", Self.seconds(wallSeconds))
         if let missing {
             // The keys the report promises are there either way: null (unknown, not zero)

@@ -182,7 +182,9 @@ import ProcWatch
                 out.append(number: task.tid)
                 out.append(Self.space)
             }
-            if case .exited(let code) = ExitStatus(waitStatus: status) {
+            if !observed.event.isExitStatusKnown {
+                out.append(ascii: "exit, status unknown")
+            } else if case .exited(let code) = ExitStatus(waitStatus: status) {
                 out.append(ascii: "exit ")
                 out.append(number: code)
             } else {
@@ -267,7 +269,7 @@ import ProcWatch
         case .fork(_, let child): return child.isThread ? "thread \(child.tid)" : "child"
         case .exec: return observed.previousName.map { $0.isEmpty ? "" : "was \($0)" } ?? ""
         case .exit(let task, let status, _, _):
-            let text = ExitStatus(waitStatus: status).description
+            let text = observed.event.isExitStatusKnown ? ExitStatus(waitStatus: status).description : "exit, status unknown"
             return task.isThread ? "thread \(task.tid) \(text)" : text
         case .uid(_, let real, let effective):
             return real == effective ? "uid \(names.user(real))" : "uid \(names.user(real)) euid \(names.user(effective))"

@@ -15,7 +15,7 @@ public enum DaemonSettingKey: String, Sendable, CaseIterable, CustomStringConver
     case keep
     /// ``DaemonSettings/maxSize``: `2GiB`, `500MB`; `0` unbounded.
     case maxSize = "max_size"
-    /// ``DaemonSettings/source``: `auto`, `bpf` or `connector`.
+    /// ``DaemonSettings/source``: `auto`, `bpf`, `connector` or `procfs`.
     case source
     /// ``DaemonSettings/events``: `-e` names, a list or comma-separated.
     case events

@@ -126,7 +126,7 @@ struct DaemonConfigurationTests {
         ("metrics: 127.0.0.1:0", #"daemon: FILE: metrics: "127.0.0.1:0": the port must be a number from 1 to 65535 (example: 127.0.0.1:9464)"#),
         ("metrics: ::1:9464", #"daemon: FILE: metrics: "::1:9464" is not ADDRESS:PORT (example: 127.0.0.1:9464)"#),
         ("metrics: example.com:9464", #"daemon: FILE: metrics: example.com:9464 is not a loopback address (metrics are served on 127.0.0.0/8, [::1] or localhost only)"#),
-        ("source: ebpf", #"daemon: FILE: source: "ebpf" is not a source (known: auto, bpf, connector)"#),
+        ("source: ebpf", #"daemon: FILE: source: "ebpf" is not a source (known: auto, bpf, connector, procfs)"#),
         ("events: [exec, forks]", #"daemon: FILE: events: unknown event "forks" (known: fork, clone, exec, exit, core, coredump, comm, ptrace, uid, gid, sid, execfail, exec_failed, nonzeroexit, failed_exit, all)"#),
         ("events: []", #"daemon: FILE: events: the list is empty (example: [exec, exit])"#),
         ("events: [[exec]]", #"daemon: FILE: events: expected event names, found a list in the list"#),

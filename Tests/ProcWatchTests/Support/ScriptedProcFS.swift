@@ -12,11 +12,18 @@ final class ScriptedProcFS: ProcFileSystem {
         var uid: UInt32 = 0
         /// The attributed cgroup path /proc shows (nil: unreadable).
         var cgroup: String?
+        /// `starttime` in nanoseconds since boot (the /proc scanner tells reused pids apart by it).
+        var start: UInt64 = 0
+        /// `Z` for a zombie, whose `exitCode` the stat line shows.
+        var state: UInt8 = UInt8(ascii: "S")
+        var exitCode: UInt32? = nil
     }
 
     private struct State {
         var processes: [Int32: Process] = [:]
         var reads: [String] = []
+        var lastPID: Int32?
+        var liveThreads: Set<Int32> = []
     }
 
     private let state = Mutex(State())
@@ -64,6 +71,32 @@ final class ScriptedProcFS: ProcFileSystem {
     func pids() -> [Int32] { state.withLock { Array($0.processes.keys) } }
 
     func threads(_ pid: Int32) -> [Int32] { state.withLock { $0.processes[pid] == nil ? [] : [pid] } }
+}
+
+extension ScriptedProcFS: ProcScanFiles {
+    /// What `/proc/sys/kernel/ns_last_pid` shows (nil: unreadable).
+    var lastPID: Int32? {
+        get { state.withLock { $0.lastPID } }
+        set { state.withLock { $0.lastPID = newValue } }
+    }
+
+    /// Thread ids alive now that /proc does not list (reachable as /proc/TID).
+    var liveThreads: Set<Int32> {
+        get { state.withLock { $0.liveThreads } }
+        set { state.withLock { $0.liveThreads = newValue } }
+    }
+
+    func scanStat(_ pid: Int32) -> ScannedStat? {
+        state.withLock { state in
+            state.processes[pid].map {
+                ScannedStat(parent: $0.parent, state: $0.state, startSinceBoot: $0.start, name: $0.name, exitCode: $0.exitCode)
+            }
+        }
+    }
+
+    func lastAllocatedPID() -> Int32? { lastPID }
+
+    func taskExists(_ id: Int32) -> Bool { state.withLock { $0.processes[id] != nil || $0.liveThreads.contains(id) } }
 }
 
 /// Exit records that a test queues, with the overflow counters it sets.
