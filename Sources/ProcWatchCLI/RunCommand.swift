@@ -228,15 +228,12 @@ struct RunCommand: AsyncParsableCommand {
         var report = RunReport(command: arguments, status: exitStatus,
                                wallSeconds: wall, job: job, root: child, missing: missing)
         report.lostRecords = recorder.lostExitRecords
-<<<<<<< HEAD
         report.limits = cgroup?.limits
         report.cgroupUsage = cgroupUsage
-=======
         if source.activeBackend == .procfs, daemon == nil {
             report.source = EventOrigin.procfs.rawValue
             (report.lostTasks, report.lostTasksUnknown) = recorder.lostTasks
         }
->>>>>>> namespaces
         report.shortNames = root.shortNames
         report.stripDirectory = root.stripDirectory
         // Cut to the terminal's width on one (or to --width); whole in a file or a pipe.
