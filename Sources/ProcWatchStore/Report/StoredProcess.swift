@@ -21,6 +21,30 @@ public struct StoredProcess: Sendable, Hashable {
     public var peakRSSKiB: Int64?, readBytes: Int64?, writeBytes: Int64?
     /// Threads it created.
     public var threads: Int
+    /// The host it ran on, in a report over the fleet store (nil in a recording file: one host).
+    public var host: String?
+
+    /// A process as a reader builds it (the file's, the fleet store's).
+    public init(id: Int64, parent: Int64?, pid: Int32, ppid: Int32, comm: String, commandLine: [String], start: Int64,
+                end: Int64?, startKnown: Bool, status: ExitStatus?, cpuSeconds: Double?, peakRSSKiB: Int64?,
+                readBytes: Int64?, writeBytes: Int64?, threads: Int, host: String? = nil) {
+        self.id = id
+        self.parent = parent
+        self.pid = pid
+        self.ppid = ppid
+        self.comm = comm
+        self.commandLine = commandLine
+        self.start = start
+        self.end = end
+        self.startKnown = startKnown
+        self.status = status
+        self.cpuSeconds = cpuSeconds
+        self.peakRSSKiB = peakRSSKiB
+        self.readBytes = readBytes
+        self.writeBytes = writeBytes
+        self.threads = threads
+        self.host = host
+    }
 
     /// The command line, or the name in brackets when the command line was never read.
     public var displayName: String { commandLine.isEmpty ? "[\(comm)]" : commandLine.joined(separator: " ") }
