@@ -25,7 +25,7 @@ struct HostsCommand: AsyncParsableCommand {
             throw ExitCode(64)
         }
         let hosts: [FleetHost]
-        do { hosts = try await FleetAccess.reader(text).hosts() } catch let error as FleetError {
+        do { hosts = try await FleetAccess.reader(text).hosts() } catch {
             throw FleetAccess.failure(error, status: 1)
         }
         let now = StoreClock.unixNanoseconds()

@@ -176,7 +176,8 @@ struct FleetReadTests {
             let json = try Self.procwatch(["hosts", "--from", url, "--json"])
             #expect(json.lines.first
                     == #"{"name":"db1","machine_id":"9999cccc0000dddd1111eeee2222ffff","kernel":"Linux 6.18.0","procwatch_version":"1.4.0","last_write":"2026-11-23T03:00:00.000000Z"}"#)
-            let web2 = try #require(try JSONSerialization.jsonObject(with: Data(try #require(json.lines.last).utf8)) as? [String: Any])
+            let last = try #require(json.lines.last)
+            let web2 = try #require(try JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any])
             #expect(web2["name"] as? String == "web2" && (5420...5480).contains(web2["lag_s"] as? Int ?? 0), "\(web2)")
             let missing = try Self.procwatch(["hosts"], environment: [])
             #expect(missing.status == 64 && missing.stderr == "procwatch: hosts needs the fleet store: --from postgresql://… or PROCWATCH_FLEET\n")
