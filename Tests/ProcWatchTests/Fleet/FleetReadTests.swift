@@ -141,7 +141,9 @@ struct FleetReadTests {
             let failed = try #require(document["failed"] as? [[String: Any]])
             #expect(failed.map { "\($0["host"] ?? "-") \($0["pid"] ?? "-")" } == ["web2 201", "web1 102"])
             let tree = try #require(document["tree"] as? [[String: Any]])
-            #expect(tree.map { "\($0["host"] ?? "-") \($0["comm"] ?? "-")" } == ["web1 make", "web1 ld", "web2 curl"])
+            #expect(tree.map { "\($0["host"] ?? "-") \($0["comm"] ?? "-")" } == ["web1 make", "web2 curl"])
+            let children = try #require(tree.first?["children"] as? [[String: Any]])
+            #expect(children.map { "\($0["host"] ?? "-") \($0["comm"] ?? "-")" } == ["web1 ld"])
 
             // The timeline reads the same model.
             let directory = try TemporaryDirectory()

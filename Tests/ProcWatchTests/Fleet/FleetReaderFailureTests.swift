@@ -73,7 +73,7 @@ struct FleetReaderFailureTests {
         for (arguments, message) in cases {
             let run = try FleetReadTests.procwatch(arguments)
             #expect(run.status == 64, "\(arguments)")
-            #expect(run.stderr.hasPrefix("Error: \(message)\n"), "\(arguments): \(run.stderr)")
+            #expect(run.stderr == "procwatch: \(message)\n", "\(arguments)")
         }
     }
 }
