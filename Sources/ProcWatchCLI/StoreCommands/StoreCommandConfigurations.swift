@@ -36,19 +36,19 @@ package enum StoreCommandConfigurations {
             and its most telling argument, coloured by program, failed exits in red; the HTML \
             page zooms).
 
+            With --from postgresql://… (instead of FILE) it reports over the fleet store \
+            (see `procwatch hosts`): --host NAME (repeated, or a comma list) chooses hosts, \
+            --since/--until take 3h, 2d, today, yesterday or a UTC time; process listings \
+            name each process's host when they span several (`host` in JSON). A store that \
+            cannot be read is one line and exit status 64, as a file that cannot be.
+
             Examples:
               procwatch report build.db
               procwatch report build.db --svg timeline.svg --html timeline.html
               procwatch report host.db --since 2026-11-23T03:00Z --comm '^cc1$'
               procwatch report host.db --tree 1234 --json
               procwatch report run.db --last
-              procwatch report --from postgresql://reader@db.example/procwatch --host web1,web2 --since yesterday
-
-            With --from postgresql://… (instead of FILE) it reports over the fleet store \
-            (see `procwatch hosts`): --host NAME (repeated, or a comma list) chooses hosts, \
-            --since/--until take 3h, 2d, today, yesterday or a UTC time; process listings \
-            name each process's host when they span several (`host` in JSON). A store that \
-            cannot be read is one line and exit status 64, as a file that cannot be.
+              procwatch report --from postgresql://db.example/fleet --host web1,web2
             """)
 
     package static let daemon = CommandConfiguration(
@@ -115,7 +115,8 @@ package enum StoreCommandConfigurations {
             store that cannot be read is one line and exit status 1.
 
             Examples:
-              procwatch hosts --from postgresql://reader@db.example/procwatch?sslmode=verify-full
-              PROCWATCH_FLEET=postgresql:///procwatch?service=fleet procwatch hosts --json
+              procwatch hosts --from postgresql://db.example/fleet?sslmode=verify-full
+              procwatch hosts --from 'postgresql://?service=fleet' --json
+              procwatch hosts
             """)
 }
