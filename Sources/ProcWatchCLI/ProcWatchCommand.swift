@@ -49,8 +49,11 @@ package struct ProcWatchCommand: AsyncParsableCommand {
     @Flag(name: .customShort("q"), help: "Quiet: print no events, only the statistics at the end (implies -S). Example: procwatch -q -D 5")
     var quiet = false
 
-    @Flag(name: .customShort("x"), help: "Extra columns, as forkstat's -x: the process's user (UID), effective user (EUID) and controlling terminal (TTY). Example: procwatch -x")
+    @Flag(name: .customShort("x"), help: "Extra columns, as forkstat's -x: the process's user (UID), effective user (EUID) and controlling terminal (TTY), and its container (CONTAINER: the id's first 12 characters, - for none). Example: procwatch -x")
     var extra = false
+
+    @Flag(name: .customLong("container-column"), help: "The CONTAINER column alone (the container id's first 12 characters, - for none; part of -x). Example: procwatch --container-column -e exec")
+    var containerColumn = false
 
     @Flag(name: .customShort("s"), help: "Short names: the program (argv[0]) without its arguments. Example: procwatch -s")
     var shortNames = false
@@ -157,6 +160,7 @@ package struct ProcWatchCommand: AsyncParsableCommand {
             style.name = shortNames ? .short : (commNames ? .comm : .commandLine)
             style.stripDirectory = stripDirectory
             style.extra = extra || everything
+            style.container = style.extra || containerColumn
             let terminal = isatty(1) == 1 && getenv("NO_COLOR") == nil
             style.glyphs = glyphs || everything || (color == .always || (color == .auto && terminal))
             style.ancestry = ancestry
@@ -198,6 +202,9 @@ package final class StopSignal: Sendable {
         }
         action?()
     }
+
+    /// Whether it has fired.
+    package var hasFired: Bool { state.withLock { $0.fired } }
 
     package func onFire(_ action: @escaping @Sendable () -> Void) {
         let firedAlready = state.withLock { state -> Bool in

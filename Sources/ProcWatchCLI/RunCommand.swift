@@ -29,11 +29,20 @@ struct RunCommand: AsyncParsableCommand {
               --source <SOURCE>    bpf, connector or auto (see procwatch --help)
               --connect [SOCKET]   through procwatch daemon (see procwatch --help)
 
+            With --max-processes or --max-memory the tree runs in a cgroup of its own \
+            (cgroup v2 or v1, per controller), entered before the command starts; the \
+            report adds the cgroup's own CPU, peak memory and I/O next to the taskstats \
+            figures, the forks the process limit refused and the processes the memory \
+            limit's OOM killer ended. Processes the command leaves running are killed \
+            with the cgroup at the end (--wait-all waits for them first). SIGTERM ends \
+            the whole tree, reports, removes the cgroup and exits 143.
+
             Examples:
               procwatch run -- make -j2
               procwatch run -s -d -- make -j2
               procwatch run --json -o report.json -- ./build.sh
               procwatch run --wait-all -- ./starts-a-daemon
+              procwatch run --max-processes 50 --max-memory 512M -- make -j8
             """)
 
     /// `--json`, `-s`, `-d`, `--width` and `--no-truncate` are the root command's (an option
@@ -48,6 +57,8 @@ struct RunCommand: AsyncParsableCommand {
 
     @Flag(name: .long, help: "Also wait for every descendant, daemons included, to exit. Example: procwatch run --wait-all -- ./spawner")
     var waitAll = false
+
+    @OptionGroup var limitOptions: LimitOptions
 
     @Argument(parsing: .postTerminator, help: ArgumentHelp("The command and its arguments, after --. Example: -- make -j2", valueName: "COMMAND"))
     var command: [String] = []
@@ -83,6 +94,17 @@ struct RunCommand: AsyncParsableCommand {
                 daemon = (fallback.path, "the kernel refused this user's subscription: \(error)")
             }
         }
+        var cgroup: JobCgroup?
+        if let limits = limitOptions.limits {
+            do { cgroup = try LimitedRun.create(limits) } catch {
+                watchers.stop()
+                FileHandleOutput.standardError("procwatch: run: \(error)")
+                throw ExitCode(2)
+            }
+        }
+        // Every way out from here (the report, an error, SIGTERM) removes it.
+        defer { if let cgroup { LimitedRun.remove(cgroup) } }
+        let termination = cgroup.map(LimitedRun.endTreeOnTermination)
         // Like time(1): Ctrl-C and Ctrl-\ go to the command (it starts with default handlers);
         // procwatch stays to write the report and exit with the command's status.
         signal(SIGINT, SIG_IGN)
@@ -109,6 +131,14 @@ struct RunCommand: AsyncParsableCommand {
                 Self.reapUnrun(held)
                 FileHandleOutput.standardError("procwatch: \(error)")
                 throw ExitCode(error.exitStatus)
+            }
+            if let cgroup {
+                do { try cgroup.add(held.pid) } catch {
+                    connected.stop()
+                    Self.reapUnrun(held)
+                    FileHandleOutput.standardError("procwatch: run: \(error)")
+                    throw ExitCode(2)
+                }
             }
             FileHandleOutput.standardError("procwatch: \(connected.sourceLine(reason: daemon.reason))")
             if connected.hello.source != "bpf" {
@@ -142,7 +172,11 @@ struct RunCommand: AsyncParsableCommand {
             // Without exit records (no CAP_NET_ADMIN) the report says which figures it lacks.
             missing = source.exitRecordsError.map { "\($0)" }
             started = Clocks.monotonicSeconds()
-            do { child = try CommandSpawner.spawn(arguments) } catch {
+            do { child = try LimitedRun.spawn(arguments, in: cgroup) } catch let error as CgroupError {
+                watchers.stop()
+                FileHandleOutput.standardError("procwatch: run: \(error)")
+                throw ExitCode(2)
+            } catch {
                 watchers.stop()
                 FileHandleOutput.standardError("procwatch: run: \(arguments[0]): \(error)")
                 throw ExitCode(127)
@@ -164,6 +198,9 @@ struct RunCommand: AsyncParsableCommand {
             }
         }
         let wall = Clocks.monotonicSeconds() - started
+        termination?.source?.cancel()
+        // Read before the cgroup goes (the defer above).
+        let cgroupUsage = cgroup?.usage()
         watchers.stop()
         client?.stop()
         // The daemon closed the connection during the run: the report is partial (said at once).
@@ -172,6 +209,8 @@ struct RunCommand: AsyncParsableCommand {
         var report = RunReport(command: arguments, status: ExitStatus(waitStatus: UInt32(bitPattern: status)),
                                wallSeconds: wall, job: job, root: child, missing: missing)
         report.lostRecords = recorder.lostExitRecords
+        report.limits = cgroup?.limits
+        report.cgroupUsage = cgroupUsage
         report.shortNames = root.shortNames
         report.stripDirectory = root.stripDirectory
         // Cut to the terminal's width on one (or to --width); whole in a file or a pipe.
@@ -189,6 +228,10 @@ struct RunCommand: AsyncParsableCommand {
             FileHandleOutput.standardOutput(text)
         }
         if let daemonFailure { throw ExitCode(daemonFailure.exitStatus) }
+        if termination?.stop.hasFired == true {
+            FileHandleOutput.standardError("procwatch: run: SIGTERM: the command's whole tree was killed")
+            throw ExitCode(128 + SIGTERM)
+        }
         switch report.status {
         case .exited(let code): throw ExitCode(code)
         case .signaled(let signal, _): throw ExitCode(128 + signal)

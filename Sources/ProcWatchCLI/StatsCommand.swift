@@ -41,7 +41,7 @@ struct StatsCommand: AsyncParsableCommand {
     var interval: Double = 1
 
     func validate() throws {
-        try root.rejectOptions(notUsedBy: "stats", used: ["-D", "-r", "-X", "-e", "-E", "--pid", "--tree", "--comm", "--user", "--include-self", "--source", "--connect"])
+        try root.rejectOptions(notUsedBy: "stats", used: ["-D", "-r", "-X", "-e", "-E", "--pid", "--tree", "--comm", "--user", "--cgroup", "--container", "--include-self", "--source", "--connect"])
         if !(interval >= 0.01 && interval <= 1e6) {
             throw ValidationError("--interval takes a number of seconds from 0.01 to 1000000, not \(interval)")
         }

@@ -272,15 +272,15 @@ extension LiveKernelTests {
             // The child's own lines (its PID column), not its children's (their PPID column).
             let lines = run.stdout.split(separator: "\n").map(String.init).filter { $0.split(separator: " ").dropFirst(2).first == "\(child)" }
             #expect(lines.first?.hasPrefix("TIME") == false)
-            #expect(run.stdout.hasPrefix("TIME            EVENT        PID    PPID UID      EUID     TTY     INFO"), "\(run.stdout)")
+            #expect(run.stdout.hasPrefix("TIME            EVENT        PID    PPID UID      EUID     TTY     CONTAINER    INFO"), "\(run.stdout)")
             let uid = try #require(lines.first { $0.contains(" uid ") }, "\(lines)")
-            #expect(uid.contains(" root     nobody   ?       uid root euid nobody "), "\(uid)")
+            #expect(uid.contains(" root     nobody   ?       -            uid root euid nobody "), "\(uid)")
             // setpriv's own exec, before the uid event; then sleep's, after it.
             let execs = lines.filter { $0.contains(" exec ") }
             #expect(execs.count == 2, "\(lines)")
-            #expect(execs.first?.contains(" root     root     ?       was ") == true, "\(execs)")
+            #expect(execs.first?.contains(" root     root     ?       -            was ") == true, "\(execs)")
             // "was setpriv", unless /proc already showed sleep at setpriv's own exec.
-            #expect(execs.last?.contains(" root     nobody   ?       was ") == true, "\(execs)")
+            #expect(execs.last?.contains(" root     nobody   ?       -            was ") == true, "\(execs)")
             #expect(execs.last?.hasSuffix(" /bin/sleep 0.2") == true, "\(execs)")
         }
 
@@ -298,7 +298,7 @@ extension LiveKernelTests {
                 child = try Spawn.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", program, "0.2"]).pid
             }
             let lines = run.stdout.split(separator: "\n").map(String.init).filter { $0.split(separator: " ").dropFirst(2).first == "\(child)" }
-            #expect(lines.last { $0.contains(" uid ") }?.contains(" nobody   root     ?       uid nobody euid root ") == true, "\(lines)")
+            #expect(lines.last { $0.contains(" uid ") }?.contains(" nobody   root     ?       -            uid nobody euid root ") == true, "\(lines)")
             let execs = lines.filter { $0.contains(" exec ") }
             #expect(execs.count == 2, "\(run.stdout)")
             // "was setpriv" when the two execs came in separate kernel batches; when they came in
@@ -359,6 +359,10 @@ extension LiveKernelTests {
         @Test(arguments: [
             (["-e", "bogus"], "procwatch: unknown event 'bogus' in -e; known: fork, clone, exec, exit, core, coredump, comm, ptrace, uid, gid, sid, execfail, exec_failed, nonzeroexit, failed_exit, all\n"),
             (["--comm", "("], "procwatch: --comm '(' is not a valid regular expression: expected ')'\n"),
+            (["--cgroup", "("], "procwatch: --cgroup '(' is not a valid regular expression: expected ')'\n"),
+            (["--container", ""], "procwatch: --container takes at least one character of a container id\n"),
+            (["report", "x.db", "--container", "ab"], "procwatch: report does not take --container\n"),
+            (["run", "--container-column", "--", "true"], "procwatch: run does not take --container-column\n"),
             (["--user", "no-such-user-here"], "procwatch: --user no-such-user-here: no such user\n"),
             (["--pid", "999999"], "procwatch: --pid 999999: no such process\n"),
             (["--tree", "0"], "procwatch: --tree 0: no such process\n"),

@@ -165,7 +165,8 @@ final class EnrichmentStage: @unchecked Sendable {
             let previous = table[task.pid]
             if let details = event.kernelDetails?.exec {
                 let name = details.name ?? Self.execName(details.executable)
-                let snapshot = ExecSnapshot(commandLine: details.commandLine, name: name, executable: details.executable)
+                let snapshot = ExecSnapshot(commandLine: details.commandLine, name: name, executable: details.executable,
+                                            cgroup: cgroupPath(of: task.pid, id: details.cgroupID))
                 return EnrichedEvent(event: event, process: table.apply(event, exec: snapshot, exitName: nil),
                                      previous: previous)
             }
@@ -203,6 +204,18 @@ final class EnrichmentStage: @unchecked Sendable {
         let bytes = Array(path.utf8)
         let start = (bytes.lastIndex(of: UInt8(ascii: "/")) ?? -1) + 1
         return String(decoding: bytes[start...].prefix(15), as: UTF8.self)
+    }
+
+    /// Resolves the v2 cgroup ids the kernel-side watchers take; made at the first such exec.
+    private lazy var cgroupIDs = CgroupIDResolver()
+
+    /// The attributed cgroup path of an exec the kernel-side watchers saw in cgroup `id`:
+    /// the id's path under the v2 mount, or — when that is the root (a hybrid host's v1
+    /// hierarchies are where its processes are placed) or unknown — `/proc/PID/cgroup`'s.
+    /// nil when neither tells (the process is gone: it keeps what it inherited at fork).
+    private func cgroupPath(of pid: Int32, id: UInt64) -> String? {
+        if let path = cgroupIDs.path(of: id), path != "/" { return path }
+        return files.cgroup(pid)
     }
 
     /// After every consumer had the event: an exited process leaves the table.

@@ -19,6 +19,9 @@ public enum EventField: Int, CaseIterable, Sendable {
     case pid
     /// `tid`: thread id of the subject.
     case tid
+    /// `process_key`: the subject process's identity, which never repeats (``ProcessKey``):
+    /// the same on every event of one process, different for a process that reuses its pid.
+    case processKey
     /// `ppid`: parent process id.
     case parentPID
     /// `ptid`: parent thread id, as the kernel sent it.
@@ -64,6 +67,18 @@ public enum EventField: Int, CaseIterable, Sendable {
     case loginUID
     /// `cgroup_id`: the id of the cgroup (v2) an exec runs in (`exec` events with kernel details).
     case cgroupID
+    /// `cgroup`: the cgroup path that stands for the subject (``CgroupMembership``), read at
+    /// its exec or inherited at its fork, and kept after it exits.
+    case cgroup
+    /// `container_id`: the container that path names (``ContainerAttribution``), when it names one.
+    case containerID
+    /// `container_runtime`: the runtime that made the container, when the path shows it
+    /// (``ContainerRuntime``: `docker`, `containerd`, `cri-o`, `podman`, `systemd-nspawn`).
+    case containerRuntime
+    /// `pod_uid`: the Kubernetes pod of the container, when it is one's.
+    case podUID
+    /// `pod_qos`: that pod's QoS class (`guaranteed`, `burstable`, `besteffort`).
+    case podQoS
     /// `path`: the path a failed exec was called with (`exec_failed` events).
     case path
     /// `errno`: the error number a failed exec returned (`exec_failed` events).
@@ -116,6 +131,7 @@ public enum EventField: Int, CaseIterable, Sendable {
         case .sequence: "seq"
         case .pid: "pid"
         case .tid: "tid"
+        case .processKey: "process_key"
         case .parentPID: "ppid"
         case .parentTID: "ptid"
         case .thread: "thread"
@@ -135,6 +151,11 @@ public enum EventField: Int, CaseIterable, Sendable {
         case .gid: "gid"
         case .loginUID: "loginuid"
         case .cgroupID: "cgroup_id"
+        case .cgroup: "cgroup"
+        case .containerID: "container_id"
+        case .containerRuntime: "container_runtime"
+        case .podUID: "pod_uid"
+        case .podQoS: "pod_qos"
         case .path: "path"
         case .errorNumber: "errno"
         case .errorName: "error"
@@ -182,6 +203,8 @@ public protocol EventFieldSink {
     mutating func exitStatus(_ field: EventField, _ status: ExitStatus)
     /// A duration in seconds (`duration_s`), written with microsecond precision.
     mutating func seconds(_ field: EventField, _ value: Double)
+    /// A process's identity (`process_key`), written as ``ProcessKey/description``.
+    mutating func processKey(_ field: EventField, _ key: ProcessKey)
     /// Processes by pid and name, nearest first (`ancestry`).
     mutating func ancestry(_ field: EventField, _ ancestors: [ProcessRecord])
 }
@@ -215,6 +238,7 @@ extension ProcessEvent {
         if let subject {
             sink.integer(.pid, subject.pid)
             sink.integer(.tid, subject.tid)
+            if let key = process?.key { sink.processKey(.processKey, key) }
         }
         switch detail {
         case .fork(let parent, let child):
@@ -269,6 +293,15 @@ extension ProcessEvent {
             sink.integer(.gid, execDetails.gid)
             if let loginUID = execDetails.loginUID { sink.integer(.loginUID, loginUID) }
             sink.integer(.cgroupID, execDetails.cgroupID)
+        }
+        if let cgroup = process?.cgroup {
+            sink.string(.cgroup, cgroup)
+            if let container = process?.container {
+                sink.string(.containerID, container.id)
+                if let runtime = container.runtime { sink.string(.containerRuntime, runtime.rawValue) }
+                if let podUID = container.podUID { sink.string(.podUID, podUID) }
+                if let podQoS = container.podQoS { sink.string(.podQoS, podQoS.rawValue) }
+            }
         }
         if case .execFailed(_, let failure) = detail {
             sink.string(.path, failure.path)

@@ -44,8 +44,11 @@ package final class ProcFS: ProcFileSystem, @unchecked Sendable {
             let name = read(at: directory, "comm").flatMap(Self.trimmedName)
             // The process was reaped between the two reads: nothing of it is reliable.
             guard name != nil || !commandLine.isEmpty else { return nil }
-            return ExecSnapshot(commandLine: commandLine, name: name,
-                                executable: executables ? readExecutable(at: directory) : nil)
+            let executable = executables ? readExecutable(at: directory) : nil
+            // Last: a process changes cgroup only when something moves it, and a child
+            // gone by now inherited its parent's at the fork.
+            let cgroup = readCgroup(at: directory)
+            return ExecSnapshot(commandLine: commandLine, name: name, executable: executable, cgroup: cgroup)
         }
     }
 
@@ -130,9 +133,36 @@ package final class ProcFS: ProcFileSystem, @unchecked Sendable {
     package func snapshot(_ pid: Int32) -> ProcessRecord? {
         guard let status = status(pid) else { return nil }
         let ids = uids(pid)
-        return ProcessRecord(pid: pid, parentPID: status.parent, name: name(pid) ?? "", commandLine: commandLine(pid) ?? [],
-                             executable: executable(pid), uid: ids?.real, effectiveUID: ids?.effective,
-                             startNanoseconds: status.startSinceBoot)
+        var record = ProcessRecord(pid: pid, parentPID: status.parent, name: name(pid) ?? "", commandLine: commandLine(pid) ?? [],
+                                   executable: executable(pid), uid: ids?.real, effectiveUID: ids?.effective,
+                                   startNanoseconds: status.startSinceBoot)
+        if let cgroup = cgroup(pid) { record.attribute(cgroup: cgroup) }
+        return record
+    }
+
+    package func cgroup(_ pid: Int32) -> String? {
+        let directory = Self.openDirectory(of: pid)
+        guard directory >= 0 else { return nil }
+        defer { close(directory) }
+        return readCgroup(at: directory)
+    }
+
+    /// The attributed cgroup path (``CgroupMembership``) under an open /proc/PID directory.
+    ///
+    /// A process that has begun to exit (`PF_EXITING`) shows `/` for every v1 hierarchy
+    /// whatever its cgroups were (`proc_cgroup_show`): a reading of `/` is believed only of
+    /// a process not exiting (flags in `/proc/PID/stat`, read after), else it is nil and the
+    /// process keeps what it inherited at fork.
+    private func readCgroup(at directory: Int32) -> String? {
+        guard let path = read(at: directory, "cgroup").flatMap({ CgroupMembership.attributedPath(procCgroup: String(decoding: $0, as: UTF8.self)) })
+        else { return nil }
+        guard path == "/" else { return path }
+        guard let stat = read(at: directory, "stat"), let close = stat.lastIndex(of: UInt8(ascii: ")")) else { return nil }
+        // Fields after "(comm)": state(3) ppid(4) pgrp(5) session(6) tty_nr(7) tpgid(8) flags(9).
+        let fields = stat[(close + 2)...].split(separator: UInt8(ascii: " "), maxSplits: 7)
+        guard fields.count > 6, let flags = UInt32(String(decoding: fields[6], as: UTF8.self)) else { return nil }
+        let exiting: UInt32 = 0x4  // PF_EXITING
+        return flags & exiting == 0 ? path : nil
     }
 
     /// From `/proc/PID/stat`: parent pid and start time in nanoseconds since boot.

@@ -7,7 +7,7 @@
 package protocol ProcFileSystem: AnyObject, Sendable {
     /// What each exec'd process of `pids` shows now, in the same order: command lines
     /// first for all of them (the first thing to vanish when a process exits), then names
-    /// and, with `executables`, the executable paths. nil where the process is gone.
+    /// and, with `executables`, the executable paths, then cgroup paths. nil where the process is gone.
     func readExecs(of pids: [Int32], executables: Bool) -> [ExecSnapshot?]
 
     /// Parent pid and start time (nanoseconds since boot) from `/proc/PID/stat`; nil when gone.
@@ -17,6 +17,10 @@ package protocol ProcFileSystem: AnyObject, Sendable {
     /// `startNanoseconds` counts from boot (CLOCK_BOOTTIME, as `/proc/PID/stat` has it: the
     /// table moves it to CLOCK_MONOTONIC); nil when gone.
     func snapshot(_ pid: Int32) -> ProcessRecord?
+
+    /// The attributed cgroup path of a process (``CgroupMembership``, from
+    /// `/proc/PID/cgroup`); nil when gone.
+    func cgroup(_ pid: Int32) -> String?
 
     /// The pids of every process /proc lists now.
     func pids() -> [Int32]
@@ -34,10 +38,13 @@ package struct ExecSnapshot: Sendable, Hashable {
     package var name: String?
     /// The target of `/proc/PID/exe`, when asked for and readable.
     package var executable: String?
+    /// The attributed cgroup path (``CgroupMembership``), nil if it could not be read.
+    package var cgroup: String?
 
-    package init(commandLine: [String], name: String?, executable: String? = nil) {
+    package init(commandLine: [String], name: String?, executable: String? = nil, cgroup: String? = nil) {
         self.commandLine = commandLine
         self.name = name
         self.executable = executable
+        self.cgroup = cgroup
     }
 }

@@ -24,6 +24,15 @@ public struct ProcessRecord: Sendable, Hashable {
     public var startNanoseconds: UInt64?
     /// Set by the exit event: when it ended.
     public var endNanoseconds: UInt64?
+    /// The process's identity for consumers (`process_key`): set when the record is made —
+    /// at the fork, or from /proc — and never changed, so every event of the process carries
+    /// the same one; nil when its start was never known.
+    public var key: ProcessKey?
+    /// The cgroup path that stands for the process (``CgroupMembership``), read at exec
+    /// (and from /proc for a process the table meets running), inherited at fork.
+    public private(set) var cgroup: String?
+    /// The container ``cgroup`` names, if any.
+    public private(set) var container: ContainerAttribution?
 
     /// Creates a record.
     public init(pid: Int32, parentPID: Int32, name: String, commandLine: [String] = [], executable: String? = nil,
@@ -37,6 +46,20 @@ public struct ProcessRecord: Sendable, Hashable {
         self.effectiveUID = effectiveUID
         self.startNanoseconds = startNanoseconds
         self.endNanoseconds = endNanoseconds
+    }
+
+    /// Sets the cgroup path and the container it names (parsed only when the path changed:
+    /// a fork's child inherits both as they are).
+    public mutating func attribute(cgroup path: String) {
+        guard path != cgroup else { return }
+        cgroup = path
+        container = ContainerAttribution(cgroupPath: path)
+    }
+
+    /// Takes `other`'s cgroup and container as they are (a child's at its fork).
+    mutating func inheritAttribution(from other: ProcessRecord) {
+        cgroup = other.cgroup
+        container = other.container
     }
 
     /// Lifetime in seconds, once both ends are known.

@@ -5,8 +5,8 @@ import Synchronization
 
 /// The live processes of the host, kept current from the event stream.
 ///
-/// Seeded from /proc; a forked child inherits its parent's name, command line, uid and
-/// ancestry at once; at exec the new command line, name and executable replace them (read
+/// Seeded from /proc; a forked child inherits its parent's name, command line, uid, cgroup
+/// and ancestry at once; at exec the new command line, name, executable and cgroup replace them (read
 /// from /proc by the ``EnrichmentStage`` before anything else of the batch, or here when
 /// the table is fed by hand); `comm` and `uid` events update it; an exit stamps the end time
 /// and the entry is removed by ``retire(_:)`` once the event was delivered. A fork of a pid
@@ -118,13 +118,20 @@ public final class ProcessTable: Sendable {
                     newer.startNanoseconds = forkTime
                     if newer.uid == nil { newer.uid = inherited?.uid }
                     if newer.effectiveUID == nil { newer.effectiveUID = inherited?.effectiveUID }
+                    if newer.cgroup == nil, let inherited { newer.inheritAttribution(from: inherited) }
+                    // Its events so far carried the key it was given then: keep it.
+                    if newer.key == nil { newer.key = ProcessKey(pid: child.pid, startNanoseconds: forkTime) }
                     state.records[child.pid] = newer
                     return newer
                 }
-                let record = ProcessRecord(
+                var record = ProcessRecord(
                     pid: child.pid, parentPID: parent.pid, name: inherited?.name ?? "",
                     commandLine: inherited?.commandLine ?? [], executable: inherited?.executable,
                     uid: inherited?.uid, effectiveUID: inherited?.effectiveUID, startNanoseconds: forkTime)
+                record.key = ProcessKey(pid: child.pid, startNanoseconds: forkTime)
+                // A child starts in its parent's cgroup: this is how a process that lives
+                // for less than a millisecond is attributed, /proc or not.
+                if let inherited { record.inheritAttribution(from: inherited) }
                 state.records[child.pid] = record
                 state.touched[child.pid] = forkTime
                 return record
@@ -138,6 +145,9 @@ public final class ProcessTable: Sendable {
                 record.commandLine = exec?.commandLine ?? []
                 record.name = exec?.name ?? exitName ?? ""
                 record.executable = exec?.executable
+                // Unread (gone already): the cgroup inherited at fork still holds, since a
+                // process moves only when something moves it.
+                if let cgroup = exec?.cgroup { record.attribute(cgroup: cgroup) }
             }
         case .comm(let task, let name):
             guard !task.isThread else { return ensure(task.pid, at: event) }
@@ -245,6 +255,7 @@ public final class ProcessTable: Sendable {
     private func readRecord(_ pid: Int32, from files: any ProcFileSystem) -> ProcessRecord? {
         guard var record = files.snapshot(pid) else { return nil }
         record.startNanoseconds = record.startNanoseconds.map { UInt64(clamping: Int64($0) + bootToMonotonic) }
+        record.key = record.startNanoseconds.map { ProcessKey(pid: pid, startNanoseconds: $0) }
         return record
     }
 }

@@ -227,12 +227,19 @@ private struct Fields {
             (start, end) = (ended - nanoseconds, ended)
         }
         guard event.subject != nil || name != nil || commandLine != nil || executable != nil || uid != nil || parentPID > 0
+                || value["cgroup"] != nil || value["process_key"] != nil
         else { return nil }
         var record = ProcessRecord(pid: event.subject?.pid ?? 0, parentPID: parentPID, name: name ?? "",
                                    commandLine: event.carriedCommandLine == nil ? commandLine ?? [] : [],
                                    executable: executable, uid: uid, startNanoseconds: start, endNanoseconds: end)
         // An exec's own command line is the process's from then on.
         if case .exec = event.detail, let carried = event.carriedCommandLine { record.commandLine = carried }
+        // The container fields follow from the path: the same parser gives them back.
+        if let cgroup = try optionalString("cgroup") { record.attribute(cgroup: cgroup) }
+        if let key = try optionalString("process_key") {
+            guard let parsed = ProcessKey(key) else { throw ContractError("\"process_key\" is not BOOT-PID-START") }
+            record.key = parsed
+        }
         return record
     }
 

@@ -1,6 +1,6 @@
 import ProcWatch
 
-/// `--pid`, `--tree`, `--comm`, `--user`: all given ones must match. Loss reports always pass.
+/// `--pid`, `--tree`, `--comm`, `--user`, `--cgroup`, `--container`: all given ones must match. Loss reports always pass.
 /// procwatch's own process (its reader and worker threads come and go, rename themselves and
 /// exit) is left out unless `--include-self`.
 ///
@@ -17,6 +17,19 @@ package struct LiveFilter: @unchecked Sendable {
     package var comm: Regex<AnyRegexOutput>?
     /// Real uids (`--user`); empty: any user.
     package var uids: Set<UInt32> = []
+    /// The subject's cgroup path must match (`--cgroup`).
+    package var cgroup: Regex<AnyRegexOutput>?
+    /// The subject's container id must start with this (`--container`).
+    package var containerPrefix: String?
+
+    /// The part of the filter a daemon does not apply (its selection protocol has no cgroup
+    /// or container): the client applies it to the events' own `cgroup` fields.
+    package var clientSide: LiveFilter {
+        var kept = LiveFilter(excludedPID: excludedPID)
+        kept.cgroup = cgroup
+        kept.containerPrefix = containerPrefix
+        return kept
+    }
 
     /// The command line's single `--pid`.
     var pid: Int32? {
@@ -99,6 +112,12 @@ package struct LiveFilter: @unchecked Sendable {
             if case .comm(_, let new) = event.detail { current = new } else { current = name }
             guard (try? comm.firstMatch(in: current)) != nil || (!argv0.isEmpty && (try? comm.firstMatch(in: argv0)) != nil)
             else { return false }
+        }
+        if let cgroup {
+            guard let path = enriched.process?.cgroup, (try? cgroup.firstMatch(in: path)) != nil else { return false }
+        }
+        if let containerPrefix {
+            guard let id = enriched.process?.container?.id, id.hasPrefix(containerPrefix) else { return false }
         }
         if !uids.isEmpty {
             if case .uid(_, let real, let effective) = event.detail, uids.contains(real) || uids.contains(effective) { return true }

@@ -58,7 +58,7 @@ final class LiveView: @unchecked Sendable {
     /// `--tree` would follow children by), so only procwatch's own process is left out here.
     /// Called before the first event.
     func filtersInDaemon() {
-        filter = LiveFilter(excludedPID: filter.excludedPID)
+        filter = filter.clientSide
     }
 
     func handle(_ enriched: EnrichedEvent) {

@@ -25,6 +25,9 @@ extension ProcWatchCommand {
         if selecting.tree != nil { given.append("--tree") }
         if selecting.comm != nil { given.append("--comm") }
         if selecting.user != nil { given.append("--user") }
+        if selecting.cgroup != nil { given.append("--cgroup") }
+        if selecting.container != nil { given.append("--container") }
+        if containerColumn { given.append("--container-column") }
         if selecting.includeSelf { given.append("--include-self") }
         if sourcing.source != nil { given.append("--source") }
         if sourcing.connect != nil { given.append("--connect") }

@@ -29,6 +29,12 @@ package struct SelectionOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Only processes of this user. Example: --user root or --user 1000", valueName: "NAME|UID"))
     package var user: String?
 
+    @Option(name: .long, help: ArgumentHelp("Only processes whose cgroup path matches (the path the cgroup field shows). Example: --cgroup '^/system.slice/docker-'", valueName: "REGEX"))
+    package var cgroup: String?
+
+    @Option(name: .long, help: ArgumentHelp("Only processes of the container whose id starts with this (a Docker, containerd, CRI-O or Podman id, or a systemd-nspawn machine's name). Example: --container 3f2a9c1e", valueName: "ID"))
+    package var container: String?
+
     @Flag(name: .customLong("include-self"), help: "Also show procwatch's own process (its threads' clone, comm and exit events), which is left out otherwise. Example: procwatch --include-self -e clone")
     package var includeSelf = false
 
@@ -52,6 +58,8 @@ package struct SelectionOptions: ParsableArguments {
         if let tree { parts.append("--tree \(tree)") }
         if let comm { parts.append("--comm \(comm)") }
         if let user { parts.append("--user \(user)") }
+        if let cgroup { parts.append("--cgroup \(cgroup)") }
+        if let container { parts.append("--container \(container)") }
         if includeSelf { parts.append("--include-self") }
         return parts.isEmpty ? nil : parts.joined(separator: " ")
     }
@@ -81,6 +89,15 @@ package struct SelectionOptions: ParsableArguments {
         if let user {
             guard let uid = AccountNames.uid(of: user) else { throw ValidationError("--user \(user): no such user") }
             filter.uid = uid
+        }
+        if let cgroup {
+            do { filter.cgroup = try Regex(cgroup) } catch {
+                throw ValidationError("--cgroup '\(cgroup)' is not a valid regular expression: \(error)")
+            }
+        }
+        if let container {
+            guard !container.isEmpty else { throw ValidationError("--container takes at least one character of a container id") }
+            filter.containerPrefix = container
         }
         return filter
     }

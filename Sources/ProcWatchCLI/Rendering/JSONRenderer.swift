@@ -148,6 +148,20 @@ extension JSONObject: EventFieldSink {
         member(field.name) { JSONRenderer.appendDecimal(value, to: &$0) }
     }
 
+    /// ``ProcessKey/description`` as a JSON string, written without building it (no
+    /// allocation per event; `RendererTests` holds the two to the same text).
+    mutating func processKey(_ field: EventField, _ key: ProcessKey) {
+        member(field.name) { bytes in
+            bytes.append(UInt8(ascii: "\""))
+            bytes.append(utf8: ProcessKey.boot)
+            bytes.append(UInt8(ascii: "-"))
+            bytes.append(number: key.pid)
+            bytes.append(UInt8(ascii: "-"))
+            bytes.append(number: key.startNanoseconds)
+            bytes.append(UInt8(ascii: "\""))
+        }
+    }
+
     /// `[{"pid":1,"comm":"systemd"},…]`
     mutating func ancestry(_ field: EventField, _ ancestors: [ProcessRecord]) {
         member(field.name) { bytes in

@@ -16,6 +16,10 @@ struct RunReport {
     var stripDirectory = false
     /// Text lines longer than this are cut, ending in `…` (nil: whole).
     var width: Int?
+    /// The limits of the run's cgroup (`--max-processes`, `--max-memory`; nil: no cgroup).
+    var limits: CgroupLimits?
+    /// The cgroup's own accounting, read before it was removed.
+    var cgroupUsage: CgroupUsage?
 
     var members: [JobMember] { job.members }
     var processes: Int { members.count }
@@ -85,9 +89,14 @@ struct RunReport {
         } else {
             let usage = usage
             lines.append("  cpu        \(Self.cpu(usage.userMicroseconds)) s user, \(Self.cpu(usage.systemMicroseconds)) s system")
+            lines += cgroupLines(.cpu)
             lines.append("  peak rss   \(usage.peakRSSKiB) KiB")
+            lines += cgroupLines(.memory)
             lines.append("  storage    read \(usage.readBytes) B, written \(usage.writeBytes) B")
+            lines += cgroupLines(.io)
         }
+        if missing != nil { lines += [CgroupController.cpu, .memory, .io].flatMap(cgroupLines) }
+        lines += limitLines()
         lines.append("  processes  \(processes) started, \(threads) threads, \(failed.count) failed")
         if lostRecords > 0 {
             lines.append("  lost       \(lostRecords) taskstats exit records: CPU, memory and I/O are undercounted")
@@ -179,6 +188,7 @@ struct RunReport {
             object.integer("read_bytes", usage.readBytes)
             object.integer("write_bytes", usage.writeBytes)
         }
+        addCgroup(to: &object)
         object.integer("processes", processes)
         object.integer("lost_records", lostRecords)
         object.integer("threads", threads)

@@ -14,6 +14,8 @@ import ProcWatch
         var stripDirectory = false
         /// UID, EUID and TTY columns (`-x`, as forkstat's).
         var extra = false
+        /// The CONTAINER column (`-x`, `--container-column`).
+        var container = false
         /// A glyph per event kind (`-g`).
         var glyphs = false
         /// ANSI colour (on a terminal).
@@ -43,6 +45,7 @@ import ProcWatch
     private var wholeHeader: String {
         var line = pad("TIME", 15) + " " + pad("EVENT", style.glyphs ? 10 : 8) + " " + left("PID", 7) + " " + left("PPID", 7)
         if style.extra { line += " " + pad("UID", 8) + " " + pad("EUID", 8) + " " + pad("TTY", 7) }
+        if style.container { line += " " + pad("CONTAINER", Self.containerWidth) }
         return line + " " + pad("INFO", 24) + " " + left("DURATION", 9) + " PROCESS"
     }
 
@@ -104,6 +107,12 @@ import ProcWatch
                 out.append(utf8: event.subject.flatMap { terminals.name(of: $0.pid) } ?? "?")
             }
         }
+        if style.container {
+            out.append(Self.space)
+            Self.leftAligned(&out, width: Self.containerWidth) { out in
+                if let id = observed.process?.container?.id { out.append(contentsOf: id.utf8.prefix(Self.containerWidth)) } else { out.append(UInt8(ascii: "-")) }
+            }
+        }
         out.append(Self.space)
         Self.leftAligned(&out, width: 24) { appendInfo(observed, to: &$0) }
         out.append(Self.space)
@@ -127,6 +136,8 @@ import ProcWatch
     }
 
     private static let space = UInt8(ascii: " ")
+    /// A container id is shown by its first 12 characters, as `docker ps` shows it.
+    static let containerWidth = 12
 
     /// Characters (not bytes) from `start`: UTF-8 continuation bytes do not count.
     private static func characters(_ out: [UInt8], from start: Int) -> Int {

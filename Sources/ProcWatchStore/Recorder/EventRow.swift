@@ -76,6 +76,8 @@ struct EventRow {
             statement.real(position, value)
         }
 
+        mutating func processKey(_ field: EventField, _ key: ProcessKey) { string(field, key.description) }
+
         mutating func ancestry(_ field: EventField, _ ancestors: [ProcessRecord]) {}  // not recorded
 
         private func position(_ field: EventField) -> Int32? {

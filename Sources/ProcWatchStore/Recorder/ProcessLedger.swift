@@ -38,6 +38,7 @@ struct ProcessLedger {
                 row.comm = process?.name ?? ""
                 row.executable = process?.executable
                 if let uid = process?.uid { row.uid = uid }
+                row.adoptAttribution(process)
                 row.execs.append(row.commandLine)
             }
         case .comm(let task, let name):
@@ -106,8 +107,14 @@ struct ProcessLedger {
                                  _ change: (inout ProcessRow) -> Void) -> Int64 {
         changedLive.insert(pid)
         if let index = live.index(forKey: pid) {
-            change(&live.values[index])
-            return live.values[index].id
+            // Another process under the same pid (its fork and the old one's exit were
+            // lost): the keys tell them apart, and the old row ends.
+            if let key = process?.key, let rowKey = live.values[index].key, key != rowKey {
+                retire(live.remove(at: index).value)
+            } else {
+                change(&live.values[index])
+                return live.values[index].id
+            }
         }
         let ppid = process?.parentPID ?? 0
         var row = ProcessRow(id: nextID, pid: pid, ppid: ppid, parent: live[ppid]?.id, forked: false,

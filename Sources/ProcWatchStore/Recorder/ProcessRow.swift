@@ -24,11 +24,22 @@ struct ProcessRow {
     var waitStatus: UInt32?
     /// What its threads' taskstats exit records said (no record: the columns stay NULL).
     var usage = ResourceUsage()
+    /// The process's `process_key`, when its start is known.
+    var key: ProcessKey?
+    /// Its cgroup path and the container that names, as the process table attributed them.
+    var cgroup: String?
+    var container: ContainerAttribution?
 
     static let columns = [
         "id", "recording", "pid", "ppid", "parent", "forked", "first_seen", "first_seen_ktime_ns", "start_ktime_ns",
         "end_ktime_ns", "comm", "cmdline", "exe", "execs", "uid", "uid_changes", "threads", "exit_code", "status",
         "failed", "duration_s", "cpu_user_us", "cpu_system_us", "peak_rss_kb", "read_bytes", "write_bytes",
+    ] + addedColumns.map(\.name)
+
+    /// Columns added after version 1 was first released, each with its SQLite type: created
+    /// with the table, and added to an older file by ``StoreSchema/complete(_:)``.
+    static let addedColumns: [(name: String, type: String)] = [
+        ("process_key", "TEXT"), ("cgroup", "TEXT"), ("container_id", "TEXT"), ("container_runtime", "TEXT"),
     ]
 
     static let upsertSQL = """
@@ -43,6 +54,18 @@ struct ProcessRow {
         if !record.commandLine.isEmpty { commandLine = record.commandLine }
         if let path = record.executable { executable = path }
         if let id = record.uid { uid = id }
+        adoptAttribution(record)
+    }
+
+    /// Takes the table's key and cgroup attribution (at the row's start, and again at each
+    /// exec, which reads the cgroup anew).
+    mutating func adoptAttribution(_ record: ProcessRecord?) {
+        guard let record else { return }
+        if key == nil { key = record.key }
+        if let path = record.cgroup {
+            cgroup = path
+            container = record.container
+        }
     }
 
     /// Binds the row's values to ``upsertSQL``'s parameters (``columns`` order) and runs it.
@@ -77,6 +100,12 @@ struct ProcessRow {
             statement.integer(24, Int64(clamping: usage.peakRSSKiB))
             statement.integer(25, Int64(clamping: usage.readBytes))
             statement.integer(26, Int64(clamping: usage.writeBytes))
+        }
+        if let key { statement.text(27, key.description) }
+        if let cgroup { statement.text(28, cgroup) }
+        if let container {
+            statement.text(29, container.id)
+            if let runtime = container.runtime { statement.text(30, runtime.rawValue) }
         }
         try statement.run()
     }

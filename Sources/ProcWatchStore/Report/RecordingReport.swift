@@ -81,6 +81,17 @@ public struct RecordingReport: Sendable {
         public var wallSeconds: Double
     }
 
+    /// The processes of one container (or of the host: ``id`` nil).
+    public struct ContainerTotals: Sendable, Hashable {
+        /// The container id, nil for processes in no container.
+        public var id: String?
+        /// Its runtime, when recorded.
+        public var runtime: String?
+        /// How many processes ran in it, how many failed, and their CPU seconds.
+        public var processes: Int, failed: Int
+        public var cpuSeconds: Double
+    }
+
     /// The file it was read from.
     public var path: String
     /// The recording sessions reported, oldest first: every one in the file, or the one
@@ -155,6 +166,23 @@ public struct RecordingReport: Sendable {
             totals[process.program] = entry
         }
         return Array(totals.values.sorted { ($0[keyPath: key], $1.program) > ($1[keyPath: key], $0.program) }.prefix(limit))
+    }
+}
+
+extension RecordingReport {
+    /// Totals per container, the most processes first (then by id, the host last among equals).
+    public var byContainer: [ContainerTotals] {
+        var totals: [String?: ContainerTotals] = [:]
+        for process in processes {
+            var entry = totals[process.containerID]
+                ?? ContainerTotals(id: process.containerID, runtime: process.containerRuntime, processes: 0, failed: 0, cpuSeconds: 0)
+            entry.processes += 1
+            if process.failed { entry.failed += 1 }
+            entry.cpuSeconds += process.cpuSeconds ?? 0
+            if entry.runtime == nil { entry.runtime = process.containerRuntime }
+            totals[process.containerID] = entry
+        }
+        return totals.values.sorted { ($1.processes, $0.id ?? "\u{10FFFF}") < ($0.processes, $1.id ?? "\u{10FFFF}") }
     }
 }
 

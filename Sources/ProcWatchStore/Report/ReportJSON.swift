@@ -3,7 +3,7 @@ import ProcWatch
 
 extension RecordingReport {
     /// The report as one JSON document: `summary`, `recordings`, `jobs`, `tree` (nested
-    /// `children`), `top_commands` (`by_count`, `by_cpu`, `by_wall`) and `failed`. Times are
+    /// `children`), `top_commands` (`by_count`, `by_cpu`, `by_wall`), `by_container` and `failed`. Times are
     /// RFC 3339 UTC; statuses use the event contract's `{"exited": N}` / `{"signaled": N, "core": B}`.
     public func json() throws -> String {
         let encoder = JSONEncoder()
@@ -79,6 +79,11 @@ private struct Document: Encodable {
         var byCount: [Command], byCpu: [Command], byWall: [Command]
     }
 
+    struct Container: Encodable {
+        /// The full id, or `(host)` for processes in no container.
+        var container: String, runtime: String?, processes: Int, failed: Int, cpuS: Double
+    }
+
     struct Failure: Encodable {
         var pid: Int32, cmdline: [String], comm: String, status: Status?, end: String?
         /// As ``Node/host``.
@@ -90,6 +95,7 @@ private struct Document: Encodable {
     var jobs: [Job]
     var tree: [Node]
     var topCommands: TopCommands
+    var byContainer: [Container]
     var failed: [Failure]
 
     init(_ report: RecordingReport) {
@@ -123,6 +129,9 @@ private struct Document: Encodable {
             report.topCommands(by: key).map { Command(program: $0.program, count: $0.count, cpuS: $0.cpuSeconds, wallS: $0.wallSeconds) }
         }
         topCommands = TopCommands(byCount: commands(\.countValue), byCpu: commands(\.cpuSeconds), byWall: commands(\.wallSeconds))
+        byContainer = report.byContainer.map {
+            Container(container: $0.id ?? "(host)", runtime: $0.runtime, processes: $0.processes, failed: $0.failed, cpuS: $0.cpuSeconds)
+        }
         failed = report.failed.map {
             Failure(pid: $0.pid, cmdline: $0.commandLine, comm: $0.comm, status: $0.status.map(Status.init),
                     end: $0.end.map { StoreClock.rfc3339(unixNanoseconds: $0) }, host: $0.host)

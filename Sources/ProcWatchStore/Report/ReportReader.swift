@@ -67,7 +67,10 @@ public enum ReportReader {
                 commandLine: strings(row["cmdline"]) ?? [], start: start, end: end, startKnown: startKnown,
                 status: (row["exit_code"] as Int64?).map { ExitStatus(waitStatus: UInt32(truncatingIfNeeded: $0)) },
                 cpuSeconds: user.map { Double($0 + (system ?? 0)) / 1e6 }, peakRSSKiB: row["peak_rss_kb"],
-                readBytes: row["read_bytes"], writeBytes: row["write_bytes"], threads: row["threads"])
+                readBytes: row["read_bytes"], writeBytes: row["write_bytes"], threads: row["threads"],
+                // Absent from files recorded before them: read as NULL.
+                containerID: row.hasColumn("container_id") ? row["container_id"] : nil,
+                containerRuntime: row.hasColumn("container_runtime") ? row["container_runtime"] : nil)
             recordingEnd[process.id] = clock.end
             all.append(process)
         }

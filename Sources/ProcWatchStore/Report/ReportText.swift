@@ -1,7 +1,7 @@
 import ProcWatch
 
 extension RecordingReport {
-    /// The text report: summary, process tree, top commands, failed exits.
+    /// The text report: summary, process tree, top commands, processes by container, failed exits.
     public func text() -> String {
         var lines = ["procwatch report: \(path)"]
         lines.append("  span       \(StoreClock.rfc3339(unixNanoseconds: start)) to \(StoreClock.rfc3339(unixNanoseconds: end))"
@@ -53,6 +53,12 @@ extension RecordingReport {
                 lines.append("  " + Self.pad(entry.program, 24) + Self.left("\(entry.count)", 7)
                              + Self.left(Self.seconds(entry.cpuSeconds) + "s", 12) + Self.left(Self.seconds(entry.wallSeconds) + "s", 12))
             }
+        }
+        lines.append("by container:")
+        lines.append("  " + Self.pad("CONTAINER", 14) + Self.pad("RUNTIME", 16) + Self.left("PROCESSES", 10) + Self.left("FAILED", 8) + Self.left("CPU", 12))
+        for entry in byContainer {
+            lines.append("  " + Self.pad(entry.id.map { String($0.prefix(12)) } ?? "(host)", 14) + Self.pad(entry.runtime ?? "-", 16)
+                         + Self.left("\(entry.processes)", 10) + Self.left("\(entry.failed)", 8) + Self.left(Self.seconds(entry.cpuSeconds) + "s", 12))
         }
         lines.append("failed exits:")
         if failed.isEmpty { lines.append("  none") }

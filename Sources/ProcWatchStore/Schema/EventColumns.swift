@@ -14,7 +14,8 @@ package enum EventColumns {
     /// `thread`, `cmdline_cut` and `exe_unresolved` 0 or 1, `duration_s` a REAL.
     package static func type(of field: EventField) -> String {
         switch field {
-        case .event, .time, .comm, .commandLine, .executable, .status, .reason, .data, .path, .errorName, .ancestry:
+        case .event, .time, .comm, .commandLine, .executable, .status, .reason, .data, .path, .errorName, .ancestry,
+             .processKey, .cgroup, .containerID, .containerRuntime, .podUID, .podQoS:
             "TEXT"
         case .duration:
             "REAL"

@@ -19,11 +19,17 @@ public enum StoreSchema {
     /// and `exit` details, `exec_failed`'s fields). Fields are only ever added to the
     /// contract, and a new column is NULL in the rows before it, so the version stays 1:
     /// an older procwatch still reads (and appends to) the file, never reading the columns
-    /// it does not know. A report reads such a file as it is, for the same reason.
+    /// it does not know. A report reads such a file as it is, for the same reason. The
+    /// `processes` columns added since (``ProcessRow/addedColumns``: `process_key`, `cgroup`,
+    /// `container_id`, `container_runtime`) are completed the same way.
     static func complete(_ db: Database) throws {
         let columns = Set(try db.columns(in: "events").map(\.name))
         for field in EventColumns.fields where !columns.contains("\(field.name)") {
             try db.execute(sql: "ALTER TABLE events ADD COLUMN \(field.name) \(EventColumns.type(of: field))")
+        }
+        let processColumns = Set(try db.columns(in: "processes").map(\.name))
+        for column in ProcessRow.addedColumns where !processColumns.contains(column.name) {
+            try db.execute(sql: "ALTER TABLE processes ADD COLUMN \(column.name) \(column.type)")
         }
         for index in historyIndexes { try db.execute(sql: "CREATE INDEX IF NOT EXISTS " + index) }
     }
@@ -102,7 +108,8 @@ public enum StoreSchema {
                 cpu_system_us INTEGER,
                 peak_rss_kb INTEGER,
                 read_bytes INTEGER,
-                write_bytes INTEGER
+                write_bytes INTEGER,
+                \(ProcessRow.addedColumns.map { "\($0.name) \($0.type)" }.joined(separator: ",\n    "))
             );
             CREATE INDEX processes_pid ON processes(pid);
             CREATE INDEX processes_parent ON processes(parent);

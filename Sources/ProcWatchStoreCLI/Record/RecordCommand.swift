@@ -23,7 +23,7 @@ struct RecordCommand: AsyncParsableCommand {
     var command: [String] = []
 
     func validate() throws {
-        try root.rejectOptions(notUsedBy: "record", used: ["-D", "-e", "-E", "--pid", "--tree", "--comm", "--user", "--include-self", "--source"])
+        try root.rejectOptions(notUsedBy: "record", used: ["-D", "-e", "-E", "--pid", "--tree", "--comm", "--user", "--cgroup", "--container", "--include-self", "--source"])
     }
 
     /// Seconds between commits while events arrive.

@@ -54,12 +54,19 @@ enum HistoryWorkload {
         }
     }
 
-    /// Pins every recording's clock so that kernel time `base` is `midnight`.
+    /// Pins every recording's clock so that kernel time `base` is `midnight`, and its span
+    /// to the workload's: it starts at `base` and (when it ended) ends three hours later.
+    /// The recorder wrote the machine's own CLOCK_MONOTONIC there, which on a machine up
+    /// for less than the workload's two hours put the recording's end before its last
+    /// processes (a report then left them out).
     static func pinClock(_ path: String) throws {
         let queue = try DatabaseQueue(path: path)
         defer { try? queue.close() }
         try queue.write { db in
-            try db.execute(sql: "UPDATE meta SET clock_offset_ns = ?", arguments: [midnight - Int64(base)])
+            try db.execute(sql: """
+                UPDATE meta SET clock_offset_ns = ?, started_ktime_ns = ?,
+                                ended_ktime_ns = CASE WHEN ended_ktime_ns IS NULL THEN NULL ELSE ? END
+                """, arguments: [midnight - Int64(base), Int64(base), Int64(base) + 3 * 3_600_000_000_000])
         }
     }
 

@@ -10,6 +10,8 @@ final class ScriptedProcFS: ProcFileSystem {
         var commandLine: [String]
         var executable: String?
         var uid: UInt32 = 0
+        /// The attributed cgroup path /proc shows (nil: unreadable).
+        var cgroup: String?
     }
 
     private struct State {
@@ -36,7 +38,7 @@ final class ScriptedProcFS: ProcFileSystem {
                 if executables { state.reads.append("exe \(pid)") }
                 guard let process = state.processes[pid] else { return nil }
                 return ExecSnapshot(commandLine: process.commandLine, name: process.name,
-                                    executable: executables ? process.executable : nil)
+                                    executable: executables ? process.executable : nil, cgroup: process.cgroup)
             }
         }
     }
@@ -49,11 +51,15 @@ final class ScriptedProcFS: ProcFileSystem {
         state.withLock { state in
             state.reads.append("snapshot \(pid)")
             return state.processes[pid].map {
-                ProcessRecord(pid: pid, parentPID: $0.parent, name: $0.name, commandLine: $0.commandLine,
-                              executable: $0.executable, uid: $0.uid, effectiveUID: $0.uid, startNanoseconds: 0)
+                var record = ProcessRecord(pid: pid, parentPID: $0.parent, name: $0.name, commandLine: $0.commandLine,
+                                           executable: $0.executable, uid: $0.uid, effectiveUID: $0.uid, startNanoseconds: 0)
+                if let cgroup = $0.cgroup { record.attribute(cgroup: cgroup) }
+                return record
             }
         }
     }
+
+    func cgroup(_ pid: Int32) -> String? { state.withLock { $0.processes[pid]?.cgroup } }
 
     func pids() -> [Int32] { state.withLock { Array($0.processes.keys) } }
 
