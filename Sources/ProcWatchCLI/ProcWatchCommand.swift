@@ -11,7 +11,7 @@ import Glibc
 package struct ProcWatchCommand: AsyncParsableCommand {
     /// `record` and `report`: forwarders to `procwatch-store` in `procwatch`, the real commands
     /// in `procwatch-store` (set by ``procwatchStoreMain(storeCommands:)`` before parsing).
-    nonisolated(unsafe) package static var storeCommands: [any ParsableCommand.Type] = [RecordForwarder.self, ReportForwarder.self, DaemonForwarder.self, HistoryForwarder.self]
+    nonisolated(unsafe) package static var storeCommands: [any ParsableCommand.Type] = [RecordForwarder.self, ReportForwarder.self, DaemonForwarder.self, HistoryForwarder.self, HostsForwarder.self]
 
     package static var configuration: CommandConfiguration { CommandConfiguration(
         commandName: "procwatch",

@@ -21,6 +21,10 @@ public enum FleetError: Error, Equatable, CustomStringConvertible {
     case newerSchema(server: String, version: Int)
     /// Any other error the server reported (SQLSTATE and its message).
     case server(server: String, message: String)
+    /// A reader found no procwatch schema: nothing was written to this database yet.
+    case noHistory(server: String)
+    /// `--host` named a host the fleet store does not hold (`known`: the names it holds).
+    case unknownHost(server: String, host: String, known: [String])
 
     /// The one-line message (`procwatch: ` is added by the command).
     public var description: String {
@@ -39,6 +43,9 @@ public enum FleetError: Error, Equatable, CustomStringConvertible {
         case .newerSchema(let server, let version):
             "\(server) has procwatch schema version \(version), newer than this procwatch's (\(FleetSchema.version)): use a newer procwatch"
         case .server(let server, let message): "\(server): \(message)"
+        case .noHistory(let server): "\(server) holds no procwatch history yet (no procwatch schema in it)"
+        case .unknownHost(let server, let host, let known):
+            "\(server) holds no host \(host) (known: \(known.isEmpty ? "none yet" : known.joined(separator: ", ")))"
         }
     }
 }

@@ -50,7 +50,7 @@ struct HelpAndErrorTests {
     }
 
     /// Every line of every Examples block is one example: none wraps at 80 columns.
-    @Test(arguments: [["--help"], ["help", "stats"], ["help", "run"], ["help", "jobs"], ["help", "record"], ["help", "report"]])
+    @Test(arguments: [["--help"], ["help", "stats"], ["help", "run"], ["help", "jobs"], ["help", "record"], ["help", "report"], ["help", "hosts"]])
     func examplesFitEightyColumns(_ arguments: [String]) throws {
         let lines = try help(arguments).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         let start = try #require(lines.firstIndex(of: "Examples:"), "\(arguments)")

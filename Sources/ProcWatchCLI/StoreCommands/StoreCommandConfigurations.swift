@@ -36,12 +36,19 @@ package enum StoreCommandConfigurations {
             and its most telling argument, coloured by program, failed exits in red; the HTML \
             page zooms).
 
+            With --from postgresql://… (instead of FILE) it reports over the fleet store \
+            (see `procwatch hosts`): --host NAME (repeated, or a comma list) chooses hosts, \
+            --since/--until take 3h, 2d, today, yesterday or a UTC time; process listings \
+            name each process's host when they span several (`host` in JSON). A store that \
+            cannot be read is one line and exit status 64, as a file that cannot be.
+
             Examples:
               procwatch report build.db
               procwatch report build.db --svg timeline.svg --html timeline.html
               procwatch report host.db --since 2026-11-23T03:00Z --comm '^cc1$'
               procwatch report host.db --tree 1234 --json
               procwatch report run.db --last
+              procwatch report --from postgresql://db.example/fleet --host web1,web2
             """)
 
     package static let daemon = CommandConfiguration(
@@ -82,10 +89,34 @@ package enum StoreCommandConfigurations {
             exits, signal deaths, failed execs), --limit N (the newest N) narrow it; --json \
             writes one object per process. Nothing matching is one line and exit status 1.
 
+            With --from postgresql://… it reads the fleet store instead (see `procwatch \
+            hosts`): every host's processes by start, with a HOST column (`host` in JSON) \
+            and uids as numbers (names are each machine's own); --host NAME (repeated, or a \
+            comma list; a machine id or its first 8+ digits too) narrows it to some hosts.
+
             Examples:
               procwatch history --since 3h
               procwatch history --since yesterday --until today --failed
               procwatch history --user alice --comm '^ssh$' --json
               procwatch history --file build.db --limit 20
+            """)
+
+    package static let hosts = CommandConfiguration(
+        commandName: "hosts",
+        abstract: "The machines of the fleet store: one line per host, with how far behind its history is.",
+        discussion: """
+            Reads the fleet store, the PostgreSQL database procwatch daemons write many \
+            hosts' history into (--from, else the PROCWATCH_FLEET environment variable; a \
+            password is never taken from the command line: PGPASSWORD, ~/.pgpass or a \
+            pg_service.conf service). One line per host, by name: its name, machine id (the \
+            first 12 digits, which --host accepts), kernel, procwatch version, the time of its \
+            newest event, the lag (now minus that: 42s, 3m05s, 2h07m, 4d03h) and when it \
+            last wrote. --json writes one object per host (the whole machine id, lag_s). A \
+            store that cannot be read is one line and exit status 1.
+
+            Examples:
+              procwatch hosts --from postgresql://db.example/fleet?sslmode=verify-full
+              procwatch hosts --from 'postgresql://?service=fleet' --json
+              procwatch hosts
             """)
 }

@@ -45,13 +45,23 @@ struct HistoryForwarder: ParsableCommand {
     func run() throws { StoreBinary.exec() }
 }
 
+/// `procwatch hosts …` in the `procwatch` binary: see ``RecordForwarder``.
+struct HostsForwarder: ParsableCommand {
+    static let configuration = StoreCommandConfigurations.hosts
+
+    @Argument(parsing: .captureForPassthrough, help: .hidden)
+    var arguments: [String] = []
+
+    func run() throws { StoreBinary.exec() }
+}
+
 /// The `procwatch-store` executable, built and installed next to `procwatch`.
 enum StoreBinary {
     /// Its name, next to the running `procwatch`.
     static let name = "procwatch-store"
 
     /// The commands that run in it.
-    static let commandNames = ["record", "report", "daemon", "history"]
+    static let commandNames = ["record", "report", "daemon", "history", "hosts"]
 
     /// Whether this command line asks for `help record` or `help report` (which the
     /// forwarders could not answer with the real options).

@@ -3,7 +3,8 @@ import Glibc
 #endif
 
 /// Where a connection's password comes from, in libpq's order: the connection string
-/// (only where it is not visible to others: a configuration file of mode 0600), then
+/// (only where it is not visible to others: a configuration file of mode 0600), then its
+/// `pg_service.conf` service (``ServiceFile``), then
 /// `PGPASSWORD`, then the password file (`PGPASSFILE`, default `~/.pgpass`), whose lines
 /// are `host:port:database:user:password` with `*` matching anything and `\` escaping
 /// `:` and `\`. Like libpq, a password file readable by group or others is ignored, and
@@ -25,6 +26,7 @@ public enum FleetCredentials {
             guard origin == .configurationFile else { throw .passwordOnCommandLine(server: url.redacted) }
             return password
         }
+        if let password = url.servicePassword { return password }
         if let password = environment["PGPASSWORD"], !password.isEmpty { return password }
         guard let file = environment["PGPASSFILE"] ?? environment["HOME"].map({ "\($0)/.pgpass" }) else { return nil }
         var status = stat()

@@ -19,6 +19,9 @@ public struct FleetURL: Sendable, Equatable {
     public var user: String
     /// The password written in the connection string, if any (see ``FleetCredentials``).
     public var password: String?
+    /// The password of the connection's `pg_service.conf` service, if any (a file: unlike
+    /// ``password``, allowed whatever the string came from).
+    public var servicePassword: String?
     /// The database name.
     public var database: String
     /// TLS use and checks.
@@ -94,6 +97,15 @@ public struct FleetURL: Sendable, Equatable {
             values[key] = try Self.decode(pair[pair.index(after: equals)...], in: text)
         }
         if values["password"] != nil, values["password"]?.isEmpty == true { values["password"] = nil }
+        password = values["password"]
+        // A service's values fill in what the string leaves out (libpq: before the environment).
+        if let name = values["service"] ?? environment["PGSERVICE"].flatMap({ $0.isEmpty ? nil : $0 }) {
+            let defined = try ServiceFile.values(of: name, environment: environment, for: text)
+            values.merge(defined) { own, _ in own }
+            servicePassword = password == nil ? defined["password"].flatMap { $0.isEmpty ? nil : $0 } : nil
+        } else {
+            servicePassword = nil
+        }
 
         // What the string leaves out comes from libpq's environment variables.
         func value(_ key: String, _ variable: String) -> String? {
@@ -113,7 +125,6 @@ public struct FleetURL: Sendable, Equatable {
         }
         self.port = port
         user = value("user", "PGUSER") ?? environment["USER"] ?? "root"
-        password = values["password"]
         database = value("dbname", "PGDATABASE") ?? user
         let modeText = value("sslmode", "PGSSLMODE") ?? "prefer"
         guard let mode = SSLMode(rawValue: modeText) else {

@@ -164,6 +164,8 @@ public enum FleetSchema {
             )
             """,
             "CREATE INDEX processes_host_start ON procwatch.processes(host, first_seen)",
+            // `history --from` without --host: every host's processes by start.
+            "CREATE INDEX processes_start ON procwatch.processes(first_seen)",
             "CREATE INDEX processes_comm ON procwatch.processes(comm)",
             """
             CREATE TABLE procwatch.events (

@@ -29,6 +29,28 @@ public struct HistoryEntry: Sendable, Hashable {
     public var cpuUserMicroseconds: Int64?, cpuSystemMicroseconds: Int64?
     /// Ended, running or unknown.
     public var state: State
+    /// The host it ran on, in the fleet store's history (nil in a store file: one host).
+    public var host: String?
+
+    /// An entry as a reader builds it (the file's, the fleet store's).
+    public init(id: Int64, recording: Int64, start: Int64, end: Int64?, uid: UInt32?, pid: Int32, ppid: Int32, comm: String,
+                commandLine: [String], executable: String?, cpuUserMicroseconds: Int64?, cpuSystemMicroseconds: Int64?,
+                state: State, host: String? = nil) {
+        self.id = id
+        self.recording = recording
+        self.start = start
+        self.end = end
+        self.uid = uid
+        self.pid = pid
+        self.ppid = ppid
+        self.comm = comm
+        self.commandLine = commandLine
+        self.executable = executable
+        self.cpuUserMicroseconds = cpuUserMicroseconds
+        self.cpuSystemMicroseconds = cpuSystemMicroseconds
+        self.state = state
+        self.host = host
+    }
 
     /// Lifetime in seconds, once ended.
     public var durationSeconds: Double? { end.map { Double($0 - start) / 1e9 } }

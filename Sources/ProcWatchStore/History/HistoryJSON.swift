@@ -1,7 +1,7 @@
 import OutputBytes
 
 extension HistoryEntry {
-    /// One JSON object (no newline): `start` (RFC 3339 UTC), `uid`, `user`, `pid`, `ppid`,
+    /// One JSON object (no newline): `start` (RFC 3339 UTC), `host` (the fleet store's), `uid`, `user`, `pid`, `ppid`,
     /// `comm`, `exe`, `cmdline`, `duration_s`, `cpu_user_us`, `cpu_system_us` and the event
     /// contract's `status` object, written by the contract's own writers. As in the
     /// contract, what is unknown is absent (`status` and `duration_s` while it runs).
@@ -9,6 +9,10 @@ extension HistoryEntry {
         var bytes: [UInt8] = []
         bytes.append(ascii: "{\"start\":")
         bytes.append(jsonString: StoreClock.rfc3339(unixNanoseconds: start))
+        if let host {
+            bytes.append(ascii: ",\"host\":")
+            bytes.append(jsonString: host)
+        }
         if let uid {
             bytes.append(ascii: ",\"uid\":")
             bytes.append(number: uid)

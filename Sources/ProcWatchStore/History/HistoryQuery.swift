@@ -19,3 +19,13 @@ public struct HistoryQuery: @unchecked Sendable {
     /// Everything.
     public init() {}
 }
+
+extension HistoryQuery {
+    /// Whether `entry` passes `--comm`: its name (comm) or its program (argv[0] without its
+    /// directory) matches; true without `--comm`.
+    package func matchesName(_ entry: HistoryEntry) -> Bool {
+        guard let comm else { return true }
+        let program = entry.commandLine.first.map { String($0.split(separator: "/").last ?? "") } ?? ""
+        return (try? comm.firstMatch(in: entry.comm)) != nil || (!program.isEmpty && (try? comm.firstMatch(in: program)) != nil)
+    }
+}

@@ -77,11 +77,7 @@ public enum HistoryReader {
         let rows = try Row.fetchCursor(db, sql: sql(query, descending: descending), arguments: arguments)
         while let row = try rows.next() {
             let entry = entry(row, recording)
-            if let comm = query.comm {
-                let program = entry.commandLine.first.map { String($0.split(separator: "/").last ?? "") } ?? ""
-                guard (try? comm.firstMatch(in: entry.comm)) != nil || (!program.isEmpty && (try? comm.firstMatch(in: program)) != nil)
-                else { continue }
-            }
+            guard query.matchesName(entry) else { continue }
             if !take(entry) { return }
         }
     }

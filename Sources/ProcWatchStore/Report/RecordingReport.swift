@@ -20,6 +20,21 @@ public struct RecordingReport: Sendable {
         public var taskstats: Bool
         /// No end yet and its recorder still writes (without an end and a recorder: cut short).
         public var inProgress: Bool
+
+        /// A session as a reader builds it.
+        public init(id: Int64, host: String, kernel: String, command: [String]?, filters: String?, started: String,
+                    ended: String?, endReason: String?, taskstats: Bool, inProgress: Bool) {
+            self.id = id
+            self.host = host
+            self.kernel = kernel
+            self.command = command
+            self.filters = filters
+            self.started = started
+            self.ended = ended
+            self.endReason = endReason
+            self.taskstats = taskstats
+            self.inProgress = inProgress
+        }
     }
 
     /// A recorded command's job (a `jobs` row).
@@ -37,6 +52,22 @@ public struct RecordingReport: Sendable {
         public var cpuSeconds: Double
         /// The tree's largest peak RSS, and its storage bytes read and written.
         public var peakRSSKiB: Int64, readBytes: Int64, writeBytes: Int64
+
+        /// A job as a reader builds it.
+        public init(command: [String], rootPID: Int32, status: ExitStatus?, wallSeconds: Double?, processes: Int, threads: Int,
+                    failed: Int, cpuSeconds: Double, peakRSSKiB: Int64, readBytes: Int64, writeBytes: Int64) {
+            self.command = command
+            self.rootPID = rootPID
+            self.status = status
+            self.wallSeconds = wallSeconds
+            self.processes = processes
+            self.threads = threads
+            self.failed = failed
+            self.cpuSeconds = cpuSeconds
+            self.peakRSSKiB = peakRSSKiB
+            self.readBytes = readBytes
+            self.writeBytes = writeBytes
+        }
     }
 
     /// Processes of one program: how many ran, their CPU and their summed lifetimes.
@@ -82,6 +113,36 @@ public struct RecordingReport: Sendable {
     public var lostByReason: [String: Int]
     /// Jobs of recorded commands.
     public var jobs: [JobTotals]
+    /// Whether it was read from the fleet store (``path`` names the server; recordings are
+    /// numbered by start, several hosts' side by side) rather than from a recording file.
+    public var fleet: Bool
+
+    /// A report as a reader builds it (the file's, the fleet store's); see the
+    /// properties for each value.
+    public init(path: String, sessions: [Session], recordingsInFile: [Int64], start: Int64, end: Int64,
+                processes: [StoredProcess], depths: [Int], eventCounts: [String: Int], lostReports: Int, lostEvents: Int,
+                lostByReason: [String: Int], jobs: [JobTotals], fleet: Bool = false) {
+        self.path = path
+        self.sessions = sessions
+        self.recordingsInFile = recordingsInFile
+        self.start = start
+        self.end = end
+        self.processes = processes
+        self.depths = depths
+        self.eventCounts = eventCounts
+        self.lostReports = lostReports
+        self.lostEvents = lostEvents
+        self.lostByReason = lostByReason
+        self.jobs = jobs
+        self.fleet = fleet
+    }
+
+    /// The hosts the selected processes ran on, sorted (empty for a recording file: one host,
+    /// named by its sessions).
+    public var hosts: [String] { Set(processes.compactMap(\.host)).sorted() }
+
+    /// Whether process listings name each process's host: when they span several.
+    public var showsHosts: Bool { hosts.count > 1 }
 
     /// Seconds the window spans.
     public var spanSeconds: Double { Double(end - start) / 1e9 }

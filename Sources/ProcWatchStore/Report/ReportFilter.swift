@@ -16,7 +16,7 @@ public struct ReportFilter: @unchecked Sendable {
     public init() {}
 
     /// Whether any process filter (pid, tree, comm) is given.
-    var selectsProcesses: Bool { pid != nil || tree != nil || comm != nil }
+    package var selectsProcesses: Bool { pid != nil || tree != nil || comm != nil }
 }
 
 /// A `--since`/`--until` value: a timestamp, or seconds after the recording started.
@@ -38,7 +38,7 @@ public enum TimeBound: Sendable, Hashable {
         }
     }
 
-    func unixNanoseconds(recordingStart: Int64) -> Int64 {
+    package func unixNanoseconds(recordingStart: Int64) -> Int64 {
         switch self {
         case .time(let value): value
         case .offset(let seconds): recordingStart + Int64(seconds * 1e9)

@@ -49,6 +49,8 @@ private struct Document: Encodable {
         var start: String, end: String?, durationS: Double?, cpuS: Double?
         var peakRssKb: Int64?, readBytes: Int64?, writeBytes: Int64?, threads: Int
         var status: Status?
+        /// The host, in a report over the fleet store (absent for a recording file).
+        var host: String?
         var children: [Node] = []
 
         init(_ process: StoredProcess) {
@@ -65,6 +67,7 @@ private struct Document: Encodable {
             writeBytes = process.writeBytes
             threads = process.threads
             status = process.status.map(Status.init)
+            host = process.host
         }
     }
 
@@ -83,6 +86,8 @@ private struct Document: Encodable {
 
     struct Failure: Encodable {
         var pid: Int32, cmdline: [String], comm: String, status: Status?, end: String?
+        /// As ``Node/host``.
+        var host: String?
     }
 
     var summary: Summary
@@ -129,7 +134,7 @@ private struct Document: Encodable {
         }
         failed = report.failed.map {
             Failure(pid: $0.pid, cmdline: $0.commandLine, comm: $0.comm, status: $0.status.map(Status.init),
-                    end: $0.end.map { StoreClock.rfc3339(unixNanoseconds: $0) })
+                    end: $0.end.map { StoreClock.rfc3339(unixNanoseconds: $0) }, host: $0.host)
         }
     }
 }

@@ -74,9 +74,7 @@ public enum ReportReader {
             recordingEnd[process.id] = clock.end
             all.append(process)
         }
-        let inWindow = all.filter { $0.start <= windowEnd && ($0.end ?? recordingEnd[$0.id] ?? windowEnd) >= windowStart }
-        let selected = select(inWindow, filter)
-        let (ordered, depths) = depthFirst(selected)
+        let (ordered, depths) = arrange(all, recordingEnd: recordingEnd, windowStart: windowStart, windowEnd: windowEnd, filter: filter)
         let selectedIDs = Set(ordered.map(\.id))
 
         var counts: [String: Int] = [:]
@@ -110,6 +108,15 @@ public enum ReportReader {
         return RecordingReport(path: path, sessions: sessions, recordingsInFile: held, start: windowStart, end: max(windowEnd, windowStart),
                                processes: ordered, depths: depths, eventCounts: counts, lostReports: lostReports,
                                lostEvents: lostEvents, lostByReason: lostByReason, jobs: jobs)
+    }
+
+    /// The processes that overlap the window (one without an end lasts to `recordingEnd` of its
+    /// id) and that `filter` selects, depth-first with their depths: the report's process list,
+    /// from a file or from the fleet store.
+    package static func arrange(_ all: [StoredProcess], recordingEnd: [Int64: Int64], windowStart: Int64, windowEnd: Int64,
+                                filter: ReportFilter) -> ([StoredProcess], [Int]) {
+        let inWindow = all.filter { $0.start <= windowEnd && ($0.end ?? recordingEnd[$0.id] ?? windowEnd) >= windowStart }
+        return depthFirst(select(inWindow, filter))
     }
 
     /// Applies `--pid`, `--tree` and `--comm`.
@@ -148,7 +155,7 @@ public enum ReportReader {
     }
 
     /// A JSON array of strings, as the `cmdline` and `command` columns hold.
-    static func strings(_ text: String?) -> [String]? {
+    package static func strings(_ text: String?) -> [String]? {
         guard let text else { return nil }
         return try? JSONDecoder().decode([String].self, from: Data(text.utf8))
     }

@@ -15,7 +15,7 @@ extension RecordingReport {
             if !session.taskstats { line += "; no taskstats (CPU unknown)" }
             lines.append(line)
         }
-        if sessions.count > 1 {
+        if sessions.count > 1, !fleet {
             lines.append("  note       \(sessions.count) recordings appended to one file: the span and figures cover them all;"
                          + " --recording N (or --last) reports one")
         }
@@ -35,9 +35,12 @@ extension RecordingReport {
         }
         lines.append("  lost       \(lostEvents) events in \(lostReports) reports" + (reasons.isEmpty ? "" : " (\(reasons.joined(separator: ", ")))"))
 
-        lines.append("process tree (lifetime, CPU, exit):")
+        // Over several hosts (the fleet store), a first column names each process's host.
+        let hostWidth = showsHosts ? (hosts.map(\.count).max() ?? 0) + 2 : 0
+        func host(_ process: StoredProcess) -> String { showsHosts ? "  " + Self.pad(process.host ?? "-", hostWidth) : "" }
+        lines.append("process tree (\(showsHosts ? "host, " : "")lifetime, CPU, exit):")
         for (process, depth) in zip(processes, depths) {
-            let indent = String(repeating: "  ", count: depth + 1)
+            let indent = host(process) + String(repeating: "  ", count: showsHosts ? depth : depth + 1)
             let lifetime = process.durationSeconds.map { "\(Self.seconds($0))s" } ?? "running"
             let cpu = process.cpuSeconds.map { "cpu \(Self.seconds($0))s" } ?? "cpu -"
             let status = process.status.map { "\($0)" } ?? "-"
@@ -60,7 +63,7 @@ extension RecordingReport {
         lines.append("failed exits:")
         if failed.isEmpty { lines.append("  none") }
         for process in failed {
-            lines.append("  \(process.pid) \(process.displayName)  \(process.status.map { "\($0)" } ?? "")")
+            lines.append((showsHosts ? host(process) : "  ") + "\(process.pid) \(process.displayName)  \(process.status.map { "\($0)" } ?? "")")
         }
         return lines.joined(separator: "\n")
     }

@@ -23,7 +23,34 @@ public struct StoredProcess: Sendable, Hashable {
     public var threads: Int
     /// The container it ran in and that container's runtime, when its cgroup named one
     /// (nil in files recorded before the columns existed).
-    public var containerID: String? = nil, containerRuntime: String? = nil
+    public var containerID: String?, containerRuntime: String?
+    /// The host it ran on, in a report over the fleet store (nil in a recording file: one host).
+    public var host: String?
+
+    /// A process as a reader builds it (the file's, the fleet store's).
+    public init(id: Int64, parent: Int64?, pid: Int32, ppid: Int32, comm: String, commandLine: [String], start: Int64,
+                end: Int64?, startKnown: Bool, status: ExitStatus?, cpuSeconds: Double?, peakRSSKiB: Int64?,
+                readBytes: Int64?, writeBytes: Int64?, threads: Int, containerID: String? = nil, containerRuntime: String? = nil,
+                host: String? = nil) {
+        self.id = id
+        self.parent = parent
+        self.pid = pid
+        self.ppid = ppid
+        self.comm = comm
+        self.commandLine = commandLine
+        self.start = start
+        self.end = end
+        self.startKnown = startKnown
+        self.status = status
+        self.cpuSeconds = cpuSeconds
+        self.peakRSSKiB = peakRSSKiB
+        self.readBytes = readBytes
+        self.writeBytes = writeBytes
+        self.threads = threads
+        self.containerID = containerID
+        self.containerRuntime = containerRuntime
+        self.host = host
+    }
 
     /// The command line, or the name in brackets when the command line was never read.
     public var displayName: String { commandLine.isEmpty ? "[\(comm)]" : commandLine.joined(separator: " ") }

@@ -4,9 +4,9 @@ import Glibc
 #endif
 
 /// Clock readings and RFC 3339 text for the store.
-enum StoreClock {
+package enum StoreClock {
     /// CLOCK_REALTIME in nanoseconds.
-    static func unixNanoseconds() -> Int64 { read(CLOCK_REALTIME) }
+    package static func unixNanoseconds() -> Int64 { read(CLOCK_REALTIME) }
 
     /// CLOCK_MONOTONIC in nanoseconds (the kernel's event clock).
     static func monotonicNanoseconds() -> Int64 { read(CLOCK_MONOTONIC) }
@@ -18,7 +18,7 @@ enum StoreClock {
     }
 
     /// `2026-11-23T01:30:00.123456Z` (the bytes the JSON view writes, as text).
-    static func rfc3339(unixNanoseconds: Int64) -> String {
+    package static func rfc3339(unixNanoseconds: Int64) -> String {
         var bytes: [UInt8] = []
         bytes.append(rfc3339UnixNanoseconds: unixNanoseconds)
         return String(decoding: bytes, as: UTF8.self)
@@ -26,7 +26,7 @@ enum StoreClock {
 
     /// Parses `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM[:SS[.ffffff]]` with an optional `Z` (UTC;
     /// a space may replace the `T`) into Unix nanoseconds.
-    static func parse(_ text: String) -> Int64? {
+    package static func parse(_ text: String) -> Int64? {
         let pattern = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?Z?$/
         guard let match = text.wholeMatch(of: pattern) else { return nil }
         guard let year = Int(match.1), let month = Int(match.2), let day = Int(match.3),

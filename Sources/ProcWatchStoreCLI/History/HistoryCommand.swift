@@ -1,9 +1,10 @@
 import ArgumentParser
 import ProcWatchCLI
+import ProcWatchFleet
 import ProcWatchStore
 
 /// `procwatch history`: see ``StoreCommandConfigurations/history``.
-struct HistoryCommand: ParsableCommand {
+struct HistoryCommand: AsyncParsableCommand {
     static let configuration = StoreCommandConfigurations.history
 
     /// `--json`, `--comm` and `--user` are the root command's options (an option both
@@ -17,6 +18,12 @@ struct HistoryCommand: ParsableCommand {
 
     @Option(name: .long, help: ArgumentHelp("Read this store file instead (any file procwatch record wrote, too). Example: --file build.db", valueName: "FILE"))
     var file: String?
+
+    @Option(name: .long, help: FleetAccess.fromHelp)
+    var from: String?
+
+    @Option(name: .long, help: FleetAccess.hostHelp)
+    var host: [String] = []
 
     @Option(name: .long, help: ArgumentHelp(
         "Only processes that started at or after this time: 3h, 90m, 2d (ago), today, yesterday (UTC midnight), or a UTC time. Example: --since yesterday",
@@ -40,7 +47,10 @@ struct HistoryCommand: ParsableCommand {
 
     func validate() throws {
         try root.rejectOptions(notUsedBy: "history", used: ["--json", "--comm", "--user"])
-        if stateDir != nil, file != nil { throw ValidationError("--state-dir and --file both name the history: use one") }
+        if [stateDir, file, from].compactMap({ $0 }).count > 1 {
+            throw ValidationError("--state-dir, --file and --from each name the history: use one")
+        }
+        if from == nil, !host.isEmpty { throw ValidationError("--host chooses hosts of the fleet store: use it with --from") }
         if let limit, limit < 1 { throw ValidationError("--limit takes a number of processes (1 or more), not \(limit)") }
         _ = try query()
     }
@@ -70,37 +80,52 @@ struct HistoryCommand: ParsableCommand {
         var parts: [String] = []
         if let since { parts.append("--since \(since)") }
         if let until { parts.append("--until \(until)") }
+        if !host.isEmpty { parts.append("--host \(FleetAccess.hostNames(host).joined(separator: ","))") }
         if let user = root.selecting.user { parts.append("--user \(user)") }
         if let comm = root.selecting.comm { parts.append("--comm '\(comm)'") }
         if failed { parts.append("--failed") }
         return parts.joined(separator: " ")
     }
 
-    func run() throws {
+    func run() async throws {
         let output = LineOutput(buffered: true)
-        let names = AccountNames()
         let json = root.json
+        // Over the fleet, uids are other machines' (their names there are not this one's): numbers.
+        let userName: (UInt32) -> String = from == nil ? AccountNames().user : { String($0) }
         var count = 0
-        do {
-            try HistoryReader.read(path: path, query: try query()) { entry in
-                if json {
-                    output.write(entry.json(userName: names.user))
-                } else {
-                    if count == 0 { output.write(HistoryEntry.header) }
-                    output.write(entry.line(userName: names.user))
-                }
-                count += 1
+        let take = { (entry: HistoryEntry) in
+            if json {
+                output.write(entry.json(userName: userName))
+            } else {
+                if count == 0 { output.write(HistoryEntry.header(hosts: entry.host != nil)) }
+                output.write(entry.line(userName: userName))
             }
-        } catch let error as StoreError {
-            FileHandleOutput.standardError("procwatch: \(error)")
-            throw ExitCode(1)
+            count += 1
+        }
+        let source: String
+        if let from {
+            do {
+                let reader = try FleetAccess.reader(from)
+                source = reader.server
+                try await reader.history(hostNames: FleetAccess.hostNames(host), query: try query(), take)
+            } catch let error as FleetError {
+                throw FleetAccess.failure(error, status: 1)
+            }
+        } else {
+            source = path
+            do {
+                try HistoryReader.read(path: path, query: try query(), take)
+            } catch let error as StoreError {
+                FileHandleOutput.standardError("procwatch: \(error)")
+                throw ExitCode(1)
+            }
         }
         output.flush()
         if count == 0 {
             let selection = selectionDescribed
             FileHandleOutput.standardError(selection.isEmpty
-                ? "procwatch: \(path) holds no process yet"
-                : "procwatch: no process in \(path) matches \(selection)")
+                ? "procwatch: \(source) holds no process yet"
+                : "procwatch: no process in \(source) matches \(selection)")
             throw ExitCode(1)
         }
         if output.failed { throw ExitCode(1) }

@@ -1,16 +1,24 @@
 import ArgumentParser
 import ProcWatchCLI
+import ProcWatchFleet
 import ProcWatchStore
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// `procwatch report FILE.db`: what a recording holds, as text, JSON, SVG or HTML.
-struct ReportCommand: ParsableCommand {
+/// `procwatch report FILE.db` (or `--from postgresql://…`, the fleet store): what a recording
+/// holds, as text, JSON, SVG or HTML.
+struct ReportCommand: AsyncParsableCommand {
     static let configuration = StoreCommandConfigurations.report
 
     @Argument(help: ArgumentHelp("The recording (written by procwatch record). Example: build.db", valueName: "FILE"))
-    var file: String
+    var file: String?
+
+    @Option(name: .long, help: FleetAccess.fromHelp)
+    var from: String?
+
+    @Option(name: .long, help: FleetAccess.hostHelp)
+    var host: [String] = []
 
     /// `--json`, `--pid`, `--tree` and `--comm` are the root command's options (an option
     /// both declared would be parsed into the root's): read from there.
@@ -23,7 +31,7 @@ struct ReportCommand: ParsableCommand {
     var html: String?
 
     @Option(name: .long, help: ArgumentHelp(
-        "Only what ran at or after this time: UTC timestamp, or seconds after the recording started. Example: --since 2026-11-23T03:00Z or --since 10",
+        "Only what ran at or after this time: UTC timestamp, or seconds after the recording started (with --from: 3h, 2d, today, yesterday or a UTC time). Example: --since 2026-11-23T03:00Z or --since 10",
         valueName: "TIME"))
     var since: String?
 
@@ -40,6 +48,14 @@ struct ReportCommand: ParsableCommand {
 
     func validate() throws {
         try root.rejectOptions(notUsedBy: "report", used: ["--json", "--pid", "--tree", "--comm"])
+        switch (file, from) {
+        case (nil, nil): throw ValidationError("give the recording FILE or --from postgresql://… (the fleet store)")
+        case (.some, .some): throw ValidationError("FILE and --from both name what to report: use one")
+        case (.some, nil) where !host.isEmpty: throw ValidationError("--host chooses hosts of the fleet store: use it with --from")
+        case (nil, .some) where recording != nil || last:
+            throw ValidationError("--recording and --last choose a recording of a file: with --from, choose by --host, --since and --until")
+        default: break
+        }
         if let recording, recording < 1 { throw ValidationError("--recording takes a recording number (1 or more), not \(recording)") }
         if recording != nil, last { throw ValidationError("--recording and --last both choose a recording: use one") }
         _ = try filter()
@@ -49,6 +65,14 @@ struct ReportCommand: ParsableCommand {
         var filter = ReportFilter()
         for (flag, value) in [("--since", since), ("--until", until)] {
             guard let value else { continue }
+            // The fleet holds months: times are instants there (3h, yesterday), not offsets into a recording.
+            if from != nil {
+                guard let instant = HistoryTime.parse(value) else {
+                    throw ValidationError("\(flag) '\(value)' is not a time: use \(HistoryTime.examples)")
+                }
+                if flag == "--since" { filter.since = .time(instant) } else { filter.until = .time(instant) }
+                continue
+            }
             guard let bound = TimeBound(parsing: value) else {
                 throw ValidationError("\(flag) '\(value)' is neither a UTC time (2026-11-23T03:00:00Z) nor a number of seconds")
             }
@@ -73,7 +97,24 @@ struct ReportCommand: ParsableCommand {
         return parts.joined(separator: " ")
     }
 
-    func run() throws {
+    /// The report: from the file, or from the fleet store (exit status 64 for a store that
+    /// cannot be read, as for a file).
+    func load(abandoning outputs: [(OutputFile, (TimelineSVG) -> String)]) async throws -> RecordingReport {
+        do {
+            if let file { return try ReportReader.load(path: file, filter: try filter()) }
+            let reader = try FleetAccess.reader(from ?? "")
+            return try await reader.report(hostNames: FleetAccess.hostNames(host), filter: try filter())
+        } catch let error as FleetError {
+            for (output, _) in outputs { output.abandon() }
+            throw FleetAccess.failure(error, status: 64)
+        } catch {
+            for (output, _) in outputs { output.abandon() }
+            FileHandleOutput.standardError("procwatch: \(error)")
+            throw ExitCode(64)
+        }
+    }
+
+    func run() async throws {
         // The timeline files are opened before the recording is read: a path that cannot be
         // written is refused before anything is printed.
         var outputs: [(OutputFile, (TimelineSVG) -> String)] = []
@@ -85,15 +126,10 @@ struct ReportCommand: ParsableCommand {
             FileHandleOutput.standardError("procwatch: \(error)")
             throw ExitCode(64)
         }
-        let report: RecordingReport
-        do { report = try ReportReader.load(path: file, filter: try filter()) } catch {
-            for (output, _) in outputs { output.abandon() }
-            FileHandleOutput.standardError("procwatch: \(error)")
-            throw ExitCode(64)
-        }
+        let report = try await load(abandoning: outputs)
         if report.processes.isEmpty, !selectionDescribed.isEmpty {
             for (output, _) in outputs { output.abandon() }
-            FileHandleOutput.standardError("procwatch: no process in \(file) matches \(selectionDescribed)")
+            FileHandleOutput.standardError("procwatch: no process in \(report.path) matches \(selectionDescribed)")
             throw ExitCode(1)
         }
         let timeline = TimelineSVG(report: report)

@@ -121,7 +121,7 @@ struct HistoryTests {
                 (["--user", "no-such-user-here"], 64, "--user no-such-user-here: no such user"),
                 (["--comm", "(unclosed"], 64, "--comm '(unclosed' is not a valid regular expression: expected ')'"),
                 (["--limit", "0"], 64, "--limit takes a number of processes (1 or more), not 0"),
-                (["--state-dir", "/tmp"], 64, "--state-dir and --file both name the history: use one"),
+                (["--state-dir", "/tmp"], 64, "--state-dir, --file and --from each name the history: use one"),
                 (["--pid", "1"], 64, "history does not take --pid"),
             ]
             for (arguments, status, message) in bad {

@@ -33,16 +33,28 @@ final class TestPostgres: @unchecked Sendable {
     static let user = "procwatch"
     static let password = "procwatch-test-password"
 
+    /// TLS for a server (`ssl = on`): a certificate made by `openssl` for the test, signed by
+    /// a test CA (``caPath``), naming the server as `names` (subjectAltName) says.
+    struct TLS {
+        /// The certificate's subjectAltName: the names a client may connect by.
+        var names = "DNS:localhost,IP:127.0.0.1"
+    }
+
     let directory: String
     let port: Int
     private let bin: String
+    private let tls: TLS?
     private var databases = 0
 
-    private init(directory: String, port: Int, bin: String) {
+    private init(directory: String, port: Int, bin: String, tls: TLS? = nil) {
         self.directory = directory
         self.port = port
         self.bin = bin
+        self.tls = tls
     }
+
+    /// The test CA's certificate (with ``TLS``), for `sslrootcert`.
+    var caPath: String { directory + "/tls/ca.pem" }
 
     /// The data directory.
     var dataDirectory: String { directory + "/data" }
@@ -50,11 +62,12 @@ final class TestPostgres: @unchecked Sendable {
     var socketDirectory: String { directory + "/socket" }
 
     /// Runs `body` with a new server, then stops it and removes its files, whatever `body` did.
-    static func with<T>(_ body: (TestPostgres) async throws -> T) async throws -> T {
+    /// With `tls`, the server has `ssl = on` and a certificate of a test CA.
+    static func with<T>(tls: TLS? = nil, _ body: (TestPostgres) async throws -> T) async throws -> T {
         guard let bin = binaries else { throw Failure(description: "PostgreSQL is not installed") }
         stopLeftovers()
         let directory = "/tmp/procwatch-pg-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        let server = TestPostgres(directory: directory, port: try PrometheusServer.freePort(), bin: bin)
+        let server = TestPostgres(directory: directory, port: try PrometheusServer.freePort(), bin: bin, tls: tls)
         defer { server.remove() }
         try server.initialize()
         try server.start()
@@ -116,10 +129,42 @@ final class TestPostgres: @unchecked Sendable {
         // Faster for tests (and what the benchmark states): no fsync; the outage test stops it cleanly.
         try "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\nmax_connections = 100\n"
             .appendLine(toFile: dataDirectory + "/postgresql.conf")
+        if let tls {
+            try Self.makeCA(in: directory + "/tls")
+            try Self.makeCertificate(in: directory + "/tls", names: tls.names)
+            try "ssl = on\nssl_cert_file = '\(directory)/tls/server.pem'\nssl_key_file = '\(directory)/tls/server.key'\n"
+                .appendLine(toFile: dataDirectory + "/postgresql.conf")
+        }
         _ = try Spawn.run(["chown", "-R", "postgres:postgres", directory])
         try start()
         try psql("CREATE ROLE \(Self.user) LOGIN PASSWORD '\(Self.password)'")
         try stop()
+    }
+
+    /// Makes a test CA in `directory` (created): `ca.key` and the self-signed `ca.pem`.
+    static func makeCA(in directory: String) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", directory + "/ca.key",
+                     "-out", directory + "/ca.pem", "-days", "2", "-subj", "/CN=procwatch test CA",
+                     "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"])
+    }
+
+    /// Makes `server.key` and `server.pem` in `directory`, signed by its CA, naming `names`.
+    private static func makeCertificate(in directory: String, names: String) throws {
+        try "subjectAltName=\(names)\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n"
+            .write(toFile: directory + "/server.ext", atomically: false, encoding: .utf8)
+        try openssl(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", directory + "/server.key",
+                     "-out", directory + "/server.csr", "-subj", "/CN=procwatch test server"])
+        try openssl(["x509", "-req", "-in", directory + "/server.csr", "-CA", directory + "/ca.pem", "-CAkey", directory + "/ca.key",
+                     "-CAcreateserial", "-out", directory + "/server.pem", "-days", "2", "-extfile", directory + "/server.ext"])
+        chmod(directory + "/server.key", 0o600)
+    }
+
+    private static func openssl(_ arguments: [String]) throws {
+        let null = open("/dev/null", O_WRONLY | O_CLOEXEC)
+        defer { close(null) }
+        let status = Spawn.wait(try Spawn.start(["/usr/bin/openssl"] + arguments, stdout: null, stderr: null))
+        guard status == 0 else { throw Failure(description: "openssl \(arguments.joined(separator: " ")): status \(status)") }
     }
 
     private func remove() {
