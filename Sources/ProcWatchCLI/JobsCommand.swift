@@ -114,7 +114,7 @@ struct JobsCommand: AsyncParsableCommand {
         // procwatch's own process joins no group (a `pid:` rule for the shell that started
         // it, or a rule for its user, would claim it) unless --include-self.
         let ownPID: Int32? = root.selecting.includeSelf ? nil : getpid()
-        let backing = cgroups ? try createCgroups(for: groups, named: rules.map(\.name)) : nil
+        let backing: JobGroupCgroups? = try cgroups ? createCgroups(for: groups, named: rules.map(\.name)) : nil
         // Every way out from here: SIGINT, SIGTERM and -D return, an error throws.
         defer { if let backing { releaseCgroups(backing) } }
         let table = JobsTable(cgroups: backing != nil)

@@ -53,7 +53,7 @@ public final class JobGroupCgroups: Sendable {
         guard let cgroup = cgroups[group] else { return }
         // Under the lock: a move racing the release would put a process into a cgroup
         // about to be removed, or fail on one already gone.
-        try released.withLock { (isReleased: inout Bool) throws(CgroupError) in
+        try released.withLock { isReleased throws(CgroupError) in
             guard !isReleased else { return }
             do throws(CgroupError) { try cgroup.add(pid) } catch {
                 if case .system(_, _, ESRCH) = error { return }
