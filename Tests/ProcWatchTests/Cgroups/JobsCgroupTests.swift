@@ -38,11 +38,21 @@ extension RunLimitTests {
         /// The group's line of the last table printed, split into its columns: GROUP LIVE
         /// STARTED THREADS FAILED PEAK CPU CG-CPU CG-PEAK-MEM (a number and `KiB`) REFUSED WALL.
         static func row(_ group: String, in stdout: String) throws -> [String] {
-            let line = try #require(stdout.split(separator: "\n").last { $0.hasPrefix(group + " ") }, "\(stdout)")
-            return line.split(separator: " ").map(String.init)
+            try #require(lastRow(group, in: stdout), "\(stdout)")
+        }
+
+        /// ``row(_:in:)`` without recording an issue when there is none yet (for polling).
+        static func lastRow(_ group: String, in stdout: String) -> [String]? {
+            stdout.split(separator: "\n").last { $0.hasPrefix(group + " ") }?.split(separator: " ").map(String.init)
         }
 
         static func alive(_ pid: Int32) -> Bool { kill(pid, 0) == 0 }
+
+        /// Waits until the table procwatch prints (every 0.2 s) shows `values` in the group's
+        /// columns from LIVE on: the events that matter have been handled.
+        static func waitForRow(_ group: String, _ values: [String], of procwatch: RunningProcwatch) -> Bool {
+            eventually { lastRow(group, in: procwatch.stdout).map { Array($0.dropFirst().prefix(values.count)) == values } ?? false }
+        }
 
         /// A pid: root is moved at the start; the child it had then stays out (still counted),
         /// a child it forks afterwards is born inside. SIGTERM: the cgroup goes, all three live
@@ -59,7 +69,7 @@ extension RunLimitTests {
             #expect(eventually { Self.children(of: root).count == 1 })
             let early = try #require(Self.children(of: root).first)
             started.append(early)
-            let procwatch = try RunningProcwatch(["jobs", "--cgroups", "--interval", "5", "--group", "tree=pid:\(root)"])
+            let procwatch = try RunningProcwatch(["jobs", "--cgroups", "--interval", "0.2", "--group", "tree=pid:\(root)"])
             defer { procwatch.end() }
             let inside = Self.inside(procwatch.pid, "tree")
             #expect(eventually { Self.places(of: root) == inside }, "\(Self.places(of: root)) \(procwatch.stderr)")
@@ -69,11 +79,13 @@ extension RunLimitTests {
             let later = try #require(Self.children(of: root).first { $0 != early })
             started.append(later)
             #expect(Self.places(of: later) == inside)
+            // live, started: the early child counted too.
+            #expect(Self.waitForRow("tree", ["3", "3"], of: procwatch), "\(procwatch.stdout)")
 
             kill(procwatch.pid, SIGTERM)
             #expect(procwatch.wait(timeout: .seconds(20)) == 0, "\(procwatch.stderr)")
             let row = try Self.row("tree", in: procwatch.stdout)
-            #expect(row[1...2] == ["3", "3"], "\(row)")  // live, started: the early child counted too
+            #expect(row[1...2] == ["3", "3"], "\(row)")
             for directory in inside.values { #expect(!RunLimitTests.exists(directory), "\(directory) is left") }
             for pid in [root, early, later] {
                 #expect(Self.alive(pid))
@@ -158,7 +170,7 @@ extension RunLimitTests {
                         break
                 open("\(counted)", "w").write(str(failed))
                 """
-            let procwatch = try RunningProcwatch(["jobs", "--cgroups", "--max-processes", "5", "--interval", "5",
+            let procwatch = try RunningProcwatch(["jobs", "--cgroups", "--max-processes", "5", "--interval", "0.2",
                                                   "--group", "forkers=^\(shell.name)$"])
             defer { procwatch.end() }
             _ = try #require(procwatch.waitForSourceLine())
@@ -170,6 +182,7 @@ extension RunLimitTests {
             #expect(eventually { Self.places(of: forker) == Self.inside(procwatch.pid, "forkers") }, "\(procwatch.stderr)")
             gate.release()
             #expect(Spawn.wait(forker, timeout: .seconds(30)) == 0)
+            #expect(Self.waitForRow("forkers", ["0", "5"], of: procwatch), "\(procwatch.stdout)")
             let failed = try String(contentsOfFile: counted, encoding: .utf8)
             #expect(failed == "16")
             kill(procwatch.pid, SIGTERM)
@@ -191,7 +204,7 @@ extension RunLimitTests {
                 shell.remove()
                 gate.remove()
             }
-            let procwatch = try RunningProcwatch(["jobs", "--cgroups", "--interval", "5", "--group", "loops=^\(shell.name)$"])
+            let procwatch = try RunningProcwatch(["jobs", "--cgroups", "--interval", "0.2", "--group", "loops=^\(shell.name)$"])
             defer { procwatch.end() }
             _ = try #require(procwatch.waitForSourceLine())
             let loop = "i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done"
@@ -203,8 +216,8 @@ extension RunLimitTests {
             #expect(eventually { Self.places(of: looper) == Self.inside(procwatch.pid, "loops") }, "\(procwatch.stderr)")
             gate.release()
             #expect(Spawn.wait(looper, timeout: .seconds(60)) == 0)
-            // The last exit's record reaches procwatch before it is told to stop.
-            usleep(300_000)
+            // Every exit (and its record) handled: none live, four started.
+            #expect(Self.waitForRow("loops", ["0", "4"], of: procwatch), "\(procwatch.stdout)")
             kill(procwatch.pid, SIGTERM)
             #expect(procwatch.wait(timeout: .seconds(20)) == 0, "\(procwatch.stderr)")
             let row = try Self.row("loops", in: procwatch.stdout)
