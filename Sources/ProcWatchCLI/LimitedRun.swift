@@ -11,10 +11,16 @@ enum LimitedRun {
     /// run's, named for this process.
     static func create(_ limits: CgroupLimits) throws(CgroupError) -> JobCgroup {
         let layout = CgroupLayout.current()
-        for stale in JobCgroup.removeStale(layout: layout) {
-            FileHandleOutput.standardError("procwatch: run: removed \(stale), left by a procwatch that is gone")
-        }
+        removeStale(layout, command: "run")
         return try JobCgroup.create(layout: layout, limits: limits)
+    }
+
+    /// Removes the cgroups (`run`'s and `jobs`') of procwatches that are gone, saying so as
+    /// `procwatch: COMMAND: removed PATH, …`.
+    static func removeStale(_ layout: CgroupLayout, command: String) {
+        for stale in JobCgroup.removeStale(layout: layout) {
+            FileHandleOutput.standardError("procwatch: \(command): removed \(stale), left by a procwatch that is gone")
+        }
     }
 
     /// Starts the command inside `cgroup`: forked held, moved into the cgroup, then let exec,

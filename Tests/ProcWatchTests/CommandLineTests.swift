@@ -20,11 +20,16 @@ extension LiveKernelTests {
         /// A copy of /bin/sleep under a name no other process on the host has: `jobs` rules
         /// also claim processes running before the watch, and the host may run sleeps of its own.
         func privateSleep() throws -> (path: String, name: String, remove: () -> Void) {
-            let directory = "/tmp/procwatch-nap-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+            try privateCopy(of: "/bin/sleep", namedLike: "pwnap")
+        }
+
+        /// A copy of `program` named `prefix` and a random number, in a directory of its own.
+        func privateCopy(of program: String, namedLike prefix: String) throws -> (path: String, name: String, remove: () -> Void) {
+            let directory = "/tmp/procwatch-\(prefix)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
             mkdir(directory, 0o755)
-            let name = "pwnap\(UInt16.random(in: 1000...UInt16.max))"
+            let name = "\(prefix)\(UInt16.random(in: 1000...UInt16.max))"
             let path = directory + "/" + name
-            let copy = try Spawn.run(["cp", "/bin/sleep", path])
+            let copy = try Spawn.run(["cp", program, path])
             try #require(copy.status == 0)
             return (path, name, { _ = try? Spawn.run(["rm", "-rf", directory]) })
         }
@@ -32,14 +37,9 @@ extension LiveKernelTests {
         /// Starts `/bin/sh -c script` held at a FIFO until `release` is called, so that
         /// nothing it does happens before procwatch listens.
         func gatedRoot(_ script: String) throws -> (pid: Int32, release: () -> Void) {
-            let fifo = "/tmp/procwatch-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-            mkfifo(fifo, 0o600)
-            let pid = try Spawn.start(["/bin/sh", "-c", "read go < \(fifo); rm -f \(fifo); \(script)"])
-            return (pid, {
-                let fd = open(fifo, O_WRONLY)
-                _ = write(fd, "go\n", 3)
-                close(fd)
-            })
+            let gate = FIFOGate()
+            let pid = try Spawn.start(["/bin/sh", "-c", "read go < \(gate.path); rm -f \(gate.path); \(script)"])
+            return (pid, gate.release)
         }
 
         func jsonLines(_ text: String) throws -> [[String: Any]] {

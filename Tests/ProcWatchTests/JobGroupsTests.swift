@@ -108,6 +108,29 @@ struct JobGroupsTests {
         #expect(groups.summaries.first?.usage.cpuMicroseconds == record.userMicroseconds + record.systemMicroseconds)
     }
 
+    /// Claims (what `--cgroups` moves into a group's cgroup): a rule matching at exec (again
+    /// too), a running process a rule matches itself, a `pid:` root at the start; never a
+    /// process that joins by inheritance.
+    @Test func claimsAreTheProcessesARuleMatchesNotTheirInheritors() throws {
+        let groups = try JobGroups(rules: [("session", .process(90)), ("build", .name("^make$"))])
+        let claimed = Recorder<String>()
+        groups.onClaim { group, pid in claimed.append("\(group) \(pid)") }
+        func running(_ pid: Int32, parent: Int32, _ name: String) -> ProcessRecord {
+            ProcessRecord(pid: pid, parentPID: parent, name: name, commandLine: [name])
+        }
+        groups.adopt([running(90, parent: 1, "bash"), running(91, parent: 90, "vim"),
+                      running(92, parent: 1, "make"), running(93, parent: 92, "cc")], at: 1)
+        #expect(claimed.all == ["session 90", "build 92"])
+        groups.apply(event(.fork(parent: task(90), child: task(94)), 2), record: record(94, "bash", ["bash"]))
+        groups.apply(event(.exec(task(94)), 3), record: record(94, "make", ["make"]))
+        groups.apply(event(.fork(parent: task(94), child: task(95)), 4), record: record(95, "make", ["make"]))
+        groups.apply(event(.exec(task(95)), 5), record: record(95, "make", ["make", "-C", "sub"]))
+        groups.apply(event(.exec(task(91)), 6), record: record(91, "less", ["less"]))
+        #expect(claimed.all == ["session 90", "build 92", "build 94", "build 95"])
+        #expect(groups.members(of: "build") == [92, 93, 94, 95])
+        #expect(groups.members(of: "session") == [90, 91])
+    }
+
     @Test func invalidRegexIsAnError() {
         #expect(throws: (any Error).self) { try JobGroups(rules: [("x", .name("("))]) }
     }

@@ -10,8 +10,9 @@ public enum CgroupError: Error, Sendable, Equatable, CustomStringConvertible {
     case limitNotAccepted(path: String, value: String, errno: Int32)
     /// Another file operation on the cgroup file system failed.
     case system(operation: String, path: String, errno: Int32)
-    /// Processes were still in the cgroup after every one of them was killed.
-    case notEmptied(path: String, remaining: Int)
+    /// Processes were still in the cgroup after every one of them was killed (or, when
+    /// `killed` is false, moved out).
+    case notEmptied(path: String, remaining: Int, killed: Bool)
 
     public var description: String {
         switch self {
@@ -23,8 +24,8 @@ public enum CgroupError: Error, Sendable, Equatable, CustomStringConvertible {
             "the kernel did not accept \(value) for \(path): \(Errno(rawValue: errno))"
         case .system(let operation, let path, let errno):
             "\(operation) \(path) failed: \(Errno(rawValue: errno))"
-        case .notEmptied(let path, let remaining):
-            "cannot remove \(path): \(remaining) processes are still in it after SIGKILL"
+        case .notEmptied(let path, let remaining, let killed):
+            "cannot remove \(path): \(remaining) processes are still in it after \(killed ? "SIGKILL" : "moving them to its parent")"
         }
     }
 }

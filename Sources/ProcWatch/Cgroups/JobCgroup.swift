@@ -10,27 +10,47 @@ import Glibc
 /// container's or a service's), and a cgroup tree delegated to a user is enough. Where
 /// that directory is not writable, creation fails with ``CgroupError/permissionDenied(path:)``.
 public struct JobCgroup: Sendable {
-    /// The name of each of its directories: `procwatch-run-PID`, PID being procwatch's (so
-    /// a later run can tell one whose procwatch died: ``removeStale(layout:)``).
+    /// The name of each of its directories: `procwatch-run-PID` for `run`'s command,
+    /// `procwatch-jobs-PID-GROUP` for a `jobs` group, PID being procwatch's (so a later
+    /// procwatch can tell one whose procwatch died: ``removeStale(layout:)``).
     public let name: String
     /// Each controller the job has, and its directory.
     public let places: [CgroupController: CgroupLayout.Place]
     /// The limits set.
     public let limits: CgroupLimits
 
-    /// The prefix of every job cgroup's name.
+    /// The prefix of every `run` cgroup's name.
     public static let namePrefix = "procwatch-run-"
+    /// The prefix of every `jobs` group cgroup's name.
+    public static let groupNamePrefix = "procwatch-jobs-"
+
+    /// The name of a `jobs` group's cgroup: `procwatch-jobs-PID-GROUP`, the group's name
+    /// with every byte but letters, digits, `.`, `_` and `-` written as `_` (a cgroup name is
+    /// a directory name: no `/`, and nothing a shell or a path would misread), cut to 200
+    /// bytes (a directory name takes 255).
+    public static func groupName(owner: Int32 = getpid(), group: String) -> String {
+        let safe = group.utf8.prefix(200).map { byte -> Character in
+            let character = Character(Unicode.Scalar(byte))
+            return byte < 0x80 && (character.isLetter || character.isNumber || "._-".contains(character)) ? character : "_"
+        }
+        return groupNamePrefix + "\(owner)-" + String(safe)
+    }
 
     /// The distinct directories (controllers co-mounted in one v1 hierarchy share one).
     public var directories: [String] { Array(Set(places.values.map(\.directory))).sorted() }
 
-    /// Creates the cgroup under `layout`'s directories (named for `owner`) and sets `limits`.
+    /// Creates `run`'s cgroup under `layout`'s directories (named for `owner`) and sets `limits`.
     /// A cgroup of the same name left by an earlier process with this pid is removed first.
     /// On failure nothing is left behind.
     public static func create(layout: CgroupLayout, limits: CgroupLimits, owner: Int32 = getpid()) throws(CgroupError) -> JobCgroup {
+        try create(layout: layout, limits: limits, name: namePrefix + "\(owner)")
+    }
+
+    /// Creates the cgroup `name` under `layout`'s directories and sets `limits` (see
+    /// ``create(layout:limits:owner:)``; ``groupName(owner:group:)`` names a `jobs` group's).
+    public static func create(layout: CgroupLayout, limits: CgroupLimits, name: String) throws(CgroupError) -> JobCgroup {
         if limits.maxProcesses != nil, layout.places[.pids] == nil { throw .noController(.pids) }
         if limits.maxMemoryBytes != nil, layout.places[.memory] == nil { throw .noController(.memory) }
-        let name = namePrefix + "\(owner)"
         var places: [CgroupController: CgroupLayout.Place] = [:]
         var created: [String] = []
         do throws(CgroupError) {
@@ -45,7 +65,7 @@ public struct JobCgroup: Sendable {
                 }
                 let directory = place.directory + "/" + name
                 if !created.contains(directory) {
-                    if access(directory, F_OK) == 0 { try remove(directory: directory) }
+                    if access(directory, F_OK) == 0 { try remove(directory: directory, evicting: owner(ofCgroupNamed: name)?.eviction ?? .kill) }
                     try CgroupFiles.makeDirectory(directory)
                     created.append(directory)
                 }
@@ -55,7 +75,7 @@ public struct JobCgroup: Sendable {
             try cgroup.applyLimits()
             return cgroup
         } catch {
-            for directory in created { try? remove(directory: directory) }
+            for directory in created { try? remove(directory: directory, evicting: .kill) }  // made now: empty
             throw error
         }
     }
@@ -133,36 +153,64 @@ public struct JobCgroup: Sendable {
 
     /// Kills every process still in the cgroup, waits until it is empty, and removes its
     /// directories (child cgroups the job made first).
-    public func remove() throws(CgroupError) {
+    public func remove() throws(CgroupError) { try remove(evicting: .kill) }
+
+    /// Moves every process still in the cgroup back to the cgroup it was made under (this
+    /// process's, when it was made) without harming it, and removes its directories: for
+    /// processes procwatch watches but does not own (`jobs`).
+    public func release() throws(CgroupError) { try remove(evicting: .moveToParent) }
+
+    private func remove(evicting eviction: Eviction) throws(CgroupError) {
         var failure: CgroupError?
         for directory in directories {
-            do throws(CgroupError) { try Self.remove(directory: directory) } catch { failure = failure ?? error }
+            do throws(CgroupError) { try Self.remove(directory: directory, evicting: eviction) } catch { failure = failure ?? error }
         }
         if let failure { throw failure }
     }
 
-    /// Removes the cgroups `procwatch-run-PID` whose procwatch is gone (it was SIGKILLed and
-    /// could not clean up) from this process's cgroup in each hierarchy; returns their paths.
-    /// A PID reused by an unrelated process keeps its cgroup until that process is gone too.
+    /// Removes the cgroups whose procwatch is gone (it was SIGKILLed and could not clean up)
+    /// from this process's cgroup in each hierarchy; returns their paths. What is still in a
+    /// `procwatch-run-PID` is killed (the command's tree was procwatch's); what is still in a
+    /// `procwatch-jobs-PID-GROUP` is moved to the parent cgroup (`jobs` only watched it).
+    /// A PID reused by an unrelated process keeps its cgroups until that process is gone too.
     @discardableResult
     public static func removeStale(layout: CgroupLayout) -> [String] {
         var removed: [String] = []
         for parent in Set(layout.places.values.map(\.directory)).sorted() {
-            for name in CgroupFiles.subdirectories(of: parent) where name.hasPrefix(namePrefix) {
-                guard let pid = Int32(name.dropFirst(namePrefix.count)), kill(pid, 0) != 0, errno == ESRCH else { continue }
+            for name in CgroupFiles.subdirectories(of: parent) {
+                guard let (pid, eviction) = owner(ofCgroupNamed: name), kill(pid, 0) != 0, errno == ESRCH else { continue }
                 let directory = parent + "/" + name
-                if (try? remove(directory: directory)) != nil { removed.append(directory) }
+                if (try? remove(directory: directory, evicting: eviction)) != nil { removed.append(directory) }
             }
         }
         return removed
     }
 
-    /// Empties one cgroup directory (and its children, deepest first) and removes it: v2's
-    /// `cgroup.kill` where there is one, else SIGKILL to each pid in `cgroup.procs` until
-    /// none is left (a member may fork while the list is read).
-    static func remove(directory: String) throws(CgroupError) {
-        for child in CgroupFiles.subdirectories(of: directory) { try remove(directory: directory + "/" + child) }
-        if access(directory + "/cgroup.kill", F_OK) == 0 { try? CgroupFiles.write(directory + "/cgroup.kill", "1") }
+    /// The procwatch pid a cgroup name of ours carries, and what becomes of its members.
+    static func owner(ofCgroupNamed name: String) -> (pid: Int32, eviction: Eviction)? {
+        if name.hasPrefix(namePrefix), let pid = Int32(name.dropFirst(namePrefix.count)) { return (pid, .kill) }
+        guard name.hasPrefix(groupNamePrefix) else { return nil }
+        let rest = name.dropFirst(groupNamePrefix.count)
+        guard let dash = rest.firstIndex(of: "-"), let pid = Int32(rest[..<dash]) else { return nil }
+        return (pid, .moveToParent)
+    }
+
+    /// What becomes of the processes still in a cgroup being removed.
+    enum Eviction {
+        /// SIGKILL (v2: `cgroup.kill`): they were procwatch's (`run`).
+        case kill
+        /// Written to the parent cgroup's `cgroup.procs`: they were only watched (`jobs`).
+        case moveToParent
+    }
+
+    /// Empties one cgroup directory (and its children, deepest first) and removes it. Kill:
+    /// v2's `cgroup.kill` where there is one, else SIGKILL to each pid in `cgroup.procs`;
+    /// move: each pid written to the parent's `cgroup.procs`. Either until none is left (a
+    /// member may fork while the list is read).
+    static func remove(directory: String, evicting eviction: Eviction) throws(CgroupError) {
+        for child in CgroupFiles.subdirectories(of: directory) { try remove(directory: directory + "/" + child, evicting: eviction) }
+        if eviction == .kill, access(directory + "/cgroup.kill", F_OK) == 0 { try? CgroupFiles.write(directory + "/cgroup.kill", "1") }
+        let parent = String(directory[..<(directory.lastIndex(of: "/") ?? directory.endIndex)])
         var deadline = timespec()
         clock_gettime(CLOCK_MONOTONIC, &deadline)
         let end = deadline.tv_sec + 10
@@ -177,9 +225,15 @@ public struct JobCgroup: Sendable {
             clock_gettime(CLOCK_MONOTONIC, &now)
             guard now.tv_sec < end else {
                 if members.isEmpty { throw CgroupFiles.failure("rmdir", directory, errno) }
-                throw .notEmptied(path: directory, remaining: members.count)
+                throw .notEmptied(path: directory, remaining: members.count, killed: eviction == .kill)
             }
-            for pid in members { kill(pid, SIGKILL) }
+            for pid in members {
+                switch eviction {
+                case .kill: kill(pid, SIGKILL)
+                // A member that exits meanwhile (ESRCH) leaves by itself.
+                case .moveToParent: try? CgroupFiles.write(parent + "/cgroup.procs", "\(pid)")
+                }
+            }
             // A killed member leaves the cgroup once its exit is through; rmdir of a cgroup
             // still populated fails with EBUSY meanwhile.
             usleep(2_000)

@@ -68,7 +68,7 @@ public final class JobGroups: @unchecked Sendable {
     private let rules: [Rule]
     private let state: Mutex<State>
     private let handlers = Mutex<(joined: [@Sendable (String, Int32) -> Void], exited: [@Sendable (String, Int32, ExitStatus, [TaskstatsRecord]) -> Void],
-                                  empty: [@Sendable (String) -> Void])>(([], [], []))
+                                  empty: [@Sendable (String) -> Void], claimed: [@Sendable (String, Int32) -> Void])>(([], [], [], []))
 
     /// Creates groups from `(name, matcher)` rules; throws the message of an invalid regex.
     public init(rules: [(name: String, matcher: Matcher)]) throws {
@@ -100,6 +100,12 @@ public final class JobGroups: @unchecked Sendable {
     public func onExit(_ handler: @escaping @Sendable (String, Int32, ExitStatus, [TaskstatsRecord]) -> Void) {
         handlers.withLock { $0.exited.append(handler) }
     }
+    /// Calls `handler(group, pid)` when a rule claims a process for its group: at its exec,
+    /// comm or uid change into something the rule matches (again too: it may be in the group
+    /// already), and, at ``adopt(_:at:)``, for a running process the rule matches itself or
+    /// names as its `pid:` root — not for a process that joins by inheritance (its parent's
+    /// group at fork, or a claimed ancestor's at adoption). Called after the join handlers.
+    public func onClaim(_ handler: @escaping @Sendable (String, Int32) -> Void) { handlers.withLock { $0.claimed.append(handler) } }
     /// Calls `handler(group)` when a group's last member exits (the job is over).
     public func onEmpty(_ handler: @escaping @Sendable (String) -> Void) { handlers.withLock { $0.empty.append(handler) } }
 
@@ -163,6 +169,7 @@ public final class JobGroups: @unchecked Sendable {
         var joined: [(String, Int32)] = []
         var exited: [(String, Int32, ExitStatus, [TaskstatsRecord])] = []
         var emptied: [String] = []
+        var claimed: [(String, Int32)] = []
         state.withLock { state in
             func join(_ pid: Int32, _ index: Int) {
                 if let old = state.group[pid], old != index {
@@ -189,7 +196,10 @@ public final class JobGroups: @unchecked Sendable {
                     if let index = state.group[parent.pid] { join(child.pid, index) }
                 }
             case .exec(let task), .comm(let task, _), .uid(let task, _, _):
-                if !task.isThread, let record, let index = claim(record) { join(task.pid, index) }
+                if !task.isThread, let record, let index = claim(record) {
+                    join(task.pid, index)
+                    claimed.append((rules[index].name, task.pid))
+                }
             case .exit(let task, let waitStatus, _, _):
                 state.threadOwner[task.tid] = nil
                 guard !task.isThread else { return }
@@ -211,6 +221,7 @@ public final class JobGroups: @unchecked Sendable {
         for (group, pid) in joined { for handler in current.joined { handler(group, pid) } }
         for (group, pid, status, records) in exited { for handler in current.exited { handler(group, pid, status, records) } }
         for group in emptied { for handler in current.empty { handler(group) } }
+        for (group, pid) in claimed { for handler in current.claimed { handler(group, pid) } }
     }
 
     /// Places the processes that were running before the watch began (a seeded
@@ -223,16 +234,24 @@ public final class JobGroups: @unchecked Sendable {
     public func adopt(_ records: [ProcessRecord], at time: UInt64) {
         let byPID = Dictionary(records.map { ($0.pid, $0) }, uniquingKeysWith: { first, _ in first })
         var resolved: [Int32: Int?] = [:]
+        var resolvedByOwnClaim: Set<Int32> = []
         func group(of pid: Int32, depth: Int) -> Int? {
             if let known = resolved[pid] { return known }
             guard depth < 512, let record = byPID[pid] else { return nil }
             let parent = record.parentPID
-            let index = claim(record) ?? (parent > 0 && parent != pid ? group(of: parent, depth: depth + 1) : nil)
+            let own = claim(record)
+            if own != nil { resolvedByOwnClaim.insert(pid) }
+            let index = own ?? (parent > 0 && parent != pid ? group(of: parent, depth: depth + 1) : nil)
             resolved[pid] = index
             return index
         }
         var joined: [(String, Int32)] = []
+        var claimed: [(String, Int32)] = []
         state.withLock { state in
+            // A `pid:` root is its group's from the start: claimed now that it is seen running.
+            for (index, rule) in rules.enumerated() {
+                if case .process(let pid) = rule.matcher, byPID[pid] != nil, state.group[pid] == index { claimed.append((rule.name, pid)) }
+            }
             for record in records.sorted(by: { $0.pid < $1.pid }) where state.group[record.pid] == nil {
                 guard let index = group(of: record.pid, depth: 0) else { continue }
                 state.group[record.pid] = index
@@ -243,10 +262,12 @@ public final class JobGroups: @unchecked Sendable {
                 state.summaries[index].peak = Swift.max(state.summaries[index].peak, state.summaries[index].live)
                 if state.summaries[index].firstJoin == nil { state.summaries[index].firstJoin = time }
                 joined.append((rules[index].name, record.pid))
+                if resolvedByOwnClaim.contains(record.pid) { claimed.append((rules[index].name, record.pid)) }
             }
         }
-        let current = handlers.withLock { $0.joined }
-        for (group, pid) in joined { for handler in current { handler(group, pid) } }
+        let current = handlers.withLock { $0 }
+        for (group, pid) in joined { for handler in current.joined { handler(group, pid) } }
+        for (group, pid) in claimed { for handler in current.claimed { handler(group, pid) } }
     }
 
     /// Adds a taskstats exit record's figures to the group of its task (call before its exit event).

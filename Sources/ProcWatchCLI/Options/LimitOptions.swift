@@ -1,18 +1,23 @@
 import ArgumentParser
 import ProcWatch
 
-/// `--max-processes N` and `--max-memory SIZE`: limits the kernel enforces on a command's
-/// whole tree, through a cgroup of its own.
+/// `--max-processes N` and `--max-memory SIZE`: limits the kernel enforces through a cgroup
+/// of its own on a command's whole tree (`run`) or on each group (`jobs --cgroups`).
 struct LimitOptions: ParsableArguments {
     @Option(name: .customLong("max-processes"), help: ArgumentHelp(
-        "Run the tree in a cgroup of its own with at most N processes and threads at once: a fork past it fails with EAGAIN, and the report counts the refused forks. Example: --max-processes 50",
+        "At most N processes and threads at once in the cgroup (run: the command's tree; jobs --cgroups: each group): a fork past it fails with EAGAIN, and the report counts the refused forks. Example: --max-processes 50",
         valueName: "N"))
     var maxProcesses: Int?
 
     @Option(name: .customLong("max-memory"), help: ArgumentHelp(
-        "Run the tree in a cgroup of its own with at most SIZE of memory (page cache included; K, M, G, T: powers of 1024): past it the kernel's OOM killer ends a process, and the report says so. Example: --max-memory 512M",
+        "At most SIZE of memory in the cgroup (run: the command's tree; jobs --cgroups: each group), page cache included (K, M, G, T: powers of 1024): past it the kernel's OOM killer ends a process, and the report says so. Example: --max-memory 512M",
         valueName: "SIZE"))
     var maxMemory: String?
+
+    /// The first limit option given (for a message that names it), or nil.
+    var firstGiven: String? {
+        maxProcesses != nil ? "--max-processes" : maxMemory != nil ? "--max-memory" : nil
+    }
 
     func validate() throws {
         if let maxProcesses, maxProcesses < 1 {
@@ -23,7 +28,7 @@ struct LimitOptions: ParsableArguments {
         }
     }
 
-    /// The limits asked for; nil when none (the command then runs in procwatch's cgroups).
+    /// The limits asked for; nil when none (`run`'s command then runs in procwatch's cgroups).
     var limits: CgroupLimits? {
         guard maxProcesses != nil || maxMemory != nil else { return nil }
         return CgroupLimits(maxProcesses: maxProcesses, maxMemoryBytes: maxMemory.flatMap(ByteSize.parse))
