@@ -76,7 +76,7 @@ struct RunCommand: AsyncParsableCommand {
             enrichment: .init(seedsFromProc: false, readsExecutables: false), backend: root.sourcing.backend,
             // Where /proc is scanned: orphans come back to procwatch, and in a pid namespace
             // of its own the command's pids are this namespace's, as the scanner's are.
-            procScan: .init(reapsOrphans: true, wantsNamespacePIDs: true)))
+            procScan: .init(reapsOrphans: true, wantsNamespacePIDs: true, standsInUnderAuto: root.sourcing.scannerMayStandIn)))
         let watchers = ProcessWatchers(source: source)
         var daemon: (path: String, reason: String?)? = root.sourcing.connect.map { ($0, nil) }
         var recorder = JobRecorder(root: getpid())

@@ -15,14 +15,20 @@ extension ProcessEventSource {
         public var wantsNamespacePIDs: Bool
         /// At most this many processes get an exit descriptor (a pidfd) at a time.
         public var maximumExitDescriptors: Int
+        /// Under ``Backend/auto``, whether the scanner stands in when the kernel refuses every
+        /// source from the namespace procwatch is in. False where something better stands by
+        /// — the front ends' `procwatch daemon`, whose socket is there and which sees the
+        /// whole host with every command line — so that the refusal reaches the caller.
+        public var standsInUnderAuto: Bool
 
         /// Creates the settings.
         public init(interval: Duration = .milliseconds(10), reapsOrphans: Bool = false, wantsNamespacePIDs: Bool = false,
-                    maximumExitDescriptors: Int = 256) {
+                    maximumExitDescriptors: Int = 256, standsInUnderAuto: Bool = true) {
             self.interval = interval
             self.reapsOrphans = reapsOrphans
             self.wantsNamespacePIDs = wantsNamespacePIDs
             self.maximumExitDescriptors = maximumExitDescriptors
+            self.standsInUnderAuto = standsInUnderAuto
         }
 
         /// The interval in whole milliseconds, for the source line.

@@ -418,7 +418,7 @@ public final class ProcessEventSource: Sendable {
             } catch {
                 let reason = if case .kernelWatchersUnavailable(let reason) = error { reason } else { error.description }
                 // The kernel ignores a LISTEN from here (no ack): not worth the wait for one.
-                if namespaces.connectorIgnoresListen {
+                if namespaces.connectorIgnoresListen, configuration.procScan.standsInUnderAuto {
                     state.choice = BackendChoice(backend: .procfs, reason: namespaces.procScanReason(
                         kernelRefusal: "eBPF is refused (\(reason)) and the connector ignores LISTEN from here",
                         interval: configuration.procScan))
@@ -470,8 +470,8 @@ public final class ProcessEventSource: Sendable {
             // In the initial namespaces a refusal is the user's privilege: the error stands
             // (the front ends then turn to procwatch daemon, which sees everything).
             let namespaces = configuration.namespaces ?? .current
-            guard configuration.backend == .auto, watchers == nil, namespaces.summary != nil,
-                  let refused = state.choice?.reason else { throw error }
+            guard configuration.backend == .auto, configuration.procScan.standsInUnderAuto, watchers == nil,
+                  namespaces.summary != nil, let refused = state.choice?.reason else { throw error }
             state.choice = BackendChoice(backend: .procfs, reason: namespaces.procScanReason(
                 kernelRefusal: "\(refused); the connector: \(error)", interval: configuration.procScan))
             // The stage was made for the connector: it reads no taskstats under the scanner.

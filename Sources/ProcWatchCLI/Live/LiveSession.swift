@@ -21,7 +21,7 @@ package enum LiveSession {
         // The views use exit records for names only (their lines show no CPU figures).
         let source = ProcessEventSource(configuration: .init(
             enrichment: .init(readsExecutables: showsExecutables, exitRecords: .names), backend: sourcing.backend,
-            kernelWatchers: filter.kernelSelection()))
+            kernelWatchers: filter.kernelSelection(), procScan: .init(standsInUnderAuto: sourcing.scannerMayStandIn)))
         let view = LiveView(source: source, selection: selection, filter: filter, format: format,
                             ancestry: ancestry, output: output)
         // Buffered output goes out however the watch ends.

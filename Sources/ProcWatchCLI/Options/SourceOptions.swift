@@ -28,6 +28,13 @@ package struct SourceOptions: ParsableArguments {
     }
 
     /// The daemon's socket when no path is given: `$PROCWATCH_SOCKET`, else the daemon's default.
+    /// Whether procwatch's own /proc scanner may stand in under `auto` when the kernel
+    /// refuses every source: not when the default daemon's socket is there (and neither
+    /// `--source` nor `--connect` chose), which serves the whole host better.
+    package var scannerMayStandIn: Bool {
+        source != nil || connect != nil || !DaemonRequest(path: Self.defaultSocket, selection: DaemonSelection()).socketExists
+    }
+
     package static var defaultSocket: String {
         if let path = getenv("PROCWATCH_SOCKET"), path.pointee != 0 { return String(cString: path) }
         return "/run/procwatch/procwatch.sock"

@@ -112,6 +112,7 @@ struct DaemonMetricsTests {
             "procwatch_lost_events_total{reason=\"malformed\"} 0",
             "procwatch_lost_events_total{reason=\"restart\"} 0",
             "procwatch_lost_events_total{reason=\"ringbuf\"} 2",
+            "procwatch_lost_events_total{reason=\"scan_gap\"} 0",
             "procwatch_lost_events_total{reason=\"seq_gap\"} 5",
             "procwatch_lost_events_total{reason=\"taskstats\"} 0",
             "procwatch_processes_failed_total 2",
