@@ -19,4 +19,8 @@ public enum LossReason: String, Sendable, Hashable, CaseIterable {
     /// A recorder that keeps a history (`procwatch daemon`) was killed and started again:
     /// everything between its last commit and the restart is missing. The count is unknown.
     case restart = "restart"
+    /// A fleet sink (`daemon` with `sink`, `record --to`) could not reach its PostgreSQL
+    /// server for so long that its spool filled: the batches past the bound were dropped.
+    /// The count is exact.
+    case spool = "spool"
 }

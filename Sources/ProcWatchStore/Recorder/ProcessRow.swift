@@ -3,7 +3,7 @@ import ProcWatch
 
 /// One row of the `processes` table, kept in memory while the process lives and written
 /// (inserted, then updated in place) at each flush after it changed.
-struct ProcessRow {
+package struct ProcessRow {
     var id: Int64
     var pid: Int32
     var ppid: Int32
@@ -25,7 +25,8 @@ struct ProcessRow {
     /// What its threads' taskstats exit records said (no record: the columns stay NULL).
     var usage = ResourceUsage()
 
-    static let columns = [
+    /// The columns, in position order (``write(to:)``'s positions).
+    package static let columns = [
         "id", "recording", "pid", "ppid", "parent", "forked", "first_seen", "first_seen_ktime_ns", "start_ktime_ns",
         "end_ktime_ns", "comm", "cmdline", "exe", "execs", "uid", "uid_changes", "threads", "exit_code", "status",
         "failed", "duration_s", "cpu_user_us", "cpu_system_us", "peak_rss_kb", "read_bytes", "write_bytes",
@@ -47,8 +48,16 @@ struct ProcessRow {
 
     /// Binds the row's values to ``upsertSQL``'s parameters (``columns`` order) and runs it.
     func upsert(with statement: BulkInsert, recording: Int64) throws {
-        statement.integer(1, id)
         statement.integer(2, recording)
+        var values = statement
+        write(to: &values)
+        try statement.run()
+    }
+
+    /// Writes every value but the recording's (position 2, the store's own key) at its
+    /// position in ``columns``.
+    package func write<Values: ColumnValues>(to statement: inout Values) {
+        statement.integer(1, id)
         statement.integer(3, Int64(pid))
         statement.integer(4, Int64(ppid))
         if let parent { statement.integer(5, parent) }
@@ -78,7 +87,6 @@ struct ProcessRow {
             statement.integer(25, Int64(clamping: usage.readBytes))
             statement.integer(26, Int64(clamping: usage.writeBytes))
         }
-        try statement.run()
     }
 
     /// `[a,b,…]` of `items`, each written by `element` (the columns holding lists of lists).

@@ -4,12 +4,12 @@ import Glibc
 #endif
 
 /// Clock readings and RFC 3339 text for the store.
-enum StoreClock {
+package enum StoreClock {
     /// CLOCK_REALTIME in nanoseconds.
-    static func unixNanoseconds() -> Int64 { read(CLOCK_REALTIME) }
+    package static func unixNanoseconds() -> Int64 { read(CLOCK_REALTIME) }
 
     /// CLOCK_MONOTONIC in nanoseconds (the kernel's event clock).
-    static func monotonicNanoseconds() -> Int64 { read(CLOCK_MONOTONIC) }
+    package static func monotonicNanoseconds() -> Int64 { read(CLOCK_MONOTONIC) }
 
     private static func read(_ clock: clockid_t) -> Int64 {
         var now = timespec()
@@ -18,7 +18,7 @@ enum StoreClock {
     }
 
     /// `2026-11-23T01:30:00.123456Z` (the bytes the JSON view writes, as text).
-    static func rfc3339(unixNanoseconds: Int64) -> String {
+    package static func rfc3339(unixNanoseconds: Int64) -> String {
         var bytes: [UInt8] = []
         bytes.append(rfc3339UnixNanoseconds: unixNanoseconds)
         return String(decoding: bytes, as: UTF8.self)
