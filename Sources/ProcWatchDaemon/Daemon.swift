@@ -130,7 +130,10 @@ public enum Daemon {
                              host: FleetHost.current(procwatchVersion: ProcWatchVersion.number), session: session, limits: limits,
                              logger: logger)
             if let restartGap { sink.record(restartGap) }
-            try await sink.start()
+            do { try await sink.start() } catch {
+                guard case .unreachable = error else { throw error }
+                logger.warning("sink: \(error); recording locally and spooling until it answers")
+            }
         } catch {
             throw .sinkUnusable("procwatch: daemon: sink: \(error)")
         }

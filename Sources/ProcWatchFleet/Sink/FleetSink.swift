@@ -14,7 +14,7 @@ import Synchronization
 /// log line when the server goes away and one when it is back. Past the spool's bounds a
 /// batch is dropped and its events counted: the next batch begins with a `lost` event
 /// (reason `spool`) of that exact count, so nothing is lost silently.
-public final class FleetSink: Sendable {
+public final class FleetSink: RecordingDestination, Sendable {
     /// Seconds between batches.
     public static let sealInterval = 0.1
     /// The longest wait between two connection attempts.
@@ -79,20 +79,14 @@ public final class FleetSink: Sendable {
         recording.withLock { $0.encoder.follow(enriched) }
     }
 
-    /// The first connection: returns once connected, or once the server is found
-    /// unreachable (said in one log line: the batches wait in the spool meanwhile). Throws
-    /// what will not mend by waiting: a refused password, no such database, another
-    /// program's database, a newer schema, TLS failures, a bad setting.
+    /// The first connection: returns once connected. Throws why not: what will not mend by
+    /// waiting (a refused password, no such database, another program's database, a newer
+    /// schema, TLS) and ``FleetError/unreachable(server:reason:)``, after which ``run()``
+    /// may still be started — it spools and keeps trying.
     public func start() async throws(FleetError) {
-        do {
-            connection.withLock { $0 = nil }
-            let opened = try await open()
-            connection.withLock { $0 = opened }
-            queue.withLock { $0.status.connected = true }
-        } catch {
-            guard case .unreachable = error else { throw error }
-            logger.warning("\(error); recording locally and spooling until it answers")
-        }
+        let opened = try await open()
+        connection.withLock { $0 = opened }
+        queue.withLock { $0.status.connected = true }
     }
 
     /// What the sink has done and holds.
