@@ -128,7 +128,7 @@ public enum Daemon {
                                           directory: settings.stateDirectory + "/spool")
             sink = FleetSink(connector: FleetConnector(url: url, password: password, logger: logger),
                              host: FleetHost.current(procwatchVersion: ProcWatchVersion.number), session: session, limits: limits,
-                             logger: logger)
+                             keep: settings.keep, logger: logger)
             if let restartGap { sink.record(restartGap) }
             do { try await sink.start() } catch {
                 guard case .unreachable = error else { throw error }

@@ -43,18 +43,22 @@ public final class FleetSink: RecordingDestination, Sendable {
     private let recording: Mutex<Recording>
     private let queue: Mutex<Queue>
     private let connection = Mutex<(PostgresConnection, hostID: Int)?>(nil)
+    /// How long the store keeps rows (``FleetRetention``), nil: forever.
+    private let keep: Duration?
     /// How `events` rows are sent (``BatchWriter/Method/copy`` but for the benchmark).
     let method: BatchWriter.Method
 
     /// A sink for a new recording described by `session`, spooling within `limits`.
     /// Nothing connects before ``start()``.
+    /// `keep`: the retention the sink applies to the store once an hour (nil: none).
     public convenience init(connector: FleetConnector, host: FleetHost, session: RecordingSession, limits: FleetSpoolLimits,
-                            logger: Logger) {
-        self.init(connector: connector, host: host, session: session, limits: limits, method: .copy, logger: logger)
+                            keep: Duration? = nil, logger: Logger) {
+        self.init(connector: connector, host: host, session: session, limits: limits, keep: keep, method: .copy, logger: logger)
     }
 
     init(connector: FleetConnector, host: FleetHost, session: RecordingSession, limits: FleetSpoolLimits,
-         method: BatchWriter.Method, logger: Logger) {
+         keep: Duration?, method: BatchWriter.Method, logger: Logger) {
+        self.keep = keep
         self.connector = connector
         self.host = host
         self.logger = logger
@@ -109,9 +113,11 @@ public final class FleetSink: RecordingDestination, Sendable {
     /// the spool: in its files, for the next start).
     public func run() async {
         var backoff = 1.0
-        var nextTry = 0.0
-        var away = false
+        // Without a connection from ``start()``, the server was found away (and said so) already.
+        var away = connection.withLock { $0 == nil }
+        var nextTry = away ? Clocks.monotonicSeconds() + backoff : 0
         var failures = 0
+        var nextRetention = 0.0
         var partitionsDay = FleetPartitions.day(unixNanoseconds: StoreClock.unixNanoseconds())
         while !Task.isCancelled {
             seal()
@@ -133,6 +139,15 @@ public final class FleetSink: RecordingDestination, Sendable {
             queue.withLock { $0.status.connected = current != nil }
             if let (connection, hostID) = current {
                 let writer = BatchWriter(host: hostID, method: method, logger: logger)
+                if let keep, Clocks.monotonicSeconds() >= nextRetention {
+                    nextRetention = Clocks.monotonicSeconds() + FleetRetention.interval
+                    do {
+                        let dropped = try await FleetRetention.run(connection, keep: keep, now: StoreClock.unixNanoseconds(), logger: logger)
+                        if !dropped.isEmpty { logger.notice("retention dropped \(dropped.joined(separator: ", ")) from \(server)") }
+                    } catch {
+                        logger.warning("retention in \(server) failed: \(connector.translate(error))")
+                    }
+                }
                 let today = FleetPartitions.day(unixNanoseconds: StoreClock.unixNanoseconds())
                 if today != partitionsDay {
                     // A new day: its partitions ahead (a failure is logged there; events then go to the default).

@@ -183,6 +183,39 @@ struct FleetSinkTests {
             #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == [])
         }
     }
+
+    @Test func dayPartitionsAreNamedByUTCDay() {
+        #expect(FleetPartitions.name(day: 0) == "19700101")
+        #expect(FleetPartitions.name(day: 19_782) == "20240229")
+        #expect(FleetPartitions.name(day: 20_428) == "20251206")
+        #expect(FleetPartitions.day(unixNanoseconds: 20_428 * 86_400 * 1_000_000_000 + 86_399_999_999_999) == 20_428)
+        #expect(FleetPartitions.day(unixNanoseconds: -1) == -1)
+    }
+
+    @Test func retentionDropsWholeOldDaysAndOldRows() async throws {
+        try await TestPostgres.with { server in
+            let database = try server.createDatabase()
+            let now = StoreClock.unixNanoseconds()
+            let today = FleetPartitions.day(unixNanoseconds: now)
+            try await connector(server, database).withConnection { connection in
+                _ = try await FleetSchema.prepare(connection, server: "s", procwatchVersion: "t", logger: logger)
+                try await FleetPartitions.ensure(connection, today: today - 10, logger: logger)
+                try await FleetPartitions.ensure(connection, today: today, logger: logger)
+            }
+            let old = (today - 11...today - 8).map { "events_" + FleetPartitions.name(day: $0) }
+            try server.psql("""
+                INSERT INTO procwatch.batches (recording, seq, host, events, written) VALUES
+                  ('00000000-0000-0000-0000-000000000001', 1, 1, 0, now() - interval '5 days'),
+                  ('00000000-0000-0000-0000-000000000001', 2, 1, 0, now())
+                """, database: database)
+            let dropped = try await connector(server, database).withConnection { connection in
+                try await FleetRetention.run(connection, keep: .seconds(2 * 86_400), now: now, logger: logger)
+            }
+            #expect(dropped == old)
+            #expect(try count(server, database, "SELECT count(*) FROM pg_tables WHERE schemaname = 'procwatch' AND tablename ~ '^events_[0-9]{8}$'") == 4)
+            #expect(try server.psql("SELECT seq FROM procwatch.batches", database: database) == "2")
+        }
+    }
 }
 
 extension FleetSinkTests.Workload {
