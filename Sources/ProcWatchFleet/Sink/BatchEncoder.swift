@@ -6,7 +6,7 @@ import ProcWatchStore
 /// One recording's events turned into ``FleetBatch``es: the same process rows as the SQLite
 /// recorder keeps (``ProcessLedger``), and the same values in the same columns
 /// (``EventRow``, ``ProcessRow``), written as COPY text.
-struct BatchEncoder {
+struct BatchEncoder: Sendable {
     /// The recording's UUID.
     let recording: UUID
     private let recordingText: String
@@ -60,7 +60,7 @@ struct BatchEncoder {
 }
 
 /// A batch's rows as taken from the reader's side, to be written as COPY text.
-struct PendingBatch {
+struct PendingBatch: Sendable {
     let recording: String
     var header: FleetBatch
     let events: [EventRow]

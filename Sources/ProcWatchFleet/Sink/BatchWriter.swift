@@ -15,9 +15,9 @@ struct BatchWriter {
     }
 
     /// `events`' columns in the order of the rows (``BatchEncoder``), `host` first.
-    static let eventColumns = ["host", "recording", "batch"] + EventRow.columns
+    static let eventColumns: [String] = ["host", "recording", "batch"] + EventRow.columns
     /// `processes`' columns, `host` first.
-    static let processColumns = ["host"] + ProcessRow.columns
+    static let processColumns: [String] = ["host"] + ProcessRow.columns
     /// Bytes sent per COPY data message.
     static let chunkBytes = 256 << 10
 

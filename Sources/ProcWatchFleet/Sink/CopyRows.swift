@@ -30,6 +30,9 @@ final class CopyRows: ColumnValues {
 
     func real(_ position: Int32, _ value: Double) { text(position) { $0.append(utf8: "\(value)") } }
 
+    /// A string at `position` (the protocol's own would need a `var` to call).
+    func text(_ position: Int32, _ value: String) { text(position) { $0.append(utf8: value) } }
+
     func text(_ position: Int32, _ write: (inout [UInt8]) -> Void) {
         let start = scratch.count
         write(&scratch)

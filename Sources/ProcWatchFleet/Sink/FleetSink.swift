@@ -33,6 +33,8 @@ public final class FleetSink: RecordingDestination, Sendable {
         var status = FleetSinkStatus(connected: false, lagSeconds: 0, spooledBatches: 0, spooledMemoryBytes: 0,
                                      spooledFileBytes: 0, writtenEvents: 0, droppedEvents: 0, waitingEvents: 0)
         var newestWritten: Int64?
+        /// When the sink began (Unix nanoseconds): the lag's reference before anything was written.
+        let began = StoreClock.unixNanoseconds()
         var finishing = false
         var stopped = false
     }
@@ -101,8 +103,8 @@ public final class FleetSink: RecordingDestination, Sendable {
             status.spooledMemoryBytes = queue.spool.memoryBytes
             status.spooledFileBytes = queue.spool.fileBytes
             status.waitingEvents = queue.spool.events
-            if queue.spool.count > 0 || queue.spool.hasFiles, let newest = queue.newestWritten {
-                status.lagSeconds = max(0, Double(StoreClock.unixNanoseconds() - newest) / 1e9)
+            if queue.spool.count > 0 || queue.spool.hasFiles {
+                status.lagSeconds = max(0, Double(StoreClock.unixNanoseconds() - (queue.newestWritten ?? queue.began)) / 1e9)
             }
             return status
         }
@@ -137,7 +139,8 @@ public final class FleetSink: RecordingDestination, Sendable {
                 }
             }
             queue.withLock { $0.status.connected = current != nil }
-            if let (connection, hostID) = current {
+            if let current {
+                let (connection, hostID) = current
                 let writer = BatchWriter(host: hostID, method: method, logger: logger)
                 if let keep, Clocks.monotonicSeconds() >= nextRetention {
                     nextRetention = Clocks.monotonicSeconds() + FleetRetention.interval
@@ -190,9 +193,10 @@ public final class FleetSink: RecordingDestination, Sendable {
             if stopped || (finishing && empty && recording.withLock({ $0.end == nil && $0.encoder.pendingEvents == 0 })) { break }
             try? await Task.sleep(for: .milliseconds(Int(Self.sealInterval * 1000)))
         }
-        if let (connection, _) = connection.withLock({ state in defer { state = nil }; return state }) {
-            try? await connection.close()
+        if let last = connection.withLock({ state in defer { state = nil }; return state }) {
+            try? await last.0.close()
         }
+        queue.withLock { $0.spool.spillMemory() }
     }
 
     /// Seals the last batch with the recording's end (`reason` as the SQLite recording's

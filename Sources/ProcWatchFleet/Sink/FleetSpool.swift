@@ -38,7 +38,10 @@ struct FleetSpool {
     private(set) var memoryBytes = 0
     /// Segment files, oldest first, with their sizes.
     private var segments: [(path: String, size: Int)] = []
-    private var nextSegment = 0
+    private var nextSegment = 1
+    /// The number kept free below this run's first segment, for ``spillMemory()``: the
+    /// batches in memory are older than those in this run's files.
+    private var spillSegment = 0
     /// The oldest segment's contents and the offset of its next record.
     private var reading: (path: String, bytes: [UInt8], offset: Int)?
 
@@ -59,7 +62,26 @@ struct FleetSpool {
             var status = stat()
             guard stat(path, &status) == 0 else { continue }
             segments.append((path, Int(status.st_size)))
-            nextSegment = max(nextSegment, (Int(name.dropLast(6)) ?? 0) + 1)
+            nextSegment = max(nextSegment, (Int(name.dropLast(6)) ?? 0) + 2)
+        }
+        spillSegment = nextSegment - 1
+    }
+
+    /// Moves the batches held in memory into a spool file, in order, ahead of this run's
+    /// other files: what a stopping sink does with what it could not write, so that the
+    /// next start writes it. Batches that do not fit are left (and lost with the process).
+    mutating func spillMemory() {
+        guard let directory = limits.directory, memoryHead < memory.count else { return }
+        let path = Self.segmentPath(directory, spillSegment)
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { return }
+        defer { close(descriptor) }
+        while memoryHead < memory.count {
+            let record = SpoolRecord.encode(memory[memoryHead])
+            let written = record.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
+            guard written == record.count else { return }
+            memoryBytes -= memory[memoryHead].bytes
+            memoryHead += 1
         }
     }
 

@@ -7,7 +7,7 @@ import ProcWatch
 /// Kept as the event itself and what the process table knew (values the reader already
 /// holds, so recording one copies no text): the fields are written out at the commit,
 /// straight into the prepared statement's parameters.
-package struct EventRow {
+package struct EventRow: Sendable {
     /// The contract fields that have a column, in statement order after `recording, process`.
     private static let fields = EventColumns.fields
     /// Each field's parameter (1-based) in the statement, by `EventField.rawValue` (0: not recorded).
@@ -19,7 +19,7 @@ package struct EventRow {
         + (0..<(2 + fields.count)).map { _ in "?" }.joined(separator: ", ") + ")"
 
     /// The columns after `recording`, in position order from 2 (``write(to:)``'s positions).
-    package static let columns = ["process"] + fields.map(\.name)
+    package static let columns: [String] = ["process"] + fields.map { "\($0.name)" }
 
     var event: ProcessEvent
     var process: ProcessRecord?

@@ -6,7 +6,7 @@ import ProcWatch
 /// A fork always starts a new row, so a reused pid never continues an old process's row;
 /// a process first seen by another event (it was running before the recording) gets a row
 /// then, with `forked` false.
-package struct ProcessLedger {
+package struct ProcessLedger: Sendable {
     private var live: [Int32: ProcessRow] = [:]
     /// Rows changed since the last ``takeChanges()``: live ones by pid, ended ones whole.
     private var changedLive: Set<Int32> = []

@@ -3,7 +3,7 @@ import ProcWatch
 
 /// One row of the `processes` table, kept in memory while the process lives and written
 /// (inserted, then updated in place) at each flush after it changed.
-package struct ProcessRow {
+package struct ProcessRow: Sendable {
     var id: Int64
     var pid: Int32
     var ppid: Int32
