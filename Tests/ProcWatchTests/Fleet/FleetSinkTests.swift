@@ -77,7 +77,8 @@ struct FleetSinkTests {
                 encoder.record(EnrichedEvent(event: ProcessEvent(detail: .fork(parent: TaskID(pid: 1, tid: 1), child: TaskID(pid: pid, tid: pid)),
                                                                  timestamp: .now)), stored: true)
             }
-            let batch = try #require(encoder.take()).encode()
+            let pending = encoder.take()
+            let batch = try #require(pending).encode()
             let written = try await fleet.withConnection { connection in
                 _ = try await FleetSchema.prepare(connection, server: "s", procwatchVersion: "t", logger: logger)
                 let id = try await host.register(connection, logger: logger)
