@@ -8,8 +8,8 @@ import PostgresNIO
 enum FleetPartitions {
     /// The UTC day number (days since 1970-01-01) of a Unix time in nanoseconds.
     static func day(unixNanoseconds: Int64) -> Int64 {
-        let seconds = unixNanoseconds / 1_000_000_000
-        return seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let day: Int64 = 86_400 * 1_000_000_000
+        return unixNanoseconds >= 0 ? unixNanoseconds / day : (unixNanoseconds - day + 1) / day
     }
 
     /// `YYYYMMDD` of a day number (Howard Hinnant's civil-from-days).

@@ -242,7 +242,7 @@ struct DaemonConfigurationTests {
         chmod(path, 0o600)
         #expect(try DaemonConfiguration.load(path: path).settings.sink == "postgresql://pw:secret@db.example/fleet")
         #expect(refusal("", flags: [.sink: "postgresql://pw:secret@db.example/fleet"])
-                == "daemon: --sink: postgresql://pw@db.example/fleet: a password on the command line is visible to every user in ps;"
+                == "daemon: --sink: postgresql://pw@db.example:5432/fleet: a password on the command line is visible to every user in ps;"
                 + " use PGPASSWORD, ~/.pgpass or the daemon's configuration file (mode 0600)")
     }
 
