@@ -1,6 +1,7 @@
 import Logging
 import ProcWatch
 import ProcWatchCLI
+import ProcWatchFleet
 import ProcWatchStore
 import ServiceLifecycle
 #if canImport(Glibc)
@@ -73,7 +74,15 @@ public enum Daemon {
             throw error
         }
 
-        let pipeline = EventPipeline(backend: settings.source, recorded: settings.events, history: history,
+        let sink: FleetSink?
+        do throws(DaemonError) {
+            sink = try await startSink(settings, session: session, restartGap: history.restartGap, logger: logger)
+        } catch {
+            history.finish(reason: "error")
+            await hub.close()
+            throw error
+        }
+        let pipeline = EventPipeline(backend: settings.source, recorded: settings.events, history: history, sink: sink,
                                      consumers: [hub, metrics], logger: logger) { source in
             let backend = source.backendChoice?.backend.rawValue ?? settings.source.rawValue
             hub.sourceStarted(backend)
@@ -90,6 +99,7 @@ public enum Daemon {
         }
         var services: [any Service] = [pipeline, hub, maintenance, ClientSampler(hub: hub, metrics: metrics), reload]
         if let endpoint { services.append(endpoint) }
+        if let sink { services.append(SinkSampler(sink: sink, metrics: metrics)) }
         let group = ServiceGroup(configuration: .init(
             services: services.map { .init(service: $0) },
             gracefulShutdownSignals: [.sigterm, .sigint],
@@ -100,6 +110,34 @@ public enum Daemon {
             throw .sourceFailed("procwatch: daemon: \(error)")
         }
         try? notifier?.stopping()
+    }
+
+    /// The fleet sink `sink` asks for, connected once: a server that does not answer is
+    /// said in one log line and the daemon starts anyway (recording locally, spooling); one
+    /// that refuses for good (wrong password, foreign database, newer schema) stops it with
+    /// one line and 69, for a wrong setting will not mend by waiting.
+    private static func startSink(_ settings: DaemonSettings, session: RecordingSession, restartGap: EnrichedEvent?,
+                                  logger: Logger) async throws(DaemonError) -> FleetSink? {
+        guard let text = settings.sink else { return nil }
+        let sink: FleetSink
+        do {
+            let url = try FleetURL(parsing: text)
+            // The configuration refused a password typed on the command line already.
+            let password = try FleetCredentials.password(for: url, origin: .configurationFile) { logger.warning("\($0)") }
+            let limits = FleetSpoolLimits(memoryBytes: Int(settings.spoolMemory), fileBytes: settings.spoolMax,
+                                          directory: settings.stateDirectory + "/spool")
+            sink = FleetSink(connector: FleetConnector(url: url, password: password, logger: logger),
+                             host: LocalMachine.current(procwatchVersion: ProcWatchVersion.number), session: session, limits: limits,
+                             keep: settings.keep, logger: logger)
+            if let restartGap { sink.record(restartGap) }
+            do { try await sink.start() } catch {
+                guard case .unreachable = error else { throw error }
+                logger.warning("sink: \(error); recording locally and spooling until it answers")
+            }
+        } catch {
+            throw .sinkUnusable("procwatch: daemon: sink: \(error)")
+        }
+        return sink
     }
 
     private static func printError(_ line: String) {

@@ -10,21 +10,24 @@ public enum DaemonError: Error, CustomStringConvertible, Sendable, Equatable {
     case sourceUnavailable(String)
     /// The event source failed while running.
     case sourceFailed(String)
+    /// The fleet store (`sink`) refused the daemon in a way waiting will not mend: a wrong
+    /// password, no such database, another program's database, a newer schema, TLS.
+    case sinkUnusable(String)
 
     /// The one line that says what went wrong.
     public var description: String {
         switch self {
-        case .usage(let line), .cannotCreate(let line), .sourceUnavailable(let line), .sourceFailed(let line): line
+        case .usage(let line), .cannotCreate(let line), .sourceUnavailable(let line), .sourceFailed(let line), .sinkUnusable(let line): line
         }
     }
 
     /// The exit status: 64 (EX_USAGE) for settings, 73 (EX_CANTCREAT) for the state
-    /// directory, 69 (EX_UNAVAILABLE) when no source starts, 70 (EX_SOFTWARE) when it fails.
+    /// directory, 69 (EX_UNAVAILABLE) when no source starts or the sink refuses, 70 (EX_SOFTWARE) when it fails.
     public var exitStatus: Int32 {
         switch self {
         case .usage: 64
         case .cannotCreate: 73
-        case .sourceUnavailable: 69
+        case .sourceUnavailable, .sinkUnusable: 69
         case .sourceFailed: 70
         }
     }

@@ -24,4 +24,8 @@ public enum LossReason: String, Sendable, Hashable, CaseIterable {
     /// (`/proc/sys/kernel/ns_last_pid`) tells which pid numbers were handed out meanwhile;
     /// it counts tasks (threads too), since threads take pid numbers as well.
     case scanGap = "scan_gap"
+    /// A fleet sink (`daemon` with `sink`, `record --to`) could not reach its PostgreSQL
+    /// server for so long that its spool filled: the batches past the bound were dropped.
+    /// The count is exact.
+    case spool = "spool"
 }

@@ -1,3 +1,4 @@
+import ProcWatchFleet
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -46,6 +47,7 @@ public struct DaemonConfiguration: Sendable {
                 do { try settings.set(key, from: text) } catch {
                     throw DaemonConfigurationError(origin: path, key: key.rawValue, problem: error.text)
                 }
+                if key == .sink { try DaemonConfigurationFile.checkPassword(in: text, path: path) }
             }
         }
         var typed: [DaemonSettingKey: String] = [:]
@@ -55,6 +57,9 @@ public struct DaemonConfiguration: Sendable {
             if key == .stateDir || key == .socket { text = absolute(text) }
             do { try settings.set(key, from: text) } catch {
                 throw DaemonConfigurationError(origin: key.flag ?? key.rawValue, problem: error.text)
+            }
+            if key == .sink, let url = try? FleetURL(parsing: text), url.password != nil {
+                throw DaemonConfigurationError(origin: "--sink", problem: FleetError.passwordOnCommandLine(server: url.redacted).description)
             }
             typed[key] = text
         }

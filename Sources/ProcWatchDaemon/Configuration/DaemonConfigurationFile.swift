@@ -1,3 +1,4 @@
+import ProcWatchFleet
 import Yams
 #if canImport(Glibc)
 import Glibc
@@ -91,6 +92,19 @@ enum DaemonConfigurationFile {
             return "not YAML: \(problem)"
         default:
             return "not YAML: \(yaml)"
+        }
+    }
+
+    /// Refuses a `sink` with a password in a file others than its owner may read (mode
+    /// other than 0600 or 0400): the password is as good as public there.
+    static func checkPassword(in sink: String, path: String) throws(DaemonConfigurationError) {
+        guard let url = try? FleetURL(parsing: sink), url.password != nil else { return }
+        var status = stat()
+        guard stat(path, &status) == 0 else { return }
+        let mode = UInt32(status.st_mode) & 0o777
+        guard mode & 0o077 == 0 else {
+            throw DaemonConfigurationError(origin: path, key: DaemonSettingKey.sink.rawValue,
+                                           problem: FleetError.exposedConfiguration(path: path, mode: mode).description)
         }
     }
 

@@ -23,6 +23,12 @@ public enum DaemonSettingKey: String, Sendable, CaseIterable, CustomStringConver
     case clientQueue = "client_queue"
     /// ``DaemonSettings/topPrograms``: 0 to 1000 programs.
     case topPrograms = "top_programs"
+    /// ``DaemonSettings/sink``: a `postgresql://` URL or libpq key=value string.
+    case sink
+    /// ``DaemonSettings/spoolMemory``: `64MiB`.
+    case spoolMemory = "spool_memory"
+    /// ``DaemonSettings/spoolMax``: `1GiB`.
+    case spoolMax = "spool_max"
 
     /// The key as the file spells it.
     public var description: String { rawValue }
@@ -38,7 +44,8 @@ public enum DaemonSettingKey: String, Sendable, CaseIterable, CustomStringConver
         case .maxSize: "--max-size"
         case .source: "--source"
         case .events: "--events"
-        case .socketMode, .clientQueue, .topPrograms: nil
+        case .sink: "--sink"
+        case .socketMode, .clientQueue, .topPrograms, .spoolMemory, .spoolMax: nil
         }
     }
 
@@ -51,6 +58,8 @@ public enum DaemonSettingKey: String, Sendable, CaseIterable, CustomStringConver
         // The program series of the metrics are made for good (counters never vanish):
         // how many there may be is fixed for the daemon's life.
         case .stateDir, .socket, .socketMode, .socketGroup, .metrics, .source, .topPrograms: true
+        // The sink's connection and spool are made at start.
+        case .sink, .spoolMemory, .spoolMax: true
         case .keep, .maxSize, .events, .clientQueue: false
         }
     }
@@ -69,6 +78,9 @@ public enum DaemonSettingKey: String, Sendable, CaseIterable, CustomStringConver
         case .events: old.events == new.events
         case .clientQueue: old.clientQueue == new.clientQueue
         case .topPrograms: old.topPrograms == new.topPrograms
+        case .sink: old.sink == new.sink
+        case .spoolMemory: old.spoolMemory == new.spoolMemory
+        case .spoolMax: old.spoolMax == new.spoolMax
         }
     }
 
@@ -86,6 +98,9 @@ public enum DaemonSettingKey: String, Sendable, CaseIterable, CustomStringConver
         case .events: settings.events = source.events
         case .clientQueue: settings.clientQueue = source.clientQueue
         case .topPrograms: settings.topPrograms = source.topPrograms
+        case .sink: settings.sink = source.sink
+        case .spoolMemory: settings.spoolMemory = source.spoolMemory
+        case .spoolMax: settings.spoolMax = source.spoolMax
         }
     }
 

@@ -35,6 +35,14 @@ public struct DaemonSettings: Sendable, Equatable {
     /// How many programs get their own exec counter in the metrics (the rest count as
     /// `other`): the bound on the metric's cardinality. Default 20.
     public var topPrograms: Int = 20
+    /// The fleet store the daemon also writes its events to (a PostgreSQL connection string,
+    /// checked), or nil for none (the default). The local history is kept either way.
+    public var sink: String? = nil
+    /// How many bytes of batches the sink holds in memory while its server is away. Default 64 MiB.
+    public var spoolMemory: Int64 = 64 << 20
+    /// How many bytes of batches it holds in spool files (`<state_dir>/spool`) past that;
+    /// 0: none. Default 1 GiB.
+    public var spoolMax: Int64 = 1 << 30
 
     /// The defaults.
     public init() {}

@@ -1,5 +1,6 @@
 import ProcWatch
 import ProcWatchCLI
+import ProcWatchFleet
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -134,6 +135,11 @@ extension DaemonSettings {
         case .events: events = try SettingText.events(text)
         case .clientQueue: clientQueue = try SettingText.count(text, in: 1...1_048_576, of: "events", example: 8192)
         case .topPrograms: topPrograms = try SettingText.count(text, in: 0...1_000, of: "programs", example: 20)
+        case .sink:
+            do { _ = try FleetURL(parsing: text) } catch { throw SettingValueProblem(error.description) }
+            sink = text
+        case .spoolMemory: spoolMemory = try SettingText.byteSize(text) ?? 0
+        case .spoolMax: spoolMax = try SettingText.byteSize(text) ?? 0
         }
     }
 }

@@ -43,6 +43,8 @@ public final class DaemonMetrics: Sendable {
     private let clients: CoreMetrics.Gauge
     private let recordingLag: CoreMetrics.Gauge
     private let historyBytes: CoreMetrics.Gauge
+    private let sinkLag: CoreMetrics.Gauge
+    private let spooledBytes: CoreMetrics.Gauge
     /// The `other` series of `procwatch_execs_total`.
     private let otherExecs: CoreMetrics.Counter
     /// The slots of `procwatch_execs_total` and their counters, in admission order.
@@ -91,6 +93,8 @@ public final class DaemonMetrics: Sendable {
         clients = gauge(.clients)
         recordingLag = gauge(.recordingLag)
         historyBytes = gauge(.historyBytes)
+        sinkLag = gauge(.sinkLag)
+        spooledBytes = gauge(.spooledBytes)
         programs = Mutex((ProgramSlots(capacity: topPrograms, admission: programAdmission), []))
     }
 
@@ -184,6 +188,14 @@ public final class DaemonMetrics: Sendable {
     /// The history's size on disk now, in bytes.
     public func historySize(bytes: Int) {
         historyBytes.record(bytes)
+    }
+
+    // MARK: - Fleet sink
+
+    /// The sink's lag (seconds) and the bytes it holds, as sampled now.
+    public func sinkSampled(lagSeconds: Double, spooledBytes bytes: Int) {
+        sinkLag.record(lagSeconds)
+        spooledBytes.record(bytes)
     }
 
     // MARK: - Clients

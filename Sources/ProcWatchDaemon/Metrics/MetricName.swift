@@ -13,6 +13,8 @@ extension DaemonMetrics {
         case recordingLag = "procwatch_recording_lag_seconds"
         case historyBytes = "procwatch_history_bytes"
         case refusedRequests = "procwatch_refused_requests_total"
+        case sinkLag = "procwatch_sink_lag_seconds"
+        case spooledBytes = "procwatch_sink_spooled_bytes"
 
         var help: String {
             switch self {
@@ -27,6 +29,8 @@ extension DaemonMetrics {
             case .recordingLag: "Age of the oldest event not yet committed to the history; 0 when none waits."
             case .historyBytes: "Size of the history on disk in bytes."
             case .refusedRequests: "Client requests refused."
+            case .sinkLag: "Age of the newest event written to the fleet store (sink) while events wait; 0 when none waits."
+            case .spooledBytes: "Bytes of batches waiting for the fleet store (sink), in memory and in spool files."
             }
         }
     }

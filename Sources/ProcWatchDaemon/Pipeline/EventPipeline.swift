@@ -1,6 +1,7 @@
 import Logging
 import ProcWatch
 import ProcWatchCLI
+import ProcWatchFleet
 import ProcWatchStore
 import ServiceLifecycle
 import Synchronization
@@ -21,6 +22,8 @@ public final class EventPipeline: Service, @unchecked Sendable {
     /// events) — each commit rewrites the partly filled pages of every index — for at most
     /// 50 ms more of events lost to `kill -9`.
     public static let commitInterval = 0.05
+    /// How long a stopping daemon waits for the sink to write what it holds.
+    static let sinkDrainSeconds = 5.0
     /// The kernel-side source's ring buffer (the library's default).
     static let ringBufferBytes = 4 << 20
 
@@ -28,6 +31,9 @@ public final class EventPipeline: Service, @unchecked Sendable {
     public let source: ProcessEventSource
     private let watchers: ProcessWatchers
     private let history: HistoryRecorder
+    /// The fleet store, when `sink` is set: the same events as the history, written by its
+    /// own task (never by the reader thread).
+    private let sink: FleetSink?
     private let consumers: [any DaemonBatchConsumer]
     private let logger: Logger
     private let ownPID = getpid()
@@ -43,7 +49,7 @@ public final class EventPipeline: Service, @unchecked Sendable {
     ///   - recorded: the events the history keeps as `events` rows (every process gets its
     ///     row whatever this says), as `-e` selects them.
     package init(backend: ProcessEventSource.Backend, recorded: EventSelection = .all, history: HistoryRecorder,
-                consumers: [any DaemonBatchConsumer], logger: Logger,
+                sink: FleetSink? = nil, consumers: [any DaemonBatchConsumer], logger: Logger,
                 started: @escaping @Sendable (ProcessEventSource) -> Void = { _ in }) {
         self.started = started
         self.recorded = Mutex(recorded)
@@ -54,6 +60,7 @@ public final class EventPipeline: Service, @unchecked Sendable {
             kernelWatchers: .init(ringBufferBytes: Self.ringBufferBytes), logger: logger))
         watchers = ProcessWatchers(source: source)
         self.history = history
+        self.sink = sink
         self.consumers = consumers
         self.logger = logger
         batch.reserveCapacity(256)
@@ -61,7 +68,9 @@ public final class EventPipeline: Service, @unchecked Sendable {
             // The daemon's own threads come and go: left out, as the live view leaves itself out.
             if let subject = enriched.event.subject, subject.pid == ownPID { return }
             let event = enriched.event
-            history.record(enriched, stored: event.kind == nil || self.recorded.withLock { $0.shows(event) })
+            let stored = event.kind == nil || self.recorded.withLock { $0.shows(event) }
+            history.record(enriched, stored: stored)
+            sink?.record(enriched, stored: stored)
             batch.append(enriched)
         }
         watchers.onBatchEnd { [unowned self] in
@@ -86,9 +95,11 @@ public final class EventPipeline: Service, @unchecked Sendable {
     public func run() async throws {
         do { try watchers.start() } catch {
             history.finish(reason: "error")
+            if let sink { _ = await sink.finish(reason: "error", waitingUpTo: 0) }
             throw DaemonError.sourceUnavailable("procwatch: daemon: \(error)")
         }
         started(source)
+        let writer = Task { [sink] in await sink?.run() }
         let ticker = Task {
             // Commits on this timer, off the reader's thread; a quiet stream's last events too.
             while !Task.isCancelled {
@@ -111,7 +122,14 @@ public final class EventPipeline: Service, @unchecked Sendable {
             running.cancel()
         }
         watchers.stop()
-        history.finish(reason: failure == nil ? "signal" : "error")
+        let reason = failure == nil ? "signal" : "error"
+        history.finish(reason: reason)
+        if let sink {
+            // What the server cannot take in time stays in the spool files for the next start.
+            let unwritten = await sink.finish(reason: reason, waitingUpTo: Self.sinkDrainSeconds)
+            await writer.value
+            if unwritten > 0 { logger.warning("\(unwritten) events were not written to \(sink.server) (spooled for the next start, or dropped)") }
+        }
         if let failure { throw DaemonError.sourceFailed("procwatch: daemon: the event source failed: \(failure)") }
     }
 }

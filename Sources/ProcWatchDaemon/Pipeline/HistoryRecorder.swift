@@ -39,6 +39,10 @@ public final class HistoryRecorder: Sendable {
     /// Told the time of the newest event of each commit (the metrics' recording lag).
     private let committed: @Sendable (EventTimestamp) -> Void
 
+    /// The `lost` event (reason `restart`) recorded first when the previous run was cut
+    /// short, for the fleet sink to record too; nil otherwise.
+    public let restartGap: EnrichedEvent?
+
     /// Opens (or creates) the history at `path` and starts this run's recording in it; when
     /// the file's last recording was cut short (its daemon was killed), records the gap.
     /// Throws the store's one-line error when the file cannot be used at all.
@@ -52,7 +56,11 @@ public final class HistoryRecorder: Sendable {
         state = Mutex(State(recorder: recorder))
         if let previous = recorder.previousRecording, previous.wasCutShort {
             logger.warning("the previous run's history was cut short (last event \(previous.lastEvent ?? "none")): recording the gap")
-            recorder.record(EnrichedEvent(event: ProcessEvent(detail: .lost(count: nil, reason: .restart, cpu: nil), timestamp: .now)))
+            let gap = EnrichedEvent(event: ProcessEvent(detail: .lost(count: nil, reason: .restart, cpu: nil), timestamp: .now))
+            recorder.record(gap)
+            restartGap = gap
+        } else {
+            restartGap = nil
         }
     }
 

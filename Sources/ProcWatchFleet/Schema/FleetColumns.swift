@@ -25,4 +25,11 @@ enum FleetColumns {
     static var eventDefinitions: [String] {
         EventColumns.fields.map { "\($0.name) \(type(of: $0))\(EventColumns.required.contains($0) ? " NOT NULL" : "")" }
     }
+
+    /// The `processes` columns added to the SQLite store since version 1 (``ProcessRow/addedColumns``:
+    /// `process_key`, the cgroup and container), in PostgreSQL types; added to the table as
+    /// they are to an older SQLite file.
+    static var addedProcessDefinitions: [String] {
+        ProcessRow.addedColumns.map { "\($0.name) \($0.type == "INTEGER" ? "bigint" : $0.type == "REAL" ? "double precision" : "text")" }
+    }
 }

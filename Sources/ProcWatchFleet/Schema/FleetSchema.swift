@@ -47,6 +47,9 @@ public enum FleetSchema {
             for definition in FleetColumns.eventDefinitions {
                 try await connection.query(PostgresQuery(unsafeSQL: "ALTER TABLE procwatch.events ADD COLUMN IF NOT EXISTS \(definition)"), logger: logger)
             }
+            for definition in FleetColumns.addedProcessDefinitions {
+                try await connection.query(PostgresQuery(unsafeSQL: "ALTER TABLE procwatch.processes ADD COLUMN IF NOT EXISTS \(definition)"), logger: logger)
+            }
             try await connection.query("COMMIT", logger: logger)
             return found ?? version
         } catch {

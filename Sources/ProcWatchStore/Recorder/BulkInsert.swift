@@ -9,7 +9,7 @@ import GRDBSQLite
 /// per row and per text value). Here the text of a row (its times and JSON) is written into
 /// one byte buffer kept for the connection's life and bound without a copy; the statement
 /// is GRDB's cached one, prepared once per connection and finalized when it closes.
-final class BulkInsert {
+final class BulkInsert: ColumnValues {
     private let connection: OpaquePointer
     private let statement: OpaquePointer
     private let sql: String
@@ -44,8 +44,6 @@ final class BulkInsert {
         texts.append((position, start, text.count))
     }
 
-    /// Binds a string.
-    func text(_ position: Int32, _ value: String) { text(position) { $0.append(utf8: value) } }
 
     /// Inserts the row bound so far, then unbinds every parameter for the next.
     func run() throws {

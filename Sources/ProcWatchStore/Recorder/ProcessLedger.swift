@@ -6,17 +6,18 @@ import ProcWatch
 /// A fork always starts a new row, so a reused pid never continues an old process's row;
 /// a process first seen by another event (it was running before the recording) gets a row
 /// then, with `forked` false.
-struct ProcessLedger {
+package struct ProcessLedger: Sendable {
     private var live: [Int32: ProcessRow] = [:]
     /// Rows changed since the last ``takeChanges()``: live ones by pid, ended ones whole.
     private var changedLive: Set<Int32> = []
     private var ended: [ProcessRow] = []
     private var nextID: Int64
 
-    init(firstID: Int64) { nextID = firstID }
+    /// A ledger whose first row gets id `firstID`.
+    package init(firstID: Int64) { nextID = firstID }
 
     /// Applies an event; returns the row id of its subject process (nil for `lost`).
-    mutating func apply(_ enriched: EnrichedEvent) -> Int64? {
+    package mutating func apply(_ enriched: EnrichedEvent) -> Int64? {
         let (event, process) = (enriched.event, enriched.process)
         switch event.detail {
         case .fork(_, let child) where child.isThread:
@@ -76,7 +77,7 @@ struct ProcessLedger {
     /// row: the filters decide which processes get rows, but a process that has one keeps
     /// getting its exec, name, uid, threads and exit (a `--pid` child's own events do not
     /// name the filtered pid, yet its row must end). Events of other processes are dropped.
-    mutating func follow(_ enriched: EnrichedEvent) {
+    package mutating func follow(_ enriched: EnrichedEvent) {
         let event = enriched.event
         guard let subject = event.subject, live[subject.pid] != nil else { return }
         if case .fork(_, let child) = event.detail, !child.isThread {
@@ -89,7 +90,7 @@ struct ProcessLedger {
     }
 
     /// The rows changed since the last call, in id order (parents before children).
-    mutating func takeChanges() -> [ProcessRow] {
+    package mutating func takeChanges() -> [ProcessRow] {
         var rows = ended
         rows.append(contentsOf: changedLive.compactMap { live[$0] })
         ended.removeAll(keepingCapacity: true)

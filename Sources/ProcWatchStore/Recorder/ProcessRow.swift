@@ -3,7 +3,7 @@ import ProcWatch
 
 /// One row of the `processes` table, kept in memory while the process lives and written
 /// (inserted, then updated in place) at each flush after it changed.
-struct ProcessRow {
+package struct ProcessRow: Sendable {
     var id: Int64
     var pid: Int32
     var ppid: Int32
@@ -30,7 +30,8 @@ struct ProcessRow {
     var cgroup: String?
     var container: ContainerAttribution?
 
-    static let columns = [
+    /// The columns, in position order (``write(to:)``'s positions).
+    package static let columns = [
         "id", "recording", "pid", "ppid", "parent", "forked", "first_seen", "first_seen_ktime_ns", "start_ktime_ns",
         "end_ktime_ns", "comm", "cmdline", "exe", "execs", "uid", "uid_changes", "threads", "exit_code", "status",
         "failed", "duration_s", "cpu_user_us", "cpu_system_us", "peak_rss_kb", "read_bytes", "write_bytes",
@@ -38,7 +39,7 @@ struct ProcessRow {
 
     /// Columns added after version 1 was first released, each with its SQLite type: created
     /// with the table, and added to an older file by ``StoreSchema/complete(_:)``.
-    static let addedColumns: [(name: String, type: String)] = [
+    package static let addedColumns: [(name: String, type: String)] = [
         ("process_key", "TEXT"), ("cgroup", "TEXT"), ("container_id", "TEXT"), ("container_runtime", "TEXT"),
     ]
 
@@ -70,8 +71,16 @@ struct ProcessRow {
 
     /// Binds the row's values to ``upsertSQL``'s parameters (``columns`` order) and runs it.
     func upsert(with statement: BulkInsert, recording: Int64) throws {
-        statement.integer(1, id)
         statement.integer(2, recording)
+        var values = statement
+        write(to: &values)
+        try statement.run()
+    }
+
+    /// Writes every value but the recording's (position 2, the store's own key) at its
+    /// position in ``columns``.
+    package func write<Values: ColumnValues>(to statement: inout Values) {
+        statement.integer(1, id)
         statement.integer(3, Int64(pid))
         statement.integer(4, Int64(ppid))
         if let parent { statement.integer(5, parent) }
@@ -107,7 +116,6 @@ struct ProcessRow {
             statement.text(29, container.id)
             if let runtime = container.runtime { statement.text(30, runtime.rawValue) }
         }
-        try statement.run()
     }
 
     /// `[a,b,…]` of `items`, each written by `element` (the columns holding lists of lists).

@@ -2,14 +2,14 @@ import OutputBytes
 
 /// Small JSON values as text, for the columns that hold JSON (`cmdline`, `data`, …): the
 /// same bytes the live JSON view writes for them.
-enum JSONText {
+package enum JSONText {
     /// `"text"` with JSON escapes.
     static func string(_ value: String) -> String {
         text { $0.append(jsonString: value) }
     }
 
     /// `["a","b"]`
-    static func strings(_ values: [String]) -> String {
+    package static func strings(_ values: [String]) -> String {
         text { $0.append(jsonStrings: values) }
     }
 

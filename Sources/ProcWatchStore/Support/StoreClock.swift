@@ -9,7 +9,7 @@ package enum StoreClock {
     package static func unixNanoseconds() -> Int64 { read(CLOCK_REALTIME) }
 
     /// CLOCK_MONOTONIC in nanoseconds (the kernel's event clock).
-    static func monotonicNanoseconds() -> Int64 { read(CLOCK_MONOTONIC) }
+    package static func monotonicNanoseconds() -> Int64 { read(CLOCK_MONOTONIC) }
 
     private static func read(_ clock: clockid_t) -> Int64 {
         var now = timespec()

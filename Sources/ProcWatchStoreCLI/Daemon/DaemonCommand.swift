@@ -31,6 +31,9 @@ struct DaemonCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The kinds recorded and served, as procwatch -e names them (default all; -e LIST and -E work too). Example: --events fork,exec,exit", valueName: "LIST"))
     var events: String?
 
+    @Option(name: .long, help: ArgumentHelp("Also write every event to this PostgreSQL fleet store (the password from PGPASSWORD or ~/.pgpass, never here). Example: --sink postgresql://procwatch@db.example/procwatch", valueName: "URL"))
+    var sink: String?
+
     /// `-e`, `-E` and `--source` are the root command's (an option both declared would be
     /// parsed into the root's), as for `record`; the root checks their values.
     @ParentCommand var root: ProcWatchCommand
@@ -47,7 +50,7 @@ struct DaemonCommand: AsyncParsableCommand {
         let given: [(DaemonSettingKey, String?)] = [
             (.stateDir, stateDir), (.socket, socket), (.socketGroup, socketGroup), (.metrics, metrics),
             (.keep, keep), (.maxSize, maxSize), (.source, root.sourcing.source?.rawValue),
-            (.events, events ?? root.selecting.events ?? (root.selecting.allEvents ? "all" : nil)),
+            (.events, events ?? root.selecting.events ?? (root.selecting.allEvents ? "all" : nil)), (.sink, sink),
         ]
         return given.reduce(into: [:]) { flags, pair in if let value = pair.1 { flags[pair.0] = value } }
     }

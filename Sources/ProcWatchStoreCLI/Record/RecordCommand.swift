@@ -12,7 +12,10 @@ struct RecordCommand: AsyncParsableCommand {
     static let configuration = StoreCommandConfigurations.record
 
     @Option(name: [.customShort("o"), .long], help: ArgumentHelp("The SQLite file to write (created, or appended to). Example: -o run.db", valueName: "FILE"))
-    var output: String
+    var output: String?
+
+    @Option(name: .long, help: ArgumentHelp("Record into this PostgreSQL fleet store instead of a file (the password from PGPASSWORD or ~/.pgpass). Example: --to postgresql://procwatch@db.example/procwatch", valueName: "URL"))
+    var to: String?
 
     /// `-D`, the selection options (`-e`, `--pid`, `--tree`, `--comm`, `--user`) and `--source`
     /// are the root command's (an option both declared would be parsed into the root's), as
@@ -24,7 +27,13 @@ struct RecordCommand: AsyncParsableCommand {
 
     func validate() throws {
         try root.rejectOptions(notUsedBy: "record", used: ["-D", "-e", "-E", "--pid", "--tree", "--comm", "--user", "--cgroup", "--container", "--include-self", "--source"])
+        guard (output == nil) != (to == nil) else {
+            throw ValidationError(output == nil ? "record needs -o FILE or --to URL" : "-o and --to both name where to record: use one")
+        }
     }
+
+    /// How long `record --to` waits at its end for the server to take what it holds.
+    static let sinkDrainSeconds = 30.0
 
     /// Seconds between commits while events arrive.
     static let commitInterval = 0.01
@@ -59,6 +68,10 @@ struct RecordCommand: AsyncParsableCommand {
         let session = RecordingSession(arguments: Array(CommandLine.arguments.dropFirst()),
                                        command: arguments.isEmpty ? nil : arguments,
                                        filters: selecting.described, taskstats: exitRecords)
+        guard let output else {
+            return try await recordToFleet(to ?? "", session: session, source: source, selection: selection, filter: filter,
+                                           arguments: arguments)
+        }
         let recorder: Recorder
         do { recorder = try Recorder(path: output, session: session) } catch {
             FileHandleOutput.standardError("procwatch: \(error)")
@@ -85,31 +98,7 @@ struct RecordCommand: AsyncParsableCommand {
                 },
                 duration: duration, realTime: false,
                 tickInterval: Self.commitInterval, tick: { if (try? recorder.flush(ifOlderThan: Self.commitInterval)) == nil { stop.fire() } }, stop: stop,
-                started: {
-                    guard !arguments.isEmpty else { return }
-                    let start = Clocks.monotonicNanoseconds()
-                    let child: Int32
-                    do { child = try CommandSpawner.spawn(arguments) } catch {
-                        FileHandleOutput.standardError("procwatch: record: \(arguments[0]): \(error)")
-                        throw ExitCode(127)
-                    }
-                    commandRun.state.withLock { $0 = (child, start, nil) }
-                    Task {
-                        let status = await ReaderThread.offPool {
-                            var status: Int32 = 0
-                            while waitpid(child, &status, 0) == -1, errno == EINTR {}
-                            return status
-                        }
-                        commandRun.state.withLock { $0.status = status }
-                        // The exit event was sent before the child could be reaped: let it arrive.
-                        let deadline = Clocks.monotonicSeconds() + 2
-                        while Clocks.monotonicSeconds() < deadline,
-                              pipeline.jobSnapshot?.members.contains(where: { $0.pid == child && $0.end != nil }) != true {
-                            try? await Task.sleep(for: .milliseconds(10))
-                        }
-                        stop.fire()
-                    }
-                })
+                started: { try Self.startCommand(arguments, commandRun: commandRun, pipeline: pipeline, stop: stop) })
         } catch let exit as ExitCode {
             // The command could not start (127), or the source could not (2: e.g. --source
             // bpf refused): the recording ends here, marked as such.
@@ -135,11 +124,43 @@ struct RecordCommand: AsyncParsableCommand {
             FileHandleOutput.standardError("procwatch: \(error)")
             throw ExitCode(1)
         }
-        if let status = ran.status {
-            switch ExitStatus(waitStatus: UInt32(bitPattern: status)) {
-            case .exited(let code): throw ExitCode(code)
-            case .signaled(let signal, _): throw ExitCode(128 + signal)
+        try Self.exitAsTheCommandDid(ran.status)
+    }
+
+    /// Exits with the recorded command's status (128 + N when a signal N killed it), if it ran.
+    static func exitAsTheCommandDid(_ status: Int32?) throws {
+        guard let status else { return }
+        switch ExitStatus(waitStatus: UInt32(bitPattern: status)) {
+        case .exited(let code): throw ExitCode(code)
+        case .signaled(let signal, _): throw ExitCode(128 + signal)
+        }
+    }
+
+    /// Starts the recorded command (nothing without one), and when it has been reaped and
+    /// its exit event arrived (or 2 s passed), fires `stop`. Throws exit 127 when it cannot start.
+    static func startCommand(_ arguments: [String], commandRun: CommandRun, pipeline: RecordPipeline, stop: StopSignal) throws {
+        guard !arguments.isEmpty else { return }
+        let start = Clocks.monotonicNanoseconds()
+        let child: Int32
+        do { child = try CommandSpawner.spawn(arguments) } catch {
+            FileHandleOutput.standardError("procwatch: record: \(arguments[0]): \(error)")
+            throw ExitCode(127)
+        }
+        commandRun.state.withLock { $0 = (child, start, nil) }
+        Task {
+            let status = await ReaderThread.offPool {
+                var status: Int32 = 0
+                while waitpid(child, &status, 0) == -1, errno == EINTR {}
+                return status
             }
+            commandRun.state.withLock { $0.status = status }
+            // The exit event was sent before the child could be reaped: let it arrive.
+            let deadline = Clocks.monotonicSeconds() + 2
+            while Clocks.monotonicSeconds() < deadline,
+                  pipeline.jobSnapshot?.members.contains(where: { $0.pid == child && $0.end != nil }) != true {
+                try? await Task.sleep(for: .milliseconds(10))
+            }
+            stop.fire()
         }
     }
 }

@@ -8,7 +8,7 @@ import ProcWatchStore
 /// only those `-e` selects.
 final class RecordPipeline: @unchecked Sendable {
     // @unchecked: `filter` is used on the reader thread only; the job is behind a lock.
-    private let recorder: Recorder
+    private let recorder: any RecordingDestination
     private let selection: EventSelection
     private var filter: LiveFilter
     private let job: SharedJob
@@ -16,7 +16,7 @@ final class RecordPipeline: @unchecked Sendable {
     private let ownPID: Int32
 
     /// With `recordsCommand`, only the tree of processes this process starts is recorded.
-    init(recorder: Recorder, selection: EventSelection, filter: LiveFilter, ownPID: Int32, recordsCommand: Bool) {
+    init(recorder: any RecordingDestination, selection: EventSelection, filter: LiveFilter, ownPID: Int32, recordsCommand: Bool) {
         self.recorder = recorder
         self.selection = selection
         self.filter = filter

@@ -223,7 +223,27 @@ struct DaemonConfigurationTests {
     }
 
     @Test func restartKeysAreTheOpenedOnes() {
-        #expect(DaemonSettingKey.allCases.filter(\.needsRestart) == [.stateDir, .socket, .socketMode, .socketGroup, .metrics, .source, .topPrograms])
+        #expect(DaemonSettingKey.allCases.filter(\.needsRestart) == [.stateDir, .socket, .socketMode, .socketGroup, .metrics, .source, .topPrograms,
+                                                                     .sink, .spoolMemory, .spoolMax])
+    }
+
+    /// The fleet sink's keys, and the two places a password must not be.
+    @Test func sinkKeysAndWhereAPasswordMayBe() throws {
+        let settings = try load("sink: postgresql://pw@db.example/fleet\nspool_memory: 8MiB\nspool_max: 2GiB\n")
+        #expect(settings.sink == "postgresql://pw@db.example/fleet")
+        #expect(settings.spoolMemory == 8 << 20)
+        #expect(settings.spoolMax == 2 << 30)
+        #expect(refusal("sink: mysql://db/x\n").hasPrefix("daemon: FILE: sink: bad PostgreSQL connection string mysql://db/x"))
+        // A password in a file others may read (the test files are 0644).
+        #expect(refusal("sink: postgresql://pw:secret@db.example/fleet\n")
+                == "daemon: FILE: sink: FILE holds a PostgreSQL password but its mode is 0644: make it 0600 (chmod 600 FILE)")
+        let path = Self.write("sink: postgresql://pw:secret@db.example/fleet\n")
+        defer { unlink(path) }
+        chmod(path, 0o600)
+        #expect(try DaemonConfiguration.load(path: path).settings.sink == "postgresql://pw:secret@db.example/fleet")
+        #expect(refusal("", flags: [.sink: "postgresql://pw:secret@db.example/fleet"])
+                == "daemon: --sink: postgresql://pw@db.example:5432/fleet: a password on the command line is visible to every user in ps;"
+                + " use PGPASSWORD, ~/.pgpass or the daemon's configuration file (mode 0600)")
     }
 
     /// The example file: all commented out it gives the defaults; with each key's line
@@ -238,6 +258,7 @@ struct DaemonConfigurationTests {
         var expected = DaemonSettings()
         expected.socketGroup = "adm"
         expected.metricsAddress = "127.0.0.1:9464"
+        expected.sink = "postgresql://procwatch@db.example.com/procwatch?sslmode=verify-full"
         #expect(try load(uncommented) == expected)
         #expect(uncommented.split(separator: "\n").filter { !$0.hasPrefix("#") && !$0.isEmpty }.count == DaemonSettingKey.allCases.count)
     }
