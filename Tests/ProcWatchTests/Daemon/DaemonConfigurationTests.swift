@@ -139,7 +139,7 @@ struct DaemonConfigurationTests {
         ("socket: [/a, /b]", #"daemon: FILE: socket: expected a single value, found a list"#),
         ("kep: 14d", #"daemon: FILE: kep: unknown key (did you mean keep?)"#),
         ("state-dir: /x", #"daemon: FILE: state-dir: unknown key (did you mean state_dir?)"#),
-        ("colour: red", #"daemon: FILE: colour: unknown key (known: state_dir, socket, socket_mode, socket_group, metrics, keep, max_size, source, events, client_queue, top_programs)"#),
+        ("colour: red", #"daemon: FILE: colour: unknown key (known: state_dir, socket, socket_mode, socket_group, metrics, keep, max_size, source, events, client_queue, top_programs, sink, spool_memory, spool_max)"#),
         ("keep: 1d\nsource: bpf\nkeep: 2d", #"daemon: FILE: keep: given more than once (first on line 1)"#),
         ("- keep", #"daemon: FILE: expected "key: value" lines, found a list"#),
         ("keep: 1d\nsource: [bpf", #"daemon: FILE: line 3: not YAML: did not find expected ',' or ']'"#),

@@ -77,6 +77,8 @@ struct DaemonMetricsTests {
             "# HELP procwatch_processes_started_total Processes created (forks of a process, not of a thread).",
             "# HELP procwatch_recording_lag_seconds Age of the oldest event not yet committed to the history; 0 when none waits.",
             "# HELP procwatch_refused_requests_total Client requests refused.",
+            "# HELP procwatch_sink_lag_seconds Age of the newest event written to the fleet store (sink) while events wait; 0 when none waits.",
+            "# HELP procwatch_sink_spooled_bytes Bytes of batches waiting for the fleet store (sink), in memory and in spool files.",
             "# TYPE procwatch_client_queue_depth gauge",
             "# TYPE procwatch_clients gauge",
             "# TYPE procwatch_events_total counter",
@@ -88,6 +90,8 @@ struct DaemonMetricsTests {
             "# TYPE procwatch_processes_started_total counter",
             "# TYPE procwatch_recording_lag_seconds gauge",
             "# TYPE procwatch_refused_requests_total counter",
+            "# TYPE procwatch_sink_lag_seconds gauge",
+            "# TYPE procwatch_sink_spooled_bytes gauge",
             "procwatch_client_queue_depth{client=\"1\"} 0.0",
             "procwatch_client_queue_depth{client=\"2\"} 42.0",
             "procwatch_clients 2.0",
@@ -114,11 +118,14 @@ struct DaemonMetricsTests {
             "procwatch_lost_events_total{reason=\"ringbuf\"} 2",
             "procwatch_lost_events_total{reason=\"scan_gap\"} 0",
             "procwatch_lost_events_total{reason=\"seq_gap\"} 5",
+            "procwatch_lost_events_total{reason=\"spool\"} 0",
             "procwatch_lost_events_total{reason=\"taskstats\"} 0",
             "procwatch_processes_failed_total 2",
             "procwatch_processes_started_total 1",
             "procwatch_recording_lag_seconds 2.5",
             "procwatch_refused_requests_total 1",
+            "procwatch_sink_lag_seconds 0.0",
+            "procwatch_sink_spooled_bytes 0.0",
         ])
     }
 
