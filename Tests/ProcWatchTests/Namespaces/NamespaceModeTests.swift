@@ -97,7 +97,8 @@ struct NamespaceModeTests {
 
     @Test func liveViewInAUserNamespaceScansProc() throws {
         let run = try Self.capture(["-Urpf", "--mount-proc", "--kill-child"], ["sh", "-c",
-            "\(Spawn.procwatchBinary) --json -D 5 -e fork,exec,exit & sleep 2; \(Self.workload); wait"])
+            // 4 s for procwatch to start scanning first (a debug build under the whole suite's load).
+            "\(Spawn.procwatchBinary) --json -D 8 -e fork,exec,exit & sleep 4; \(Self.workload); wait"])
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stderr == Self.userNamespaceLine)
         let lines = Self.lines(run.stdout)
