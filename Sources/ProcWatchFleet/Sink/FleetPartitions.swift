@@ -1,4 +1,5 @@
 import Logging
+import OutputBytes
 import PostgresNIO
 
 /// The day partitions of `procwatch.events` (`events_YYYYMMDD`, UTC days): made ahead, from
@@ -12,17 +13,9 @@ enum FleetPartitions {
         return unixNanoseconds >= 0 ? unixNanoseconds / day : (unixNanoseconds - day + 1) / day
     }
 
-    /// `YYYYMMDD` of a day number (Howard Hinnant's civil-from-days).
+    /// `YYYYMMDD` of a day number (the RFC 3339 writer's civil calendar).
     static func name(day: Int64) -> String {
-        let z = day + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthIndex = (5 * dayOfYear + 2) / 153
-        let dayOfMonth = dayOfYear - (153 * monthIndex + 2) / 5 + 1
-        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        let (year, month, dayOfMonth) = CivilTime.date(days: day)
         func two(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
         return "\(year)\(two(month))\(two(dayOfMonth))"
     }
