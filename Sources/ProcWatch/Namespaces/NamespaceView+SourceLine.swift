@@ -2,7 +2,8 @@ extension NamespaceView {
     /// Why the /proc scanner is used, and what it cannot show: the reason of the source line.
     func procScanReason(kernelRefusal: String, interval: ProcessEventSource.ProcScanOptions) -> String {
         let place = summary.map { "\($0): " } ?? ""
-        return "\(place)\(kernelRefusal); scanning this namespace's /proc every \(interval.intervalMilliseconds) ms: "
+        let proc = summary == nil ? "/proc" : "this namespace's /proc"
+        return "\(place)\(kernelRefusal); scanning \(proc) every \(interval.intervalMilliseconds) ms: "
             + "processes that live shorter are counted as lost, not shown; exit statuses only of zombies seen"
     }
 

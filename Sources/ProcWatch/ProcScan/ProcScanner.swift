@@ -1,6 +1,7 @@
 /// Turns successive scans of /proc into the event contract's events, where no kernel
 /// source works (a user namespace): a process seen for the first time is a `fork` (and an
-/// `exec` when it runs another program than its parent), a changed name an `exec`, a zombie
+/// `exec` when it runs another program than its parent), a changed command line an `exec`,
+/// a name changed under the same command line a `comm`, a zombie
 /// or a vanished process an `exit`. Every event carries ``EventOrigin/procfs``.
 ///
 /// What it cannot know it leaves out rather than makes up: a process that started and
@@ -67,12 +68,20 @@ struct ProcScanner {
                     entry.parent = stat.parent
                     if !entry.exited, stat.state != UInt8(ascii: "Z") {
                         let watched = now.monotonicNanoseconds < entry.watchedUntil
-                        let line = stat.name != entry.name || watched ? commandLine(pid) : nil
-                        if stat.name != entry.name || (line.map { !$0.isEmpty && $0 != entry.commandLine } ?? false) {
+                        let renamed = stat.name != entry.name
+                        let line = renamed || watched ? commandLine(pid) : nil
+                        let task = TaskID(pid: pid, tid: pid)
+                        if line.map({ !$0.isEmpty && $0 != entry.commandLine }) ?? false {
                             entry.name = stat.name
                             entry.commandLine = line ?? entry.commandLine
                             entry.watchedUntil = 0
-                            outcome.events.append(event(.exec(TaskID(pid: pid, tid: pid)), now))
+                            outcome.events.append(event(.exec(task), now))
+                        } else if renamed {
+                            // The same command line under another name: prctl(PR_SET_NAME) or a
+                            // kernel thread's (a kworker's) new work, which the connector
+                            // reports as comm too.
+                            entry.name = stat.name
+                            outcome.events.append(event(.comm(task, name: stat.name), now))
                         }
                     }
                     known[pid] = entry

@@ -467,13 +467,20 @@ public final class ProcessEventSource: Sendable {
         do throws(ProcWatchError) {
             return try startSession(subscribers: state.subscribers, stage: state.stage, watchers: watchers)
         } catch {
-            // In the initial namespaces a refusal is the user's privilege: the error stands
-            // (the front ends then turn to procwatch daemon, which sees everything).
+            // Every kernel source refused this user: in a namespace of its own, or in the
+            // initial ones without CAP_BPF on a kernel whose connector wants CAP_NET_ADMIN to
+            // bind (kernels differ: some let any user listen). Where a daemon's socket is there
+            // the front ends turn to it (standsInUnderAuto is false); elsewhere the scanner
+            // stands in, as pspy works, rather than nothing.
             let namespaces = configuration.namespaces ?? .current
+            let refused = switch error {
+            case .permissionDenied, .otherNetworkNamespace, .subscriptionIgnored, .subscriptionRejected: true
+            default: namespaces.summary != nil
+            }
             guard configuration.backend == .auto, configuration.procScan.standsInUnderAuto, watchers == nil,
-                  namespaces.summary != nil, let refused = state.choice?.reason else { throw error }
+                  refused, let bpfRefusal = state.choice?.reason else { throw error }
             state.choice = BackendChoice(backend: .procfs, reason: namespaces.procScanReason(
-                kernelRefusal: "\(refused); the connector: \(error)", interval: configuration.procScan))
+                kernelRefusal: "\(bpfRefusal); the connector: \(error)", interval: configuration.procScan))
             // The stage was made for the connector: it reads no taskstats under the scanner.
             if state.stage != nil {
                 state.stage?.close()

@@ -102,6 +102,24 @@ struct ProcScannerTests {
         #expect(scanner.scan(now: later, bootOffset: 0).events == [])
     }
 
+    @Test func aNewNameUnderTheSameCommandLineIsAComm() {
+        var (files, scanner) = baseline()
+        // A kernel thread (no command line) taking other work, and a program that renames itself.
+        files[2] = .init(parent: 0, name: "kworker/1:1-events", commandLine: [], start: 2_000)
+        files[3] = .init(parent: 1, name: "server", commandLine: ["server", "-d"], start: 3_000)
+        _ = scanner.scan(now: now, bootOffset: 0)
+        files[2]?.name = "kworker/1:1-mm_percpu_wq"
+        files[3]?.name = "server: idle"
+        #expect(scanner.scan(now: now, bootOffset: 0).events == [
+            event(.comm(task(2), name: "kworker/1:1-mm_percpu_wq")),
+            event(.comm(task(3), name: "server: idle")),
+        ])
+        // A new command line with the new name is the exec.
+        files[3]?.name = "worker"
+        files[3]?.commandLine = ["worker"]
+        #expect(scanner.scan(now: now, bootOffset: 0).events == [event(.exec(task(3)))])
+    }
+
     @Test func aReusedPidIsANewProcess() {
         var (files, scanner) = baseline()
         files[9] = .init(parent: 1, name: "a", commandLine: ["a"], start: 2_000)
