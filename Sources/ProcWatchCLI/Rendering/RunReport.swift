@@ -13,8 +13,8 @@ struct RunReport {
     var lostRecords = 0
     /// The /proc scanner's mode (`procfs`) when the events came from it; nil for the kernel's.
     var source: String?
-    /// Under the /proc scanner: tasks that started and ended between two scans (nil: none,
-    /// or an unknown number when ``lostTasksUnknown``).
+    /// Under the /proc scanner: tasks of the pid namespace, the command's or others', that
+    /// started and ended between two scans (0: none, or an unknown number when ``lostTasksUnknown``).
     var lostTasks = 0
     var lostTasksUnknown = false
     /// `-s`: programs without their arguments; `-d`: without their directory.
@@ -114,7 +114,9 @@ struct RunReport {
         }
         if lostTasks > 0 || lostTasksUnknown {
             let count = lostTasksUnknown ? "an unknown number of" : "\(lostTasks)"
-            lines.append("  lost       \(count) tasks that started and ended between two scans of /proc (not shown)")
+            // The count comes from the pid namespace's counter, which cannot say whose tasks they were.
+            lines.append("  lost       \(count) tasks (this command's or others' in its pid namespace) that started and ended "
+                + "between two scans of /proc (not shown)")
         }
         for member in failed.prefix(20) {
             lines.append(fitted("  failed     \(member.pid) ", name(member), " (\(Self.statusText(member)))"))
