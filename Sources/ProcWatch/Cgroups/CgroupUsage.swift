@@ -17,8 +17,21 @@ public struct CgroupUsage: Sendable, Equatable {
     public var oomKills: UInt64?
     /// Bytes read from and written to block devices (v1 `blkio.throttle.io_service_bytes`,
     /// v2 `io.stat`); zero where the job's files live on no block device (tmpfs, overlay on
-    /// a virtual disk the controller does not see).
+    /// a virtual disk the controller does not see). Under v1, nil when no device is counted
+    /// (``ioCountedDevices`` empty), and the sum over the counted devices otherwise.
     public var readBytes: UInt64?, writeBytes: UInt64?
+    /// Under cgroup v1, the block devices (`MAJ:MIN`) whose I/O `blkio` counts; nil under v2,
+    /// whose `io.stat` counts every device.
+    ///
+    /// v1 counts in the throttling layer (`blk_should_throtl`, block/blk-throttle.h), which
+    /// returns before counting on a device whose queue has no throttling set up; since the
+    /// kernel sets that up lazily (`blk_throtl_init`, called when a throttle rule is first
+    /// written for the device, e.g. `MAJ:MIN 0` to a `blkio.throttle.*_device` file, which
+    /// limits nothing), a device nobody set a rule for is not counted at all — the case of
+    /// every disk on a host that throttles nothing (kernel 6.18 here). The hierarchy root's
+    /// `blkio.throttle.io_service_bytes` lists exactly those devices: the root cgroup has a
+    /// group on every device, printed only where throttling is set up.
+    public var ioCountedDevices: [String]?
     /// Forks the process limit refused with EAGAIN (`pids.events` `max`).
     public var refusedForks: UInt64?
 
@@ -45,6 +58,17 @@ public struct CgroupUsage: Sendable, Equatable {
     /// The number a one-value file holds (`cpuacct.usage`, `memory.peak`).
     static func number(_ text: String?) -> UInt64? {
         text.flatMap { UInt64($0.split(separator: "\n").first ?? "") }
+    }
+
+    /// The devices (`MAJ:MIN`) a v1 `blkio.throttle.io_service_bytes` has lines for, in order.
+    static func blkioDevices(_ text: String?) -> [String] {
+        var devices: [String] = []
+        for line in (text ?? "").split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            guard fields.count == 3, fields[0].contains(":") else { continue }
+            if devices.last != String(fields[0]) { devices.append(String(fields[0])) }
+        }
+        return devices
     }
 
     /// Bytes read and written summed over devices from v1 `blkio.throttle.io_service_bytes`

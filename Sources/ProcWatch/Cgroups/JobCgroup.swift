@@ -134,11 +134,27 @@ public struct JobCgroup: Sendable {
             usage.totalNanoseconds = CgroupUsage.value(of: "usage_usec", in: stat).map { $0 * 1000 }
         case nil: break
         }
-        let io = places[.io]?.version == .v1 ? CgroupUsage.blkioBytes(file(.io, "blkio.throttle.io_service_bytes"))
-            : CgroupUsage.ioStatBytes(file(.io, "io.stat"))
+        var io: (read: UInt64, write: UInt64)?
+        switch places[.io] {
+        case let place? where place.version == .v1:
+            let counted = CgroupUsage.blkioDevices(Self.v1HierarchyRoot(of: place.directory, controller: .io)
+                .flatMap { CgroupFiles.text($0 + "/blkio.throttle.io_service_bytes") })
+            usage.ioCountedDevices = counted
+            if !counted.isEmpty { io = CgroupUsage.blkioBytes(file(.io, "blkio.throttle.io_service_bytes")) }
+        case .some:
+            io = CgroupUsage.ioStatBytes(file(.io, "io.stat"))
+        case nil: break
+        }
         usage.readBytes = io?.read
         usage.writeBytes = io?.write
         return usage
+    }
+
+    /// The mount point of the v1 hierarchy of `controller` that holds `directory`.
+    static func v1HierarchyRoot(of directory: String, controller: CgroupController) -> String? {
+        CgroupLayout.mounts(in: CgroupFiles.text("/proc/self/mountinfo") ?? "")
+            .filter { !$0.isV2 && $0.controllers.contains(controller.v1Name) && (directory == $0.mountPoint || directory.hasPrefix($0.mountPoint + "/")) }
+            .max { $0.mountPoint.count < $1.mountPoint.count }?.mountPoint
     }
 
     /// Sends SIGKILL to every process in the cgroup now (v2: `cgroup.kill`), without waiting

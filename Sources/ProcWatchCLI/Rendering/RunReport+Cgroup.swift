@@ -15,9 +15,14 @@ extension RunReport {
             guard let peak = usage.peakMemoryBytes else { return [] }
             return ["  cgroup mem \(peak / 1024) KiB peak (page cache included)"]
         case .io:
+            // v1 blkio counts only the devices with throttling set up (CgroupUsage.ioCountedDevices).
+            if let devices = usage.ioCountedDevices, devices.isEmpty {
+                return ["  cgroup io  not counted (cgroup v1 blkio counts a device's I/O only once a throttle rule was set on it; no device has one)"]
+            }
             guard let read = usage.readBytes, let written = usage.writeBytes else { return [] }
+            let on = usage.ioCountedDevices.map { " on \($0.joined(separator: ", "))" } ?? ""
             let none = read == 0 && written == 0 ? " (none seen: the files may be on no block device the controller counts)" : ""
-            return ["  cgroup io  read \(read) B, written \(written) B\(none)"]
+            return ["  cgroup io  read \(read) B, written \(written) B\(on)\(none)"]
         case .pids:
             return []
         }
@@ -58,6 +63,8 @@ extension RunReport {
         cgroup.raw("memory_limit_hits", number(usage.memoryLimitHits))
         cgroup.raw("read_bytes", number(usage.readBytes))
         cgroup.raw("write_bytes", number(usage.writeBytes))
+        // v1: the devices blkio counts (read_bytes and write_bytes null when none); v2: null, all.
+        if let devices = usage.ioCountedDevices { cgroup.strings("io_devices", devices) } else { cgroup.raw("io_devices", "null") }
         object.raw("cgroup", cgroup.finish())
     }
 }

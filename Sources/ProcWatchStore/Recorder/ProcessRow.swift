@@ -41,6 +41,7 @@ package struct ProcessRow: Sendable {
     /// with the table, and added to an older file by ``StoreSchema/complete(_:)``.
     package static let addedColumns: [(name: String, type: String)] = [
         ("process_key", "TEXT"), ("cgroup", "TEXT"), ("container_id", "TEXT"), ("container_runtime", "TEXT"),
+        ("pod_uid", "TEXT"), ("pod_qos", "TEXT"),
     ]
 
     static let upsertSQL = """
@@ -115,6 +116,8 @@ package struct ProcessRow: Sendable {
         if let container {
             statement.text(29, container.id)
             if let runtime = container.runtime { statement.text(30, runtime.rawValue) }
+            if let podUID = container.podUID { statement.text(31, podUID) }
+            if let podQoS = container.podQoS { statement.text(32, podQoS.rawValue) }
         }
     }
 

@@ -90,6 +90,8 @@ public struct RecordingReport: Sendable {
         /// How many processes ran in it, how many failed, and their CPU seconds.
         public var processes: Int, failed: Int
         public var cpuSeconds: Double
+        /// Its Kubernetes pod and the pod's QoS class, when recorded.
+        public var podUID: String? = nil, podQoS: String? = nil
     }
 
     /// The file it was read from.
@@ -180,6 +182,7 @@ extension RecordingReport {
             if process.failed { entry.failed += 1 }
             entry.cpuSeconds += process.cpuSeconds ?? 0
             if entry.runtime == nil { entry.runtime = process.containerRuntime }
+            if entry.podUID == nil { (entry.podUID, entry.podQoS) = (process.podUID, process.podQoS) }
             totals[process.containerID] = entry
         }
         return totals.values.sorted { ($1.processes, $0.id ?? "\u{10FFFF}") < ($0.processes, $1.id ?? "\u{10FFFF}") }

@@ -82,6 +82,8 @@ private struct Document: Encodable {
     struct Container: Encodable {
         /// The full id, or `(host)` for processes in no container.
         var container: String, runtime: String?, processes: Int, failed: Int, cpuS: Double
+        /// Its Kubernetes pod and QoS class (absent when it is in none, or was not recorded).
+        var podUid: String?, podQos: String?
     }
 
     struct Failure: Encodable {
@@ -130,7 +132,8 @@ private struct Document: Encodable {
         }
         topCommands = TopCommands(byCount: commands(\.countValue), byCpu: commands(\.cpuSeconds), byWall: commands(\.wallSeconds))
         byContainer = report.byContainer.map {
-            Container(container: $0.id ?? "(host)", runtime: $0.runtime, processes: $0.processes, failed: $0.failed, cpuS: $0.cpuSeconds)
+            Container(container: $0.id ?? "(host)", runtime: $0.runtime, processes: $0.processes, failed: $0.failed, cpuS: $0.cpuSeconds,
+                      podUid: $0.podUID, podQos: $0.podQoS)
         }
         failed = report.failed.map {
             Failure(pid: $0.pid, cmdline: $0.commandLine, comm: $0.comm, status: $0.status.map(Status.init),

@@ -70,7 +70,8 @@ public enum ReportReader {
                 readBytes: row["read_bytes"], writeBytes: row["write_bytes"], threads: row["threads"],
                 // Absent from files recorded before them: read as NULL.
                 containerID: row.hasColumn("container_id") ? row["container_id"] : nil,
-                containerRuntime: row.hasColumn("container_runtime") ? row["container_runtime"] : nil)
+                containerRuntime: row.hasColumn("container_runtime") ? row["container_runtime"] : nil,
+                podUID: row.hasColumn("pod_uid") ? row["pod_uid"] : nil, podQoS: row.hasColumn("pod_qos") ? row["pod_qos"] : nil)
             recordingEnd[process.id] = clock.end
             all.append(process)
         }

@@ -55,10 +55,15 @@ extension RecordingReport {
             }
         }
         lines.append("by container:")
-        lines.append("  " + Self.pad("CONTAINER", 14) + Self.pad("RUNTIME", 16) + Self.left("PROCESSES", 10) + Self.left("FAILED", 8) + Self.left("CPU", 12))
-        for entry in byContainer {
+        // A POD column (the pod's UID and QoS class) when some container is a Kubernetes pod's.
+        let containers = byContainer
+        let showsPods = containers.contains { $0.podUID != nil }
+        lines.append("  " + Self.pad("CONTAINER", 14) + Self.pad("RUNTIME", 16) + Self.left("PROCESSES", 10) + Self.left("FAILED", 8) + Self.left("CPU", 12)
+                     + (showsPods ? "  POD" : ""))
+        for entry in containers {
+            let pod = showsPods ? "  " + (entry.podUID.map { $0 + (entry.podQoS.map { " " + $0 } ?? "") } ?? "-") : ""
             lines.append("  " + Self.pad(entry.id.map { String($0.prefix(12)) } ?? "(host)", 14) + Self.pad(entry.runtime ?? "-", 16)
-                         + Self.left("\(entry.processes)", 10) + Self.left("\(entry.failed)", 8) + Self.left(Self.seconds(entry.cpuSeconds) + "s", 12))
+                         + Self.left("\(entry.processes)", 10) + Self.left("\(entry.failed)", 8) + Self.left(Self.seconds(entry.cpuSeconds) + "s", 12) + pod)
         }
         lines.append("failed exits:")
         if failed.isEmpty { lines.append("  none") }

@@ -24,6 +24,9 @@ public struct StoredProcess: Sendable, Hashable {
     /// The container it ran in and that container's runtime, when its cgroup named one
     /// (nil in files recorded before the columns existed).
     public var containerID: String?, containerRuntime: String?
+    /// The Kubernetes pod of that container and its QoS class (`guaranteed`, `burstable`,
+    /// `besteffort`), when its cgroup named one (nil in files recorded before the columns existed).
+    public var podUID: String?, podQoS: String?
     /// The host it ran on, in a report over the fleet store (nil in a recording file: one host).
     public var host: String?
 
@@ -31,7 +34,7 @@ public struct StoredProcess: Sendable, Hashable {
     public init(id: Int64, parent: Int64?, pid: Int32, ppid: Int32, comm: String, commandLine: [String], start: Int64,
                 end: Int64?, startKnown: Bool, status: ExitStatus?, cpuSeconds: Double?, peakRSSKiB: Int64?,
                 readBytes: Int64?, writeBytes: Int64?, threads: Int, containerID: String? = nil, containerRuntime: String? = nil,
-                host: String? = nil) {
+                podUID: String? = nil, podQoS: String? = nil, host: String? = nil) {
         self.id = id
         self.parent = parent
         self.pid = pid
@@ -49,6 +52,8 @@ public struct StoredProcess: Sendable, Hashable {
         self.threads = threads
         self.containerID = containerID
         self.containerRuntime = containerRuntime
+        self.podUID = podUID
+        self.podQoS = podQoS
         self.host = host
     }
 

@@ -21,7 +21,7 @@ public enum StoreSchema {
     /// an older procwatch still reads (and appends to) the file, never reading the columns
     /// it does not know. A report reads such a file as it is, for the same reason. The
     /// `processes` columns added since (``ProcessRow/addedColumns``: `process_key`, `cgroup`,
-    /// `container_id`, `container_runtime`) are completed the same way.
+    /// `container_id`, `container_runtime`, `pod_uid`, `pod_qos`) are completed the same way.
     static func complete(_ db: Database) throws {
         let columns = Set(try db.columns(in: "events").map(\.name))
         for field in EventColumns.fields where !columns.contains("\(field.name)") {

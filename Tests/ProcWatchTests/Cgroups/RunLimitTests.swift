@@ -136,6 +136,105 @@ struct RunLimitTests {
         print("agreement: cgroup \(cgroupCPU) s, taskstats \(taskstats) s, scheduler \(cgroup["cpu_total_s"] ?? "-") s, tick \(tick) s")
     }
 
+    /// Peak memory: the cgroup's and taskstats' agree for a process whose memory is its own
+    /// anonymous buffer.
+    ///
+    /// `dd bs=64M count=1 iflag=fullblock` reads /dev/zero into one 64 MiB buffer, so every
+    /// page of it is written — faulted in, by dd, inside the cgroup — and held until dd exits:
+    /// its peak RSS (taskstats `hiwater_rss`) and the cgroup's peak (v1
+    /// `memory.max_usage_in_bytes`, v2 `memory.peak`) both include those 64 MiB at once. The
+    /// rest differs by what each counts:
+    /// - RSS counts dd's resident file pages (its binary, libc, the loader, `ld.so.cache`
+    ///   while the loader maps it), which are in the page cache already, charged to the
+    ///   cgroup that first read them, not to this one: at most those files' sizes.
+    ///   (`LC_ALL=C`: no locale archive is mapped.)
+    /// - The cgroup counts the kernel memory it was charged, which RSS does not: page tables
+    ///   (a 4 KiB page per 2 MiB mapped, 32 for the buffer, a few more for the rest and the
+    ///   upper levels), the 16 KiB kernel stack, task, mm, VMA and file objects; and the
+    ///   pages the held child (a fork of procwatch) copied on write between its move into
+    ///   the cgroup and its exec. 200 KiB of kernel memory measured here
+    ///   (`memory.kmem.max_usage_in_bytes`); bound: 1 MiB.
+    /// - The memory controller charges its counter in batches of MEMCG_CHARGE_BATCH (64
+    ///   pages) kept in a per-CPU stock, so the counter runs up to 64 pages per CPU ahead of
+    ///   the pages in use.
+    /// So |cgroup − RSS| ≤ files + 1 MiB + 256 KiB × CPUs, and each is at least 64 MiB.
+    @Test func cgroupPeakMemoryAgreesWithTaskstatsPeakRSS() throws {
+        let megabytes = 64
+        let run = try Spawn.capture([Spawn.procwatchBinary, "run", "--json", "--max-processes", "10", "--", "/usr/bin/env", "LC_ALL=C",
+                                     "/bin/dd", "if=/dev/zero", "of=/dev/null", "bs=\(megabytes)M", "count=1", "iflag=fullblock"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let report = try Self.json(run.stdout)
+        #expect(report["processes"] as? Int == 1)
+        let rss = try #require(report["peak_rss_kb"] as? Int) * 1024
+        let cgroup = try #require((report["cgroup"] as? [String: Any])?["peak_memory_bytes"] as? Int)
+        let files = ["/bin/dd", "/lib/x86_64-linux-gnu/libc.so.6", "/lib64/ld-linux-x86-64.so.2", "/etc/ld.so.cache"].reduce(0) { sum, path in
+            var status = stat()
+            return sum + (stat(path, &status) == 0 ? Int(status.st_size) : 0)
+        }
+        let tolerance = files + (1 << 20) + 64 * 4096 * Int(sysconf(Int32(_SC_NPROCESSORS_CONF)))
+        #expect(rss >= megabytes << 20, "taskstats peak RSS \(rss) B")
+        #expect(cgroup >= megabytes << 20, "cgroup peak \(cgroup) B")
+        #expect(abs(cgroup - rss) <= tolerance, "cgroup \(cgroup) B, taskstats RSS \(rss) B, tolerance \(tolerance) B")
+        // Side by side in the text report too.
+        let text = try Spawn.capture([Spawn.procwatchBinary, "run", "--max-processes", "10", "--", "/usr/bin/env", "LC_ALL=C",
+                                      "/bin/dd", "if=/dev/zero", "of=/dev/null", "bs=\(megabytes)M", "count=1", "iflag=fullblock"])
+        let lines = text.stdout.split(separator: "\n").map(String.init)
+        let peak = try #require(lines.firstIndex { $0.hasPrefix("  peak rss   ") }, "\(text.stdout)")
+        #expect(lines[peak + 1].hasPrefix("  cgroup mem "), "\(text.stdout)")
+        print("peak memory: cgroup \(cgroup) B, taskstats peak RSS \(rss) B, difference \(cgroup - rss) B, tolerance \(tolerance) B")
+    }
+
+    /// Block I/O: the cgroup's and taskstats' agree exactly, on a block device v1 blkio counts.
+    ///
+    /// Both count a bio when it is submitted, for the task that submits it: taskstats
+    /// `read_bytes` in `submit_bio` (`task_io_account_read`), `write_bytes` in the block
+    /// device's direct-I/O path (`task_io_account_write`); v1 blkio in `blk_should_throtl`,
+    /// for the bio's cgroup, the submitter's. With O_DIRECT on the device itself there is no
+    /// page cache in between (whose writeback a flusher thread would submit, outside the
+    /// cgroup) and no file system metadata: each figure is exactly the 8 MiB written, then the
+    /// 8 MiB read. The programs' own pages come from the page cache (they were just run), so
+    /// the tree reads nothing else.
+    @Test(.enabled(if: JobCgroup.v1HierarchyRoot(of: "/sys/fs/cgroup/blkio", controller: .io) != nil,
+                   "no v1 blkio hierarchy: the loop device's counting is set up through it"))
+    func cgroupIOAgreesWithTaskstatsOnABlockDevice() throws {
+        let blkioRoot = try #require(JobCgroup.v1HierarchyRoot(of: "/sys/fs/cgroup/blkio", controller: .io))
+        _ = try Spawn.run(["/bin/sh", "-c", "/bin/dd --version >/dev/null"])  // the programs into the page cache
+        let megabytes = 8
+        try TestLoopDevice.with(megabytes: 16, blkioRoot: blkioRoot) { loop in
+            let script = "/bin/dd if=/dev/zero of=\(loop.path) bs=1M count=\(megabytes) oflag=direct status=none && "
+                + "/bin/dd if=\(loop.path) of=/dev/null bs=1M count=\(megabytes) iflag=direct status=none"
+            let run = try Spawn.capture([Spawn.procwatchBinary, "run", "--json", "--max-processes", "10", "--", "/bin/sh", "-c", script])
+            #expect(run.status == 0, "\(run.stderr)")
+            let report = try Self.json(run.stdout)
+            let cgroup = try #require(report["cgroup"] as? [String: Any])
+            let devices = try #require(cgroup["io_devices"] as? [String])
+            #expect(devices.contains(loop.device), "\(devices)")
+            let bytes = megabytes << 20
+            #expect(report["write_bytes"] as? Int == bytes, "taskstats: \(run.stdout)")
+            #expect(report["read_bytes"] as? Int == bytes, "taskstats: \(run.stdout)")
+            #expect(cgroup["write_bytes"] as? Int == bytes, "cgroup: \(cgroup)")
+            #expect(cgroup["read_bytes"] as? Int == bytes, "cgroup: \(cgroup)")
+            print("block I/O on \(loop.device): cgroup read \(cgroup["read_bytes"] ?? "-") B, written \(cgroup["write_bytes"] ?? "-") B; "
+                  + "taskstats read \(report["read_bytes"] ?? "-") B, written \(report["write_bytes"] ?? "-") B")
+        }
+    }
+
+    /// Where v1 blkio counts no device (no throttle rule anywhere: the host's disks here), the
+    /// report says the cgroup's I/O was not counted rather than show zeros.
+    @Test(.enabled(if: (try? String(contentsOfFile: "/sys/fs/cgroup/blkio/blkio.throttle.io_service_bytes", encoding: .utf8)) == "Total 0\n",
+                   "some device has a throttle rule: v1 blkio counts it"))
+    func uncountedIOIsSaidSo() throws {
+        let run = try Spawn.capture([Spawn.procwatchBinary, "run", "--max-processes", "10", "--", "/bin/true"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.split(separator: "\n").contains(
+            "  cgroup io  not counted (cgroup v1 blkio counts a device's I/O only once a throttle rule was set on it; no device has one)"),
+            "\(run.stdout)")
+        let json = try Self.json(try Spawn.capture([Spawn.procwatchBinary, "run", "--json", "--max-processes", "10", "--", "/bin/true"]).stdout)
+        let cgroup = try #require(json["cgroup"] as? [String: Any])
+        #expect(cgroup["io_devices"] as? [String] == [])
+        #expect(cgroup["read_bytes"] is NSNull && cgroup["write_bytes"] is NSNull, "\(cgroup)")
+    }
+
     static func tickSeconds() -> Double {
         guard let run = try? Spawn.capture(["/bin/sh", "-c", "zcat /proc/config.gz | grep '^CONFIG_HZ='"]),
               let hz = Double(run.stdout.split(separator: "=").last?.split(separator: "\n").first ?? "") else { return 0.01 }
