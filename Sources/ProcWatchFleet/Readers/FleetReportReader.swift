@@ -66,13 +66,16 @@ private struct FleetReportQuery {
         let processes = try await connection.query("""
             SELECT p.recording::text, h.name, p.id, p.parent, p.pid, p.ppid, p.comm, p.cmdline::text, p.start_ktime_ns,
                    p.first_seen_ktime_ns, p.end_ktime_ns, p.exit_code, p.cpu_user_us + coalesce(p.cpu_system_us, 0),
-                   p.peak_rss_kb, p.read_bytes, p.write_bytes, p.threads
+                   p.peak_rss_kb, p.read_bytes, p.write_bytes, p.threads,
+                   p.container_id, p.container_runtime, p.pod_uid, p.pod_qos
             FROM procwatch.processes p JOIN procwatch.hosts h ON h.id = p.host
             WHERE p.recording = ANY(\(recordings)::uuid[]) ORDER BY p.recording, p.id
             """, logger: logger)
         for try await row in processes {
-            let (recording, host, rowID, parent, pid, ppid, comm, cmdline, startKtime, firstSeen, endKtime, exitCode, cpu, rss, read, write, threads) =
-                try row.decode((String, String, Int64, Int64?, Int32, Int32, String, String?, Int64?, Int64, Int64?, Int64?, Int64?, Int64?, Int64?, Int64?, Int).self)
+            let (recording, host, rowID, parent, pid, ppid, comm, cmdline, startKtime, firstSeen, endKtime, exitCode, cpu, rss, read, write, threads,
+                 containerID, containerRuntime, podUID, podQoS) =
+                try row.decode((String, String, Int64, Int64?, Int32, Int32, String, String?, Int64?, Int64, Int64?, Int64?, Int64?, Int64?, Int64?, Int64?, Int,
+                                String?, String?, String?, String?).self)
             guard let clock = overlapping[recording] else { continue }
             let id = Int64(ids.count + 1)
             ids["\(recording)/\(rowID)"] = id
@@ -81,7 +84,8 @@ private struct FleetReportQuery {
                 commandLine: ReportReader.strings(cmdline) ?? [], start: (startKtime ?? firstSeen) + clock.offset,
                 end: endKtime.map { $0 + clock.offset }, startKnown: startKtime != nil,
                 status: exitCode.map { ExitStatus(waitStatus: UInt32(truncatingIfNeeded: $0)) },
-                cpuSeconds: cpu.map { Double($0) / 1e6 }, peakRSSKiB: rss, readBytes: read, writeBytes: write, threads: threads, host: host)
+                cpuSeconds: cpu.map { Double($0) / 1e6 }, peakRSSKiB: rss, readBytes: read, writeBytes: write, threads: threads,
+                containerID: containerID, containerRuntime: containerRuntime, podUID: podUID, podQoS: podQoS, host: host)
             recordingEnd[id] = clock.end
             all.append(process)
         }

@@ -25,7 +25,11 @@ enum FleetFixture {
     struct Process {
         var host: Int, id: Int, pid: Int, ppid: Int, parent: Int?, start: Int, end: Int
         var comm: String, cmdline: String, uid: Int, exitCode: Int, user: Int, system: Int
+        /// web2's nginx runs in a Docker container.
+        var container: String? = nil
     }
+
+    static let nginxContainer = "4f1c2b3a5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708"
 
     static let processes: [Process] = [
         Process(host: 1, id: 1, pid: 100, ppid: 1, parent: nil, start: 10, end: 70, comm: "make", cmdline: #"["make","-j2"]"#,
@@ -35,9 +39,9 @@ enum FleetFixture {
         Process(host: 1, id: 3, pid: 102, ppid: 100, parent: 1, start: 42, end: 43, comm: "ld", cmdline: #"["ld","-o","app"]"#,
                 uid: 1000, exitCode: 256, user: 300_000, system: 100_000),
         Process(host: 2, id: 1, pid: 200, ppid: 1, parent: nil, start: 20, end: 80, comm: "nginx", cmdline: #"["/usr/sbin/nginx","-t"]"#,
-                uid: 0, exitCode: 0, user: 1_000_000, system: 0),
+                uid: 0, exitCode: 0, user: 1_000_000, system: 0, container: Self.nginxContainer),
         Process(host: 2, id: 2, pid: 201, ppid: 200, parent: 1, start: 30, end: 31, comm: "curl", cmdline: #"["curl","http://x"]"#,
-                uid: 0, exitCode: 1792, user: 100_000, system: 50_000),
+                uid: 0, exitCode: 1792, user: 100_000, system: 50_000, container: Self.nginxContainer),
         Process(host: 3, id: 1, pid: 300, ppid: 1, parent: nil, start: 5, end: 3605, comm: "pg_dump", cmdline: #"["pg_dump","app"]"#,
                 uid: 999, exitCode: 0, user: 30_000_000, system: 5_000_000),
         Process(host: 3, id: 2, pid: 301, ppid: 1, parent: nil, start: 7200, end: 7201, comm: "backup.sh", cmdline: #"["/bin/sh","backup.sh"]"#,
@@ -70,11 +74,12 @@ enum FleetFixture {
             statements.append("""
                 INSERT INTO procwatch.processes (host, recording, id, pid, ppid, parent, forked, first_seen, first_seen_ktime_ns,
                     start_ktime_ns, end_ktime_ns, comm, cmdline, execs, uid, uid_changes, threads, exit_code, status, failed,
-                    duration_s, cpu_user_us, cpu_system_us, peak_rss_kb, read_bytes, write_bytes)
+                    duration_s, cpu_user_us, cpu_system_us, peak_rss_kb, read_bytes, write_bytes, container_id, container_runtime)
                 VALUES (\(p.host), '\(recording(p.host))', \(p.id), \(p.pid), \(p.ppid), \(p.parent.map(String.init) ?? "NULL"), true,
                         \(time(p.start)), \(ktime(p.start)), \(ktime(p.start)), \(ktime(p.end)), '\(p.comm)', '\(p.cmdline)',
                         '[[\(ktime(p.start)), \(p.cmdline)]]', \(p.uid), '[]', 0, \(p.exitCode), '\(status)', \(failed),
-                        \(p.end - p.start), \(p.user), \(p.system), 1024, 0, 0)
+                        \(p.end - p.start), \(p.user), \(p.system), 1024, 0, 0,
+                        \(p.container.map { "'\($0)', 'docker'" } ?? "NULL, NULL"))
                 """)
             for (event, second) in [("exec", p.start), ("exit", p.end)] {
                 statements.append("""
