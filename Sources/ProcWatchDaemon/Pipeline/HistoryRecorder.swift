@@ -2,6 +2,9 @@ import Logging
 import ProcWatch
 import ProcWatchStore
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The daemon's history: one recording per daemon run, appended to `history.db`, with the
 /// gap a killed daemon left recorded as such, and a write failure (a full disk) that stops
@@ -13,9 +16,21 @@ import Synchronization
 /// events that went unrecorded, so the history says what it misses. A new recording counts
 /// as started at its first commit: one that fails before (the disk is still full) is ended
 /// quietly, its events added to the count, so a full disk is one log line, not one per try.
+///
+/// A history stopped by a full disk is tried again only once its file system has
+/// ``resumeHeadroomBytes`` free: a first commit that goes through does not show that space
+/// is back, for the failed commit's frames stay allocated at the end of the `-wal` file and a
+/// new recording's first commits are written over them while the file system has nothing free.
 public final class HistoryRecorder: Sendable {
     /// How often a stopped history tries to start again.
     public static let retryInterval: Double = 10
+    /// The free bytes (``freeBytes(near:)``) the history's file system must
+    /// have before a history stopped by a full disk is tried again. Not a guarantee that
+    /// the next commits fit — the first commit still decides — but more than the few pages a
+    /// new recording's first commit takes, so the room the dead commit left in the `-wal`
+    /// cannot pass for space on its own (with 0 bytes free, a retry recorded again and the
+    /// next commit stopped it again: one "stopped" line per retry).
+    public static let resumeHeadroomBytes: Int64 = 1 << 20
 
     private struct State {
         var recorder: Recorder?
@@ -23,6 +38,9 @@ public final class HistoryRecorder: Sendable {
         var missed: Int?
         /// When (CLOCK_MONOTONIC seconds) the next start may be tried.
         var nextTry: Double = 0
+        /// Whether the history stopped because the disk is full: then a start is tried only
+        /// when the file system has room (``resumeHeadroomBytes``).
+        var stoppedByFullDisk = false
         /// The time of the newest event handed to the recorder since the last commit.
         var newestRecorded: EventTimestamp?
         /// While a new recording has not committed yet: the events unrecorded before it
@@ -122,6 +140,7 @@ public final class HistoryRecorder: Sendable {
                 state.missed = state.unconfirmed.map { $0.missed + $0.since } ?? 0
                 state.unconfirmed = nil
                 state.nextTry = Clocks.monotonicSeconds() + Self.retryInterval
+                if case .diskFull = error { state.stoppedByFullDisk = true } else { state.stoppedByFullDisk = false }
             }
             return (true, state.unconfirmed?.missed)
         }
@@ -141,12 +160,15 @@ public final class HistoryRecorder: Sendable {
     }
 
     private func restartIfDue() {
-        let due = state.withLock { state -> Bool in
-            guard state.missed != nil, Clocks.monotonicSeconds() >= state.nextTry else { return false }
+        let (due, fullDisk) = state.withLock { state -> (Bool, Bool) in
+            guard state.missed != nil, Clocks.monotonicSeconds() >= state.nextTry else { return (false, false) }
             state.nextTry = Clocks.monotonicSeconds() + Self.retryInterval
-            return true
+            return (true, state.stoppedByFullDisk)
         }
-        guard due, let recorder = try? Recorder(path: path, session: session) else { return }
+        // Still full: no recording is opened (it would write into the dead commit's room);
+        // the events go on being counted for the `lost` report of the one that starts.
+        guard due, !fullDisk || Self.freeBytes(near: path).map({ $0 >= Self.resumeHeadroomBytes }) ?? true,
+              let recorder = try? Recorder(path: path, session: session) else { return }
         let missed = state.withLock { state -> Int in
             defer {
                 state.recorder = recorder
@@ -156,5 +178,18 @@ public final class HistoryRecorder: Sendable {
             return state.missed ?? 0
         }
         recorder.record(EnrichedEvent(event: ProcessEvent(detail: .lost(count: missed, reason: .restart, cpu: nil), timestamp: .now)))
+    }
+
+    /// The bytes an unprivileged writer may still use on the file system holding `path`'s
+    /// directory (`statvfs`'s `f_bavail`). Not `f_bfree`: the unit gives the daemon
+    /// CAP_SYS_RESOURCE, which lets it write into ext4's root reserve, but a history that
+    /// filled the disk should not come back by eating the reserve the administrator needs
+    /// to clean up. nil when it cannot be read (the first commit decides then).
+    static func freeBytes(near path: String) -> Int64? {
+        let slash = path.lastIndex(of: "/")
+        let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+        var info = statvfs()
+        guard statvfs(directory, &info) == 0 else { return nil }
+        return Int64(info.f_bavail) * Int64(info.f_frsize)
     }
 }
