@@ -92,7 +92,7 @@ struct FleetSinkTests {
         }
     }
 
-    @Test(.disabled("not yet passing reliably: hung in the suite after the server came back; to be fixed before issue 13 closes")) func everyEventOfAnOutageIsWrittenOnce() async throws {
+    @Test func everyEventOfAnOutageIsWrittenOnce() async throws {
         try await TestPostgres.with { server in
             let database = try server.createDatabase()
             let sink = FleetSink(connector: try connector(server, database), host: host, session: session,
@@ -123,7 +123,7 @@ struct FleetSinkTests {
         }
     }
 
-    @Test(.disabled("not yet passing reliably: hung in the suite after the server came back; to be fixed before issue 13 closes")) func aSpoolThatOverflowsSaysHowManyEventsItLost() async throws {
+    @Test func aSpoolThatOverflowsSaysHowManyEventsItLost() async throws {
         try await TestPostgres.with { server in
             let database = try server.createDatabase()
             let fleet = try connector(server, database)
@@ -152,7 +152,7 @@ struct FleetSinkTests {
         }
     }
 
-    @Test(.disabled("not yet passing reliably: hung in the suite after the server came back; to be fixed before issue 13 closes")) func spoolFilesOfARunThatNeverFinishedAreWrittenAtTheNextStart() async throws {
+    @Test func spoolFilesOfARunThatNeverFinishedAreWrittenAtTheNextStart() async throws {
         try await TestPostgres.with { server in
             let database = try server.createDatabase()
             let directory = "/tmp/procwatch-spool-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
@@ -191,7 +191,7 @@ struct FleetSinkTests {
         #expect(FleetPartitions.day(unixNanoseconds: -1) == -1)
     }
 
-    @Test(.disabled("not yet passing reliably: hung in the suite after the server came back; to be fixed before issue 13 closes")) func retentionDropsWholeOldDaysAndOldRows() async throws {
+    @Test func retentionDropsWholeOldDaysAndOldRows() async throws {
         try await TestPostgres.with { server in
             let database = try server.createDatabase()
             let now = StoreClock.unixNanoseconds()
