@@ -126,7 +126,7 @@ public final class FleetSink: RecordingDestination, Sendable {
 
     /// Seals and writes batches until ``finish(reason:waitingUpTo:)`` has sealed the last
     /// one and it is written or its time is up, or until cancelled (what waits stays in
-    /// the spool: in its files, for the next start).
+    /// the spool: in its files and journal, for the next start).
     public func run() async {
         var backoff = 1.0
         // Without a connection from ``start()``, the server was found away (and said so) already.
@@ -232,7 +232,6 @@ public final class FleetSink: RecordingDestination, Sendable {
         if let last = connection.withLock({ state in defer { state = nil }; return state }) {
             await OperationGate.close(last.0, within: Self.closeSeconds)
         }
-        queue.withLock { $0.spool.spillMemory() }
     }
 
     /// Seals the last batch with the recording's end (`reason` as the SQLite recording's

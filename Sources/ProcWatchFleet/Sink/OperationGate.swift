@@ -17,13 +17,14 @@ import Synchronization
 final class OperationGate: Sendable {
     /// Why an operation ended before its result.
     enum Interruption: Error, CustomStringConvertible {
-        case closed, expired(seconds: Double), stopped
+        case closed, expired(seconds: Double), stopped, cancelled
 
         var description: String {
             switch self {
             case .closed: "the connection was closed"
             case .expired(let seconds): "no answer within \(Int(seconds)) s"
             case .stopped: "the sink stopped"
+            case .cancelled: "the sink was cancelled"
             }
         }
     }
@@ -59,7 +60,8 @@ final class OperationGate: Sendable {
         }
     }
 
-    /// Runs `operation` (on `connection`, when it uses one) for at most `seconds`.
+    /// Runs `operation` (on `connection`, when it uses one) for at most `seconds`, or until
+    /// the calling task is cancelled.
     /// `orphan` receives the result of an operation that completes after it lost the race
     /// (to close a connection it opened).
     func run<T: Sendable>(on connection: PostgresConnection?, within seconds: Double,
@@ -73,7 +75,17 @@ final class OperationGate: Sendable {
         defer {
             state.withLock { state in if state.current?.number == number { state.current = nil } }
         }
-        return try await withCheckedThrowingContinuation { continuation in
+        // Cancelling the caller (a run() cancelled) ends the wait too: unstructured tasks would not hear it.
+        return try await withTaskCancellationHandler {
+            try await self.race(race, number, connection, seconds, operation)
+        } onCancel: {
+            race.finish(.failure(Interruption.cancelled))
+        }
+    }
+
+    private func race<T: Sendable>(_ race: Race<T>, _ number: Int, _ connection: PostgresConnection?, _ seconds: Double,
+                                   _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
             race.begin(continuation)
             let admitted = state.withLock { state in
                 guard !state.stopped else { return false }
@@ -102,6 +114,8 @@ final class OperationGate: Sendable {
 private final class Race<T: Sendable>: Sendable {
     private struct State {
         var continuation: CheckedContinuation<T, any Error>?
+        /// The outcome that came before ``begin(_:)`` (a caller cancelled already).
+        var early: Result<T, any Error>?
         var finished = false
         var tasks: [Task<Void, Never>] = []
     }
@@ -112,7 +126,11 @@ private final class Race<T: Sendable>: Sendable {
     init(orphan: @escaping @Sendable (T) -> Void) { self.orphan = orphan }
 
     func begin(_ continuation: CheckedContinuation<T, any Error>) {
-        state.withLock { $0.continuation = continuation }
+        let early = state.withLock { state in
+            if state.early == nil { state.continuation = continuation }
+            return state.early
+        }
+        if let early { continuation.resume(with: early) }
     }
 
     /// Keeps `task` to cancel when the race ends (at once if it has).
@@ -126,20 +144,21 @@ private final class Race<T: Sendable>: Sendable {
     }
 
     func finish(_ result: Result<T, any Error>) {
-        let (continuation, tasks) = state.withLock { state in
+        let (first, continuation, tasks) = state.withLock { state in
             defer {
                 state.finished = true
                 state.continuation = nil
                 state.tasks = []
             }
-            return (state.finished ? nil : state.continuation, state.finished ? [] : state.tasks)
+            if !state.finished, state.continuation == nil { state.early = result }
+            return (!state.finished, state.continuation, state.tasks)
         }
-        guard let continuation else {
+        guard first else {
             if case .success(let late) = result { orphan(late) }
             return
         }
         for task in tasks { task.cancel() }
-        continuation.resume(with: result)
+        continuation?.resume(with: result)
     }
 }
 
