@@ -18,7 +18,7 @@ package enum ReaderThread {
     }
 
     /// Starts `body` on a new detached thread named `name` (at most 15 bytes shown).
-    static func spawn(name: String, _ body: @escaping @Sendable () -> Void) throws(ProcWatchError) {
+    package static func spawn(name: String, _ body: @escaping @Sendable () -> Void) throws(ProcWatchError) {
         let box = Unmanaged.passRetained(Box(name: String(name.prefix(15)), body)).toOpaque()
         var thread = pthread_t()
         let result = pthread_create(&thread, nil, { raw in

@@ -7,7 +7,10 @@ import Synchronization
 /// Writes a recording into the fleet store: the same events and process rows the SQLite
 /// recorder takes (``record(_:stored:)``, ``follow(_:)``, called on the reader thread, only
 /// append to memory), sealed into a ``FleetBatch`` every ``sealInterval`` seconds by
-/// ``run()`` — off the reader thread — and written in order, each batch once.
+/// a thread of its own that ``run()`` starts — off the reader thread, and apart from the
+/// writes: a write that waits on the server never keeps events out of the spool and its
+/// bounds, and the encoding never holds the cooperative pool's few threads — and written in
+/// order by ``run()``, each batch once.
 ///
 /// While the server cannot be reached the batches wait in the spool (``FleetSpool``: memory,
 /// then files); ``run()`` connects again after 1 s, 2 s, 4 s… at most 10 s, and says so in one
@@ -46,7 +49,11 @@ public final class FleetSink: RecordingDestination, Sendable {
         /// When the sink began (Unix nanoseconds): the lag's reference before anything was written.
         let began = StoreClock.unixNanoseconds()
         var finishing = false
+        /// The batch with the recording's end is sealed (spooled, or dropped and counted).
+        var endSealed = false
         var stopped = false
+        /// The sealing thread has returned.
+        var sealerEnded = false
         /// Set by ``run()`` once the last batch (the recording's end) is written and nothing waits.
         var drained = false
     }
@@ -135,8 +142,18 @@ public final class FleetSink: RecordingDestination, Sendable {
         var failures = 0
         var nextRetention = 0.0
         var partitionsDay = FleetPartitions.day(unixNanoseconds: StoreClock.unixNanoseconds())
+        // Sealing goes on while a connection or a write waits (up to its bound); where no
+        // thread can be had, this loop seals between its writes.
+        let sealsHere: Bool
+        do throws(ProcWatchError) {
+            try ReaderThread.spawn(name: "procwatch-seal") { [self] in sealEveryInterval() }
+            sealsHere = false
+        } catch {
+            queue.withLock { $0.sealerEnded = true }
+            sealsHere = true
+        }
         while !Task.isCancelled {
-            seal()
+            if sealsHere { seal() }
             var current = connection.withLock { $0 }
             if current == nil, Clocks.monotonicSeconds() >= nextTry {
                 do {
@@ -221,17 +238,31 @@ public final class FleetSink: RecordingDestination, Sendable {
                     }
                 }
             }
-            let (finishing, empty, stopped) = queue.withLock { ($0.finishing, $0.spool.count == 0 && !$0.spool.hasFiles, $0.stopped) }
-            if finishing && empty && recording.withLock({ $0.end == nil && $0.encoder.pendingEvents == 0 }) {
+            let (drained, stopped) = queue.withLock { queue in
+                (queue.endSealed && queue.spool.count == 0 && !queue.spool.hasFiles, queue.stopped)
+            }
+            if drained {
                 queue.withLock { $0.drained = true }
                 break
             }
             if stopped { break }
             try? await Task.sleep(for: .milliseconds(Int(Self.sealInterval * 1000)))
         }
+        queue.withLock { $0.stopped = true }
+        // No seal after run() returns (a next sink may open the same spool directory).
+        while !queue.withLock({ $0.sealerEnded }) { try? await Task.sleep(for: .milliseconds(5)) }
         if let last = connection.withLock({ state in defer { state = nil }; return state }) {
             await OperationGate.close(last.0, within: Self.closeSeconds)
         }
+    }
+
+    /// Seals every ``sealInterval`` until the sink stops (on the sealing thread).
+    private func sealEveryInterval() {
+        while !queue.withLock({ $0.stopped }) {
+            seal()
+            usleep(useconds_t(Self.sealInterval * 1_000_000))
+        }
+        queue.withLock { $0.sealerEnded = true }
     }
 
     /// Seals the last batch with the recording's end (`reason` as the SQLite recording's
@@ -268,6 +299,7 @@ public final class FleetSink: RecordingDestination, Sendable {
         }
         let batch = pending.encode()
         queue.withLock { queue in
+            if batch.end != nil { queue.endSealed = true }
             if !queue.spool.append(batch) {
                 // Reported by the next batch's `lost` row: its own events and what it reported.
                 queue.unreported += batch.recordedEvents + batch.carriedLoss

@@ -28,16 +28,19 @@ public struct FleetSpoolLimits: Sendable, Equatable {
 ///
 /// With a directory, the batches in memory are also appended to a journal, a segment file of
 /// their own numbered below the files that follow them, before ``append(_:)`` returns: a run
-/// killed with batches in memory (kill -9, a crash) leaves them there for the next start. The
-/// journal is removed whenever memory is written out, so it holds a few batches at most while
-/// the server answers; batches of it already written are skipped at the next start by their
-/// `batches` claim. (Memory without a directory, as for `record --to`, dies with the process.)
+/// killed with batches in memory (kill -9, a crash) leaves them there for the next start. A
+/// journal file is closed past ``journalBytes`` and removed once memory holds none of its
+/// batches, so the journals hold about what memory holds, however long the sink lags;
+/// batches of it already written are skipped at the next start by their `batches` claim.
+/// (Memory without a directory, as for `record --to`, dies with the process.)
 ///
 /// Not thread-safe: the sink holds it under its lock. File errors (a full disk) make the
 /// file part count as full.
 struct FleetSpool {
     /// A segment file is closed and a new one begun past this size.
     static let segmentBytes = 16 << 20
+    /// A journal file is closed and a new one begun past this size.
+    static let journalBytes = 4 << 20
 
     let limits: FleetSpoolLimits
     private var memory: [FleetBatch] = []
@@ -46,8 +49,12 @@ struct FleetSpool {
     /// Segment files, oldest first, with their sizes.
     private var segments: [(path: String, size: Int)] = []
     private var nextSegment = 1
-    /// The journal of the batches in memory, and its size (nil: memory is empty, or no directory).
-    private var journal: (path: String, size: Int)?
+    /// The journal files of the batches in memory, oldest first, each with its size and how
+    /// many of its batches memory still holds (none without a directory).
+    private var journals: [(path: String, size: Int, held: Int)] = []
+    /// For each batch of `memory` (same indices), whether it is in the journals (a failed
+    /// write, such as a full disk, leaves it in memory only).
+    private var journaled: [Bool] = []
     /// The oldest segment's contents and the offset of its next record.
     private var reading: (path: String, bytes: [UInt8], offset: Int)?
 
@@ -86,7 +93,7 @@ struct FleetSpool {
     /// Adds a batch after the others; false when there is no room for it (it is dropped).
     mutating func append(_ batch: FleetBatch) -> Bool {
         if segments.isEmpty, memoryBytes + batch.bytes <= limits.memoryBytes {
-            journalAppend(batch)
+            journaled.append(journalAppend(batch))
             memory.append(batch)
             memoryBytes += batch.bytes
             events += batch.recordedEvents
@@ -116,14 +123,19 @@ struct FleetSpool {
         if memoryHead < memory.count {
             memoryBytes -= memory[memoryHead].bytes
             events -= memory[memoryHead].recordedEvents
+            // Batches are journaled in memory's order: the oldest journal holds this one.
+            if journaled[memoryHead], !journals.isEmpty {
+                journals[0].held -= 1
+                if journals[0].held == 0 {
+                    unlink(journals[0].path)
+                    journals.removeFirst()
+                }
+            }
             memoryHead += 1
             if memoryHead > 1024 || memoryHead == memory.count {
                 memory.removeFirst(memoryHead)
+                journaled.removeFirst(memoryHead)
                 memoryHead = 0
-            }
-            if memory.isEmpty, let written = journal {
-                unlink(written.path)
-                journal = nil
             }
             return
         }
@@ -150,16 +162,21 @@ struct FleetSpool {
         return true
     }
 
-    /// Copies `batch`, about to be held in memory, to the journal (begun if there is none).
-    /// A failure (a full disk) leaves the batch in memory only, as without a directory.
-    private mutating func journalAppend(_ batch: FleetBatch) {
-        guard let directory = limits.directory else { return }
-        if journal == nil {
-            journal = (Self.segmentPath(directory, nextSegment), 0)
+    /// Copies `batch`, about to be held in memory, to the newest journal (a new one when there
+    /// is none or it is full); whether it did. A failure (a full disk) leaves the batch in
+    /// memory only, as without a directory.
+    private mutating func journalAppend(_ batch: FleetBatch) -> Bool {
+        guard let directory = limits.directory else { return false }
+        if journals.isEmpty || journals[journals.count - 1].size >= Self.journalBytes {
+            journals.append((Self.segmentPath(directory, nextSegment), 0, 0))
             nextSegment += 1
         }
+        let last = journals.count - 1
         let record = SpoolRecord.encode(batch)
-        if let current = journal, Self.append(record, to: current) { journal?.size += record.count }
+        guard Self.append(record, to: (journals[last].path, journals[last].size)) else { return false }
+        journals[last].size += record.count
+        journals[last].held += 1
+        return true
     }
 
     /// Appends `record` to the segment file `segment` (its size before: what a failed write

@@ -39,6 +39,15 @@ struct FleetHostsTests {
                         let (_, status) = try Spawn.run(["/bin/sh", "-c", index < 12 ? "sleep 0.05; exit 3" : "sleep 0.05", marker])
                         #expect(status == (index < 12 ? 3 << 8 : 0))
                     }
+                    // The daemons record the whole machine: let each sink catch up with the workload
+                    // (its 12 marker exits in the server) before the stop, whose drain is bounded (5 s).
+                    let caughtUp = eventually(timeout: .seconds(120)) {
+                        (try? server.psql("""
+                            SELECT count(*) FROM procwatch.events WHERE event = 'exit' AND exit_code = 768
+                            AND cmdline = '["/bin/sh","-c","sleep 0.05; exit 3","\(marker)"]'::jsonb
+                            """, database: database)) == "36"
+                    }
+                    #expect(caughtUp, "the sinks did not write the workload within 120 s")
                     for daemon in daemons { kill(daemon.pid, SIGTERM) }
                     for daemon in daemons { #expect(daemon.wait(timeout: .seconds(60)) == 0, "\(daemon.stderr)") }
 
