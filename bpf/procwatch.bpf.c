@@ -120,6 +120,29 @@ struct mm_struct {
 
 struct pid;
 
+// A task's cgroups: its css_set links to one cgroup per hierarchy (cgrp_cset_link.cgrp_link
+// on css_set.cgrp_links), v1 named hierarchies such as name=systemd and the v2 one included.
+struct kernfs_node {
+    __u64 id;  // the inode number of the cgroup's directory (64-bit: never reused in a boot)
+} __attribute__((preserve_access_index));
+struct cgroup_root;
+struct cgroup {
+    int level;  // 0: the hierarchy's root
+    struct kernfs_node *kn;
+    struct cgroup_root *root;
+} __attribute__((preserve_access_index));
+struct cgroup_root {
+    int hierarchy_id;  // /proc/PID/cgroup's first field; 0 is v2
+    char name[64];     // a named v1 hierarchy's name ("systemd" for name=systemd)
+} __attribute__((preserve_access_index));
+struct cgrp_cset_link {
+    struct cgroup *cgrp;
+    struct list_head cgrp_link;
+} __attribute__((preserve_access_index));
+struct css_set {
+    struct list_head cgrp_links;
+} __attribute__((preserve_access_index));
+
 struct task_struct {
     int pid, tgid;
     unsigned int flags, ptrace;
@@ -135,6 +158,7 @@ struct task_struct {
     struct pid *thread_pid;
     struct sighand_struct *sighand;
     struct list_head ptraced, ptrace_entry;
+    struct css_set *cgroups;
     char comm[16];
 } __attribute__((preserve_access_index));
 
@@ -559,6 +583,58 @@ static __always_inline __u32 executable_path(struct file *file, __u8 *buffer, __
 
 // --- exec: the connector's event, plus argv, path, credentials and cgroup at the exec ---
 
+// More hierarchies than any host mounts (13 v1 controllers, name=systemd, v2).
+#define CGROUP_HIERARCHIES_MAX 24
+// "systemd\0" read as a little-endian u64: the name of the name=systemd hierarchy.
+#define SYSTEMD_NAME 0x00646d6574737973ull
+
+// The cgroup that stands for `task`, by CgroupMembership's rule (which reads it from
+// /proc/PID/cgroup): v2 when not the root; else name=systemd when not the root; else the
+// first non-root v1 cgroup in /proc/PID/cgroup's order, which lists hierarchies newest
+// (highest id) first; else the root. On a hybrid host the v2 cgroup alone is the root for
+// everyone: this is what lets the reader name the cgroup without reading /proc at each exec.
+static __always_inline void attributed_cgroup(struct task_struct *task, struct procwatch_bpf_exec *exec) {
+    struct css_set *cset = BPF_CORE_READ(task, cgroups);
+    if (!cset) return;
+    struct list_head *head = &cset->cgrp_links;
+    struct list_head *node = BPF_CORE_READ(head, next);
+    unsigned long offset = bpf_core_field_offset(struct cgrp_cset_link, cgrp_link);
+    int best_rank = 0;  // 3: v2, 2: name=systemd, 1: other v1; 0: none yet (all roots)
+    int best_hierarchy = -1;
+    __u64 best_id = 0;
+    for (int i = 0; i < CGROUP_HIERARCHIES_MAX; i++) {
+        if (!node || node == head) {
+            exec->flags |= PROCWATCH_BPF_FLAG_CGROUP_TAKEN;
+            if (best_rank == 0) {
+                exec->flags |= PROCWATCH_BPF_FLAG_CGROUP_ROOTS;
+            } else {
+                exec->attributed_cgroup_id = best_id;
+                exec->attributed_hierarchy = (__u32)best_hierarchy;
+            }
+            return;
+        }
+        struct cgrp_cset_link *link = (struct cgrp_cset_link *)((char *)node - offset);
+        struct cgroup *cgrp = BPF_CORE_READ(link, cgrp);
+        node = BPF_CORE_READ(node, next);
+        if (!cgrp || BPF_CORE_READ(cgrp, level) == 0) continue;
+        struct cgroup_root *root = BPF_CORE_READ(cgrp, root);
+        int hierarchy = BPF_CORE_READ(root, hierarchy_id);
+        int rank = 1;
+        if (hierarchy == 0) {
+            rank = 3;
+        } else {
+            __u64 name = 0;
+            bpf_probe_read_kernel(&name, sizeof(name), &root->name);
+            if (name == SYSTEMD_NAME) rank = 2;
+        }
+        if (rank < best_rank || (rank == best_rank && hierarchy < best_hierarchy)) continue;
+        best_rank = rank;
+        best_hierarchy = hierarchy;
+        best_id = BPF_CORE_READ(cgrp, kn, id);
+    }
+    // More links than the walk goes through: not taken, the reader asks /proc.
+}
+
 SEC("tp_btf/sched_process_exec")
 int procwatch_exec(__u64 *ctx) {
     struct task_struct *task = (struct task_struct *)ctx[0];
@@ -589,6 +665,10 @@ int procwatch_exec(__u64 *ctx) {
         if (exec->loginuid != 0xffffffffu) exec->flags |= PROCWATCH_BPF_FLAG_HAS_LOGINUID;
     }
     exec->cgroup_id = bpf_get_current_cgroup_id();
+    exec->attributed_cgroup_id = 0;
+    exec->attributed_hierarchy = 0;
+    exec->reserved = 0;
+    attributed_cgroup(task, exec);
 
     // The executable as /proc/PID/exe names it; when it cannot be named here, the path it
     // was executed by, marked.

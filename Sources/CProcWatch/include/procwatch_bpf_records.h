@@ -37,6 +37,12 @@ typedef int32_t procwatch_s32;
 /// it (deeper than the walk goes, longer than PATH_MAX, a pseudo file such as a memfd), and
 /// the path is the one it was executed by (`bprm->filename`) instead.
 #define PROCWATCH_BPF_FLAG_EXE_UNRESOLVED 0x4u
+/// `flags` bit of an exec: `attributed_cgroup_id` and `attributed_hierarchy` name the cgroup
+/// that stands for the process (see struct procwatch_bpf_exec); else they were not taken
+/// (more hierarchies than the walk goes through) and the reader asks /proc.
+#define PROCWATCH_BPF_FLAG_CGROUP_TAKEN 0x8u
+/// `flags` bit of an exec: the process is in the root cgroup of every hierarchy.
+#define PROCWATCH_BPF_FLAG_CGROUP_ROOTS 0x10u
 
 /// The start of every record: the fields the connector's `struct proc_event` carries, in
 /// one layout for all kinds.
@@ -55,12 +61,23 @@ struct procwatch_bpf_event {
 /// Follows the event of an exec, then `path_size` bytes of the executable's path (as
 /// /proc/PID/exe gives it; see PROCWATCH_BPF_FLAG_EXE_UNRESOLVED) and `argv_size` bytes of
 /// NUL-terminated arguments.
+///
+/// `cgroup_id` is the v2 cgroup's id (bpf_get_current_cgroup_id(), the contract's
+/// `cgroup_id`). `attributed_cgroup_id` is the id (kernfs node id: the inode number of its
+/// directory) of the cgroup that stands for the process, chosen by CgroupMembership's rule
+/// over all hierarchies, v1 ones included — the v2 cgroup when it is not the root, else the
+/// `name=systemd` one when not the root, else the non-root v1 one of the highest hierarchy
+/// id (/proc/PID/cgroup's first) — and `attributed_hierarchy` is that cgroup's hierarchy id
+/// (0: v2), when PROCWATCH_BPF_FLAG_CGROUP_TAKEN is set.
 struct procwatch_bpf_exec {
     procwatch_u32 uid, euid, gid, egid;
     procwatch_u32 loginuid;
     procwatch_u32 flags;
     procwatch_u64 cgroup_id;
     procwatch_u32 path_size, argv_size;
+    procwatch_u64 attributed_cgroup_id;
+    procwatch_u32 attributed_hierarchy;
+    procwatch_u32 reserved;
 };
 
 /// Follows the event of an exit: the exiting task's own accounting.
@@ -89,7 +106,7 @@ struct procwatch_bpf_config {
 };
 
 _Static_assert(sizeof(struct procwatch_bpf_event) == 64, "event is 64 bytes");
-_Static_assert(sizeof(struct procwatch_bpf_exec) == 40, "exec tail is 40 bytes");
+_Static_assert(sizeof(struct procwatch_bpf_exec) == 56, "exec tail is 56 bytes");
 _Static_assert(sizeof(struct procwatch_bpf_usage) == 56, "usage tail is 56 bytes");
 _Static_assert(sizeof(struct procwatch_bpf_exec_failure) == 16, "failure tail is 16 bytes");
 _Static_assert(sizeof(struct procwatch_bpf_config) == 24, "config is 24 bytes");

@@ -2,8 +2,9 @@
 import Glibc
 #endif
 
-/// Turns the v2 cgroup id the kernel-side watchers take at an exec (`cgroup_id`) into the
-/// cgroup's path: the id is the inode number of the cgroup's directory under the v2 mount.
+/// Turns a cgroup id the kernel-side watchers take at an exec into the cgroup's path in its
+/// hierarchy: the id is the inode number of the cgroup's directory under the hierarchy's
+/// mount (v2, or a v1 one: see ``CgroupHierarchies``).
 ///
 /// The mount's directories are read once into a cache, and again when an id is missing
 /// (a cgroup made since). An id still missing after that (a cgroup already removed) is
@@ -11,19 +12,19 @@ import Glibc
 ///
 /// Used by the reader thread only (`@unchecked Sendable`, as ``ProcFS``).
 final class CgroupIDResolver: @unchecked Sendable {
-    /// Where the v2 hierarchy is mounted (`/sys/fs/cgroup`, or `/sys/fs/cgroup/unified` on a
-    /// hybrid host); nil when it is not.
+    /// Where the hierarchy's root is mounted (v2: `/sys/fs/cgroup`, or `/sys/fs/cgroup/unified`
+    /// on a hybrid host; v1: `/sys/fs/cgroup/memory`, `/sys/fs/cgroup/systemd`, …).
     let mountPoint: String?
     private var paths: [UInt64: String] = [:]
     private var unknown: Set<UInt64> = []
 
-    /// A resolver of the host's v2 mount (found in `/proc/self/mountinfo`), or of `mountPoint`.
-    init(mountPoint: String? = CgroupIDResolver.unifiedMount()) {
+    /// A resolver of the hierarchy mounted at `mountPoint`.
+    init(mountPoint: String?) {
         self.mountPoint = mountPoint
         rescan()
     }
 
-    /// The path of cgroup `id`, relative to the v2 root (`/` for the root), or nil when no
+    /// The path of cgroup `id`, relative to the hierarchy's root (`/` for the root), or nil when no
     /// cgroup under the mount has that id.
     func path(of id: UInt64) -> String? {
         if let path = paths[id] { return path }
@@ -57,23 +58,5 @@ final class CgroupIDResolver: @unchecked Sendable {
             if name == "." || name == ".." { continue }
             walk(directory + "/" + name, relative: relative == "/" ? "/" + name : relative + "/" + name)
         }
-    }
-
-    /// The mount point of the first `cgroup2` file system in `/proc/self/mountinfo`.
-    static func unifiedMount() -> String? {
-        guard let file = fopen("/proc/self/mountinfo", "r") else { return nil }
-        defer { fclose(file) }
-        var line: UnsafeMutablePointer<CChar>?
-        var capacity = 0
-        defer { free(line) }
-        while getline(&line, &capacity, file) > 0, let line {
-            let text = String(cString: line)
-            // "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS... - FSTYPE SOURCE SUPER"
-            guard let separator = text.firstRange(of: " - ") else { continue }
-            let fields = text[..<separator.lowerBound].split(separator: " ")
-            let type = text[separator.upperBound...].split(separator: " ").first
-            if type == "cgroup2", fields.count > 4 { return String(fields[4]) }
-        }
-        return nil
     }
 }

@@ -166,7 +166,7 @@ final class EnrichmentStage: @unchecked Sendable {
             if let details = event.kernelDetails?.exec {
                 let name = details.name ?? Self.execName(details.executable)
                 let snapshot = ExecSnapshot(commandLine: details.commandLine, name: name, executable: details.executable,
-                                            cgroup: cgroupPath(of: task.pid, id: details.cgroupID))
+                                            cgroup: cgroupPath(of: task.pid, details))
                 return EnrichedEvent(event: event, process: table.apply(event, exec: snapshot, exitName: nil),
                                      previous: previous)
             }
@@ -206,15 +206,18 @@ final class EnrichmentStage: @unchecked Sendable {
         return String(decoding: bytes[start...].prefix(15), as: UTF8.self)
     }
 
-    /// Resolves the v2 cgroup ids the kernel-side watchers take; made at the first such exec.
-    private lazy var cgroupIDs = CgroupIDResolver()
+    /// Resolves the cgroup ids the kernel-side watchers take; made at the first such exec.
+    private lazy var cgroupHierarchies = CgroupHierarchies()
 
-    /// The attributed cgroup path of an exec the kernel-side watchers saw in cgroup `id`:
-    /// the id's path under the v2 mount, or — when that is the root (a hybrid host's v1
-    /// hierarchies are where its processes are placed) or unknown — `/proc/PID/cgroup`'s.
-    /// nil when neither tells (the process is gone: it keeps what it inherited at fork).
-    private func cgroupPath(of pid: Int32, id: UInt64) -> String? {
-        if let path = cgroupIDs.path(of: id), path != "/" { return path }
+    /// The attributed cgroup path of an exec the kernel-side watchers saw: the path of the
+    /// cgroup they named (any hierarchy; resolved once per cgroup, so an exec in a known
+    /// cgroup reads nothing), else that of the v2 id when not the root, else — the cgroup
+    /// was removed before it could be resolved, or the host is one ``CgroupHierarchies``
+    /// cannot follow — `/proc/PID/cgroup`'s. nil when nothing tells (the process is gone:
+    /// it keeps what it inherited at fork).
+    private func cgroupPath(of pid: Int32, _ details: ExecDetails) -> String? {
+        if let cgroup = details.attributedCgroup, let path = cgroupHierarchies.path(of: cgroup) { return path }
+        if let path = cgroupHierarchies.unifiedPath(of: details.cgroupID), path != "/" { return path }
         return files.cgroup(pid)
     }
 

@@ -26,13 +26,15 @@ enum KernelRecordDecoder {
             guard let (path, argv) = strings(after: execSize, in: tail, pathSize: exec.path_size, argvSize: exec.argv_size)
             else { return malformed() }
             let cut = exec.flags & PROCWATCH_BPF_FLAG_ARGV_CUT != 0
-            details = KernelDetails(exec: ExecDetails(
+            var execDetails = ExecDetails(
                 commandLine: commandLine(argv, isCut: cut), isCommandLineCut: cut,
                 executable: String(decoding: path, as: UTF8.self), cgroupID: exec.cgroup_id,
                 uid: exec.uid, effectiveUID: exec.euid, gid: exec.gid, effectiveGID: exec.egid,
                 loginUID: exec.flags & PROCWATCH_BPF_FLAG_HAS_LOGINUID != 0 ? exec.loginuid : nil,
                 isExecutableUnresolved: exec.flags & PROCWATCH_BPF_FLAG_EXE_UNRESOLVED != 0,
-                name: withUnsafeBytes(of: header.comm) { ProcEventDecoder.commString($0) }))
+                name: withUnsafeBytes(of: header.comm) { ProcEventDecoder.commString($0) })
+            execDetails.attributedCgroup = attributedCgroup(exec)
+            details = KernelDetails(exec: execDetails)
             detail = .exec(task)
         case .uid: detail = .uid(task, real: header.value0, effective: header.value1)
         case .gid: detail = .gid(task, real: header.value0, effective: header.value1)
@@ -68,6 +70,13 @@ enum KernelRecordDecoder {
                                        unixNanoseconds: Int64(bitPattern: header.timestamp_ns) &+ unixOffsetNanoseconds)
         return ProcessEvent(detail: detail, timestamp: timestamp, cpu: header.cpu, sequence: header.sequence,
                             kernelDetails: details)
+    }
+
+    /// The cgroup the kernel side named for an exec, when it took one.
+    private static func attributedCgroup(_ exec: procwatch_bpf_exec) -> AttributedCgroupID? {
+        guard exec.flags & PROCWATCH_BPF_FLAG_CGROUP_TAKEN != 0 else { return nil }
+        if exec.flags & PROCWATCH_BPF_FLAG_CGROUP_ROOTS != 0 { return .roots }
+        return .cgroup(hierarchy: exec.attributed_hierarchy, id: exec.attributed_cgroup_id)
     }
 
     /// The path and argv bytes that follow a tail of `offset` bytes; nil when they overrun the record.

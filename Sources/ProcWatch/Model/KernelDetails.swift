@@ -48,6 +48,9 @@ public struct ExecDetails: Sendable, Hashable {
     public var name: String?
     /// The id of the cgroup (v2) the process runs in.
     public var cgroupID: UInt64
+    /// The cgroup that stands for the process (``CgroupMembership``), v1 hierarchies
+    /// included, by id; nil when not taken (then /proc tells).
+    package var attributedCgroup: AttributedCgroupID?
     /// Real and effective user and group ids after the exec (a set-user-ID program's are changed).
     public var uid: UInt32, effectiveUID: UInt32, gid: UInt32, effectiveGID: UInt32
     /// The login (audit) user id; nil when unset.

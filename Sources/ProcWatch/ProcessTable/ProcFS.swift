@@ -155,8 +155,7 @@ package final class ProcFS: ProcFileSystem, @unchecked Sendable {
     /// a process not exiting (flags in `/proc/PID/stat`, read after), else it is nil and the
     /// process keeps what it inherited at fork.
     private func readCgroup(at directory: Int32) -> String? {
-        guard let path = read(at: directory, "cgroup").flatMap({ CgroupMembership.attributedPath(procCgroup: String(decoding: $0, as: UTF8.self)) })
-        else { return nil }
+        guard let text = read(at: directory, "cgroup"), let path = attributedPath(text) else { return nil }
         guard path == "/" else { return path }
         guard let stat = read(at: directory, "stat"), let close = stat.lastIndex(of: UInt8(ascii: ")")) else { return nil }
         // Fields after "(comm)": state(3) ppid(4) pgrp(5) session(6) tty_nr(7) tpgid(8) flags(9).
@@ -164,6 +163,22 @@ package final class ProcFS: ProcFileSystem, @unchecked Sendable {
         guard fields.count > 6, let flags = UInt32(String(decoding: fields[6], as: UTF8.self)) else { return nil }
         let exiting: UInt32 = 0x4  // PF_EXITING
         return flags & exiting == 0 ? path : nil
+    }
+
+    /// The last `/proc/PID/cgroup` text parsed, and its attributed path: the processes of a
+    /// storm, of a build, of a container share one text, which is then compared, not parsed.
+    private var lastCgroupText: [UInt8] = []
+    private var lastCgroupPath: String?
+
+    private func attributedPath(_ text: ArraySlice<UInt8>) -> String? {
+        let same = !text.isEmpty && text.count == lastCgroupText.count && text.withUnsafeBytes { read in
+            lastCgroupText.withUnsafeBytes { last in memcmp(read.baseAddress!, last.baseAddress!, read.count) == 0 }
+        }
+        if same, let lastCgroupPath { return lastCgroupPath }
+        let path = CgroupMembership.attributedPath(procCgroup: String(decoding: text, as: UTF8.self))
+        lastCgroupText = Array(text)
+        lastCgroupPath = path
+        return path
     }
 
     /// From `/proc/PID/stat`: parent pid and start time in nanoseconds since boot.

@@ -14,7 +14,13 @@ final class TestCgroups {
 
     /// Makes `path` (and the parents it lacks) under `hierarchy`; returns its directory.
     func make(_ path: String, in hierarchy: Hierarchy) throws -> String {
-        var directory = hierarchy.rawValue
+        try make(path, under: hierarchy.rawValue)
+    }
+
+    /// Makes `path` (and the parents it lacks) under directory `base` of a cgroup hierarchy
+    /// (e.g. the test's own cgroup in a v1 controller's); returns its directory.
+    func make(_ path: String, under base: String) throws -> String {
+        var directory = base
         for component in path.split(separator: "/") {
             directory += "/" + component
             if mkdir(directory, 0o755) == 0 {
