@@ -11,7 +11,10 @@ import Synchronization
 ///
 /// While the server cannot be reached the batches wait in the spool (``FleetSpool``: memory,
 /// then files); ``run()`` connects again after 1 s, 2 s, 4 s… at most 10 s, and says so in one
-/// log line when the server goes away and one when it is back. Past the spool's bounds a
+/// log line when the server goes away and one when it is back. Every network operation is
+/// bounded (``OperationGate``): a connection that closes, or does not answer within
+/// ``operationSeconds``, counts as lost — the batch stays spooled and is written again after
+/// the next connection, once (its `batches` claim). Past the spool's bounds a
 /// batch is dropped and its events counted: the next batch begins with a `lost` event
 /// (reason `spool`) of that exact count, so nothing is lost silently.
 public final class FleetSink: RecordingDestination, Sendable {
@@ -19,6 +22,13 @@ public final class FleetSink: RecordingDestination, Sendable {
     public static let sealInterval = 0.1
     /// The longest wait between two connection attempts.
     static let maximumBackoff = 10.0
+    /// The longest a batch's transaction or the partitions' upkeep may take before the
+    /// connection counts as lost (connecting: the URL's `connect_timeout` more).
+    static let operationSeconds = 30.0
+    /// The longest a retention pass may take (it deletes in steps; what is left waits an hour).
+    static let retentionSeconds = 300.0
+    /// The longest the sink waits for a connection's close when it stops.
+    static let closeSeconds = 2.0
 
     private struct Recording {
         var encoder: BatchEncoder
@@ -37,6 +47,8 @@ public final class FleetSink: RecordingDestination, Sendable {
         let began = StoreClock.unixNanoseconds()
         var finishing = false
         var stopped = false
+        /// Set by ``run()`` once the last batch (the recording's end) is written and nothing waits.
+        var drained = false
     }
 
     private let connector: FleetConnector
@@ -45,6 +57,8 @@ public final class FleetSink: RecordingDestination, Sendable {
     private let recording: Mutex<Recording>
     private let queue: Mutex<Queue>
     private let connection = Mutex<(PostgresConnection, hostID: Int)?>(nil)
+    /// Bounds each network operation, and ends the one in flight when ``finish(reason:waitingUpTo:)`` stops the sink.
+    private let gate = OperationGate()
     /// How long the store keeps rows (``FleetRetention``), nil: forever.
     private let keep: Duration?
     /// How `events` rows are sent (``BatchWriter/Method/copy`` but for the benchmark).
@@ -112,7 +126,7 @@ public final class FleetSink: RecordingDestination, Sendable {
 
     /// Seals and writes batches until ``finish(reason:waitingUpTo:)`` has sealed the last
     /// one and it is written or its time is up, or until cancelled (what waits stays in
-    /// the spool: in its files, for the next start).
+    /// the spool: in its files and journal, for the next start).
     public func run() async {
         var backoff = 1.0
         // Without a connection from ``start()``, the server was found away (and said so) already.
@@ -132,7 +146,7 @@ public final class FleetSink: RecordingDestination, Sendable {
                     away = false
                     backoff = 1
                 } catch {
-                    if !away { logger.warning("\(error); spooling until it answers (retrying every \(Int(Self.maximumBackoff)) s at most)") }
+                    if !away, !gate.isStopped { logger.warning("\(error); spooling until it answers (retrying every \(Int(Self.maximumBackoff)) s at most)") }
                     away = true
                     nextTry = Clocks.monotonicSeconds() + backoff
                     backoff = min(backoff * 2, Self.maximumBackoff)
@@ -142,24 +156,39 @@ public final class FleetSink: RecordingDestination, Sendable {
             if let current {
                 let (connection, hostID) = current
                 let writer = BatchWriter(host: hostID, method: method, logger: logger)
+                // False once an operation lost the connection: nothing more on it.
+                var usable = true
                 if let keep, Clocks.monotonicSeconds() >= nextRetention {
                     nextRetention = Clocks.monotonicSeconds() + FleetRetention.interval
                     do {
-                        let dropped = try await FleetRetention.run(connection, keep: keep, now: StoreClock.unixNanoseconds(), logger: logger)
+                        let dropped = try await gate.run(on: connection, within: Self.retentionSeconds) { [logger] in
+                            try await FleetRetention.run(connection, keep: keep, now: StoreClock.unixNanoseconds(), logger: logger)
+                        }
                         if !dropped.isEmpty { logger.notice("retention dropped \(dropped.joined(separator: ", ")) from \(server)") }
                     } catch {
                         logger.warning("retention in \(server) failed: \(connector.translate(error))")
+                        usable = !lost(connection, error)
                     }
                 }
                 let today = FleetPartitions.day(unixNanoseconds: StoreClock.unixNanoseconds())
-                if today != partitionsDay {
+                if usable, today != partitionsDay {
                     // A new day: its partitions ahead (a failure is logged there; events then go to the default).
-                    try? await FleetPartitions.ensure(connection, today: today, logger: logger)
-                    partitionsDay = today
-                }
-                while let batch = queue.withLock({ $0.spool.first() }) {
                     do {
-                        let wrote = try await writer.write(batch, on: connection)
+                        try await gate.run(on: connection, within: Self.operationSeconds) { [logger] in
+                            try await FleetPartitions.ensure(connection, today: today, logger: logger)
+                        }
+                        partitionsDay = today
+                    } catch {
+                        usable = !lost(connection, error)
+                        if usable { partitionsDay = today }
+                    }
+                }
+                if !usable { nextTry = Clocks.monotonicSeconds() + backoff }
+                while usable, let batch = queue.withLock({ $0.spool.first() }) {
+                    do {
+                        let wrote = try await gate.run(on: connection, within: Self.operationSeconds) {
+                            try await writer.write(batch, on: connection)
+                        }
                         failures = 0
                         queue.withLock { queue in
                             queue.spool.removeFirst()
@@ -168,10 +197,13 @@ public final class FleetSink: RecordingDestination, Sendable {
                         }
                     } catch {
                         let failure = connector.translate(error)
-                        try? await connection.close()
-                        self.connection.withLock { $0 = nil }
-                        failures += 1
-                        if case .server = failure, failures >= 3 {
+                        // A statement the server refused on a connection that stays open: the batch itself, maybe.
+                        let refused = !lost(connection, error)
+                        if refused {
+                            failures += 1
+                            drop(connection)
+                        }
+                        if case .server = failure, refused, failures >= 3 {
                             // The server refuses this batch itself (not the connection): skip it, counted.
                             logger.error("a batch was refused 3 times and is dropped (\(batch.recordedEvents) events): \(failure)")
                             queue.withLock { queue in
@@ -190,31 +222,34 @@ public final class FleetSink: RecordingDestination, Sendable {
                 }
             }
             let (finishing, empty, stopped) = queue.withLock { ($0.finishing, $0.spool.count == 0 && !$0.spool.hasFiles, $0.stopped) }
-            if stopped || (finishing && empty && recording.withLock({ $0.end == nil && $0.encoder.pendingEvents == 0 })) { break }
+            if finishing && empty && recording.withLock({ $0.end == nil && $0.encoder.pendingEvents == 0 }) {
+                queue.withLock { $0.drained = true }
+                break
+            }
+            if stopped { break }
             try? await Task.sleep(for: .milliseconds(Int(Self.sealInterval * 1000)))
         }
         if let last = connection.withLock({ state in defer { state = nil }; return state }) {
-            try? await last.0.close()
+            await OperationGate.close(last.0, within: Self.closeSeconds)
         }
-        queue.withLock { $0.spool.spillMemory() }
     }
 
     /// Seals the last batch with the recording's end (`reason` as the SQLite recording's
     /// `end_reason`) and lets ``run()`` write what waits for up to `seconds`, then stop it.
     /// Returns the events that were not written (still spooled — in files, for the next
-    /// start — or dropped).
+    /// start — or dropped). An operation still in flight then is abandoned (its batch stays
+    /// spooled), so ``run()`` returns promptly after.
     public func finish(reason: String, waitingUpTo seconds: Double) async -> Int {
         recording.withLock { $0.end = FleetRecordingEnd(ended: StoreClock.unixNanoseconds(),
                                                          endedMonotonic: StoreClock.monotonicNanoseconds(), reason: reason) }
         queue.withLock { $0.finishing = true }
         let deadline = Clocks.monotonicSeconds() + seconds
-        while Clocks.monotonicSeconds() < deadline {
-            let done = queue.withLock { $0.spool.count == 0 && !$0.spool.hasFiles }
-                && recording.withLock { $0.end == nil && $0.encoder.pendingEvents == 0 }
-            if done { break }
+        // Not "the spool is empty": between sealing the last batch and spooling it, it is in neither.
+        while Clocks.monotonicSeconds() < deadline, !queue.withLock({ $0.drained }) {
             try? await Task.sleep(for: .milliseconds(20))
         }
         queue.withLock { $0.stopped = true }
+        gate.stop()
         let status = self.status
         return status.waitingEvents + status.droppedEvents
     }
@@ -241,8 +276,38 @@ public final class FleetSink: RecordingDestination, Sendable {
         }
     }
 
-    /// A new connection with the schema ready, this host registered and the partitions made.
+    /// Whether `error` of an operation on `connection` lost the connection; if so, it is
+    /// closed and forgotten (``run()`` connects again after its backoff).
+    private func lost(_ connection: PostgresConnection, _ error: any Error) -> Bool {
+        guard error is OperationGate.Interruption || connection.isClosed else { return false }
+        drop(connection)
+        return true
+    }
+
+    /// Closes `connection` without waiting (a stuck one may never confirm) and forgets it.
+    private func drop(_ connection: PostgresConnection) {
+        connection.close().whenComplete { _ in }
+        self.connection.withLock { current in if current?.0 === connection { current = nil } }
+    }
+
+    /// A new connection with the schema ready, this host registered and the partitions made,
+    /// within the URL's `connect_timeout` and ``operationSeconds``.
     private func open() async throws(FleetError) -> (PostgresConnection, hostID: Int) {
+        let (connector, host, logger) = (connector, host, logger)
+        do {
+            let opened = try await gate.run(on: nil, within: Double(connector.url.connectTimeout) + Self.operationSeconds,
+                                            orphan: { $0.0.close().whenComplete { _ in } }) {
+                try await Self.open(connector, host, logger)
+            }
+            gate.watch(opened.0)
+            return opened
+        } catch {
+            throw connector.translate(error)
+        }
+    }
+
+    private static func open(_ connector: FleetConnector, _ host: LocalMachine, _ logger: Logger) async throws(FleetError)
+        -> (PostgresConnection, hostID: Int) {
         let connection = try await connector.connect()
         do {
             let server = connector.url.redacted

@@ -26,6 +26,13 @@ public struct FleetSpoolLimits: Sendable, Equatable {
 /// went to a file, every later one does too until the files are written out. Files left by
 /// an earlier run (killed) are found at the start and come first.
 ///
+/// With a directory, the batches in memory are also appended to a journal, a segment file of
+/// their own numbered below the files that follow them, before ``append(_:)`` returns: a run
+/// killed with batches in memory (kill -9, a crash) leaves them there for the next start. The
+/// journal is removed whenever memory is written out, so it holds a few batches at most while
+/// the server answers; batches of it already written are skipped at the next start by their
+/// `batches` claim. (Memory without a directory, as for `record --to`, dies with the process.)
+///
 /// Not thread-safe: the sink holds it under its lock. File errors (a full disk) make the
 /// file part count as full.
 struct FleetSpool {
@@ -39,9 +46,8 @@ struct FleetSpool {
     /// Segment files, oldest first, with their sizes.
     private var segments: [(path: String, size: Int)] = []
     private var nextSegment = 1
-    /// The number kept free below this run's first segment, for ``spillMemory()``: the
-    /// batches in memory are older than those in this run's files.
-    private var spillSegment = 0
+    /// The journal of the batches in memory, and its size (nil: memory is empty, or no directory).
+    private var journal: (path: String, size: Int)?
     /// The oldest segment's contents and the offset of its next record.
     private var reading: (path: String, bytes: [UInt8], offset: Int)?
 
@@ -62,26 +68,7 @@ struct FleetSpool {
             var status = stat()
             guard stat(path, &status) == 0 else { continue }
             segments.append((path, Int(status.st_size)))
-            nextSegment = max(nextSegment, (Int(name.dropLast(6)) ?? 0) + 2)
-        }
-        spillSegment = nextSegment - 1
-    }
-
-    /// Moves the batches held in memory into a spool file, in order, ahead of this run's
-    /// other files: what a stopping sink does with what it could not write, so that the
-    /// next start writes it. Batches that do not fit are left (and lost with the process).
-    mutating func spillMemory() {
-        guard let directory = limits.directory, memoryHead < memory.count else { return }
-        let path = Self.segmentPath(directory, spillSegment)
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else { return }
-        defer { close(descriptor) }
-        while memoryHead < memory.count {
-            let record = SpoolRecord.encode(memory[memoryHead])
-            let written = record.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
-            guard written == record.count else { return }
-            memoryBytes -= memory[memoryHead].bytes
-            memoryHead += 1
+            nextSegment = max(nextSegment, (Int(name.dropLast(6)) ?? 0) + 1)
         }
     }
 
@@ -99,6 +86,7 @@ struct FleetSpool {
     /// Adds a batch after the others; false when there is no room for it (it is dropped).
     mutating func append(_ batch: FleetBatch) -> Bool {
         if segments.isEmpty, memoryBytes + batch.bytes <= limits.memoryBytes {
+            journalAppend(batch)
             memory.append(batch)
             memoryBytes += batch.bytes
             events += batch.recordedEvents
@@ -133,6 +121,10 @@ struct FleetSpool {
                 memory.removeFirst(memoryHead)
                 memoryHead = 0
             }
+            if memory.isEmpty, let written = journal {
+                unlink(written.path)
+                journal = nil
+            }
             return
         }
         guard let current = reading, let (batch, next) = SpoolRecord.decode(current.bytes, at: current.offset) else { return }
@@ -151,19 +143,36 @@ struct FleetSpool {
             segments.append((Self.segmentPath(directory, nextSegment), 0))
             nextSegment += 1
         }
-        let path = segments[segments.count - 1].path
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        guard Self.append(record, to: segments[segments.count - 1]) else { return false }
+        segments[segments.count - 1].size += record.count
+        fileBatches += 1
+        events += batch.recordedEvents
+        return true
+    }
+
+    /// Copies `batch`, about to be held in memory, to the journal (begun if there is none).
+    /// A failure (a full disk) leaves the batch in memory only, as without a directory.
+    private mutating func journalAppend(_ batch: FleetBatch) {
+        guard let directory = limits.directory else { return }
+        if journal == nil {
+            journal = (Self.segmentPath(directory, nextSegment), 0)
+            nextSegment += 1
+        }
+        let record = SpoolRecord.encode(batch)
+        if let current = journal, Self.append(record, to: current) { journal?.size += record.count }
+    }
+
+    /// Appends `record` to the segment file `segment` (its size before: what a failed write
+    /// is cut back to, for a partial record would read as the segment's end).
+    private static func append(_ record: [UInt8], to segment: (path: String, size: Int)) -> Bool {
+        let descriptor = open(segment.path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { return false }
         defer { close(descriptor) }
         let written = record.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
         guard written == record.count else {
-            // A partial record reads as the segment's end: take it back.
-            _ = ftruncate(descriptor, off_t(segments[segments.count - 1].size))
+            _ = ftruncate(descriptor, off_t(segment.size))
             return false
         }
-        segments[segments.count - 1].size += record.count
-        fileBatches += 1
-        events += batch.recordedEvents
         return true
     }
 
