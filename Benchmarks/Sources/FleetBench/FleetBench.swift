@@ -33,7 +33,6 @@ struct FleetBench: AsyncParsableCommand {
     var json: String?
 
     func run() async throws {
-        setlinebuf(stdout)  // each measurement as it ends, through a pipe too
         var results: [String] = []
         for batchEvents in batchEvents {
             for processRows in [false, true] {
@@ -50,14 +49,14 @@ struct FleetBench: AsyncParsableCommand {
                         let rate = Double(batches.eventRows) / seconds
                         pair[method] = rate
                         rates[method, default: []].append(rate)
-                        print("batch \(batchEvents) \(kind) repetition \(repetition) \(method): \(batches.eventRows) rows in "
+                        say("batch \(batchEvents) \(kind) repetition \(repetition) \(method): \(batches.eventRows) rows in "
                               + String(format: "%.3f s, %.0f rows/s", seconds, rate))
                     }
                     ratios.append(pair["copy"]! / pair["insert"]!)
                 }
                 let copy = median(rates["copy"]!), insert = median(rates["insert"]!)
                 let ratio = median(ratios)
-                print("batch \(batchEvents) \(kind): " + String(format: "copy %.0f rows/s, insert %.0f rows/s (medians of %d); copy/insert %.2f (range %.2f–%.2f); %d processes rows, %d COPY-text bytes per measurement",
+                say("batch \(batchEvents) \(kind): " + String(format: "copy %.0f rows/s, insert %.0f rows/s (medians of %d); copy/insert %.2f (range %.2f–%.2f); %d processes rows, %d COPY-text bytes per measurement",
                              copy, insert, repetitions, ratio, ratios.min()!, ratios.max()!,
                              batches.processRows, batches.bytes))
                 results.append("""
@@ -71,6 +70,11 @@ struct FleetBench: AsyncParsableCommand {
         if let json {
             try ("[" + results.joined(separator: ",\n") + "]\n").write(toFile: json, atomically: true, encoding: .utf8)
         }
+    }
+
+    /// A line on standard output at once (print's buffer would hold it back through a pipe).
+    private func say(_ line: String) {
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
     }
 
     private func median(_ values: [Double]) -> Double {
