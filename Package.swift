@@ -8,6 +8,9 @@ let package = Package(
         .library(name: "ProcWatch", targets: ["ProcWatch"]),
         // The command's internals (renderers, live pipeline), public only as SPI for Benchmarks/.
         .library(name: "ProcWatchCLI", targets: ["ProcWatchCLI"]),
+        // The fleet store's client (the daemon's sink, the readers); a product for Benchmarks/
+        // (`fleet-bench` times the sink's batch writer through its SPI).
+        .library(name: "ProcWatchFleet", targets: ["ProcWatchFleet"]),
         .executable(name: "procwatch", targets: ["procwatch"]),
         // `procwatch record` and `procwatch report` run here: the live view never loads SQLite and Foundation.
         .executable(name: "procwatch-store", targets: ["procwatch-store"]),

@@ -9,6 +9,8 @@ import PackageDescription
 //   consumer (`Floor/naive-consumer.c`), so it deliberately does not link ProcWatch.
 // - `latency-bench`: kernel timestamp to watcher, idle and under a storm, next to a plain
 //   blocking `recv` in the same run (links ProcWatch).
+// - `fleet-bench`: the fleet sink's batch writer (its SPI) sending the same batches into a
+//   PostgreSQL by COPY and by multi-row INSERT, interleaved (driven by `scripts/bench-fleet`).
 // - `ProcWatchMicro`: micro-benchmarks with ordo-one/benchmark (mallocs per event):
 //   `swift package --disable-sandbox benchmark` in this directory.
 let package = Package(
@@ -34,6 +36,14 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/LatencyBench"
+        ),
+        .executableTarget(
+            name: "fleet-bench",
+            dependencies: [
+                .product(name: "ProcWatchFleet", package: "procwatch"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/FleetBench"
         ),
         .executableTarget(
             name: "ProcWatchMicro",

@@ -9,7 +9,7 @@ import ProcWatchStore
 /// read again from a spool file) claims nothing and is skipped, so no row is written twice.
 struct BatchWriter {
     /// How `events` rows are sent: `COPY … FROM STDIN`, or multi-row `INSERT`s (kept to
-    /// measure against: `storm-bench fleet` compares them).
+    /// measure against: `fleet-bench` in Benchmarks/ compares them).
     enum Method: String, Sendable, CaseIterable {
         case copy, insert
     }
