@@ -236,11 +236,19 @@ struct DaemonEndToEndTests {
                 let (client, line) = try Self.connect(socket, ["--json", "-e", "exec"])
                 defer { client.end() }
                 #expect(line == "procwatch: source: daemon \(socket) (\(Self.source); all processes)")
+                // The daemon may still be working through the fill's backlog (thousands of 16 KB
+                // command lines, in a debug build, on a busy machine): a first exec tells when it
+                // has caught up; from then on a new exec reaches the client at once.
+                func received(_ arguments: [String], _ pid: Int32) -> Bool {
+                    client.stdout.contains(arguments[3])
+                        && ContractLine.parse(client.stdout).contains { $0.event == "exec" && $0.pid == pid && $0.cmdline == arguments }
+                }
+                let sentinel = ["/bin/sh", "-c", "sleep 0.2", "e2e-full-sentinel-\(getpid())"]
+                let first = try Spawn.run(sentinel)
+                #expect(eventually(timeout: .seconds(60)) { received(sentinel, first.pid) })
                 let arguments = ["/bin/sh", "-c", "sleep 0.2", "e2e-full-\(getpid())"]
                 let child = try Spawn.run(arguments)
-                #expect(eventually(timeout: .seconds(5)) {
-                    ContractLine.parse(client.stdout).contains { $0.event == "exec" && $0.pid == child.pid && $0.cmdline == arguments }
-                })
+                #expect(eventually(timeout: .seconds(5)) { received(arguments, child.pid) })
                 kill(client.pid, SIGTERM)
                 #expect(client.wait(timeout: .seconds(10)) == 0)
                 try Self.stopDaemon(daemon)
